@@ -1,0 +1,94 @@
+package guardian
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// ReportState is where a report is in its intake lifecycle.
+type ReportState string
+
+const (
+	ReportOpen      ReportState = "open"      // accepting files and file details
+	ReportFinished  ReportState = "finished"  // complete; nothing can be added
+	ReportRetracted ReportState = "retracted" // cancelled by its reporter before finishing
+	ReportExpired   ReportState = "expired"   // left unfinished too long; files destroyed
+)
+
+// Expiry windows of an unfinished report, from the CyberTipline documentation:
+// a report expires 24 hours after it was opened or 1 hour after its last
+// change, whichever is later.
+const (
+	OpenReportLifetime = 24 * time.Hour
+	OpenReportIdle     = time.Hour
+)
+
+// Report is one submission of a reporter: the <report> document as received
+// and parsed, and the files uploaded to it.
+type Report struct {
+	ID         int64       `json:"id"`
+	ReporterID int64       `json:"reporterId"`
+	State      ReportState `json:"state"`
+
+	OpenedAt    time.Time  `json:"openedAt"`
+	ModifiedAt  time.Time  `json:"modifiedAt"`
+	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
+	RetractedAt *time.Time `json:"retractedAt,omitempty"`
+	ExpiredAt   *time.Time `json:"expiredAt,omitempty"`
+
+	// XML is the <report> document exactly as the reporter sent it.
+	XML []byte `json:"-"`
+	// Document is XML parsed, as JSON of a ReportDocument. It is kept as
+	// JSON so that stores need not know the document's shape.
+	Document json.RawMessage `json:"document"`
+
+	// WrappedKey is the report's data key, wrapped by the hub's master key.
+	// It is nil once the report's evidence has been destroyed.
+	WrappedKey []byte `json:"-"`
+
+	Files []*File `json:"files"`
+}
+
+// ExpiresAt returns when an open report expires: 24 hours after it was opened
+// or 1 hour after its last change, whichever is later.
+func (r *Report) ExpiresAt() time.Time {
+	a := r.OpenedAt.Add(OpenReportLifetime)
+	if b := r.ModifiedAt.Add(OpenReportIdle); b.After(a) {
+		return b
+	}
+	return a
+}
+
+// File is one evidence file uploaded to a report.
+type File struct {
+	ID       string `json:"id"` // 32 lower-case hex characters
+	ReportID int64  `json:"reportId"`
+	// Name is the file name from the upload, sanitised: it is for display only
+	// and never used as a path.
+	Name       string    `json:"name"`
+	Size       int64     `json:"size"`
+	MD5        string    `json:"md5"`
+	SHA1       string    `json:"sha1"`
+	SHA256     string    `json:"sha256"`
+	UploadedAt time.Time `json:"uploadedAt"`
+
+	// BlobKey names the encrypted blob in the evidence store.
+	BlobKey string `json:"-"`
+	// WrappedKey is the file's content key wrapped by the report's data key.
+	WrappedKey []byte `json:"-"`
+
+	// DetailsXML is the <fileDetails> document as received, if any.
+	DetailsXML []byte `json:"-"`
+	// Details is DetailsXML parsed, as JSON of a FileDetails.
+	Details   json.RawMessage `json:"details,omitempty"`
+	DetailsAt *time.Time      `json:"detailsAt,omitempty"`
+}
+
+// Reporter is an online service that submits reports through the intake API.
+type Reporter struct {
+	ID           int64     `json:"id"`
+	Name         string    `json:"name"`
+	PasswordHash string    `json:"-"`
+	CreatedAt    time.Time `json:"createdAt"`
+	Disabled     bool      `json:"disabled"`
+}
