@@ -1,0 +1,162 @@
+// Package postgres opens the Guardian store on PostgreSQL, through pgx's
+// database/sql driver (github.com/jackc/pgx/v5/stdlib), so that the queries
+// of package sqlstore serve both databases.
+//
+// [Open] is all most callers need: it configures the connection pool,
+// checks or migrates the schema from the migrations embedded in this package,
+// and returns a [sqlstore.Store].
+//
+// Several hub processes may share one database. Lifecycle operations lock
+// the report's row (SELECT ... FOR UPDATE), so that a finish, an upload and
+// a retract of the same report run one after another whichever process
+// serves them; migrations hold an advisory lock, so that processes starting
+// together do not race to create the schema.
+//
+// The schema lives in the first schema of the connection's search_path,
+// which the URL can set (…?search_path=hub1): one database can hold several
+// hubs, or test runs, side by side.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations returns the migration files embedded in this package.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic(err) // the directory is embedded above
+	}
+	return sub
+}
+
+// Pool settings. Connections are recycled now and then so that a
+// database failover or a rebalanced proxy is picked up without a restart.
+const (
+	defaultMaxConns = 10
+	connMaxLifetime = 30 * time.Minute
+	connMaxIdleTime = 5 * time.Minute
+)
+
+// Open connects to the database at url (postgres://user@host/db?...) and
+// returns the store. A new database is migrated; see [sqlstore.Options] for
+// an older or newer one.
+func Open(ctx context.Context, url string, opts sqlstore.Options) (*sqlstore.Store, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	n := opts.MaxConns
+	if n <= 0 {
+		n = defaultMaxConns
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxLifetime(connMaxLifetime)
+	db.SetConnMaxIdleTime(connMaxIdleTime)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: connect to %s@%s/%s: %w", cfg.User, cfg.Host, cfg.Database, err)
+	}
+	s, err := sqlstore.New(ctx, sqlstore.Config{
+		Dialect:    dialect{},
+		DB:         db,
+		Migrations: Migrations(),
+		Options:    opts,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return s, nil
+}
+
+// dialect is PostgreSQL's [sqlstore.Dialect].
+type dialect struct{}
+
+// Rebind numbers the placeholders: ? becomes $1, $2, ...
+func (dialect) Rebind(query string) string {
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for {
+		i := strings.IndexByte(query, '?')
+		if i < 0 {
+			b.WriteString(query)
+			return b.String()
+		}
+		n++
+		b.WriteString(query[:i])
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n))
+		query = query[i+1:]
+	}
+}
+
+func (dialect) LockRow() string        { return " FOR UPDATE" }
+func (dialect) LockSkipLocked() string { return " FOR UPDATE SKIP LOCKED" }
+
+func (dialect) TimeValue(t time.Time) any { return t }
+
+func (dialect) SchemaMigrationsTable() string {
+	return `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    integer     PRIMARY KEY,
+		name       text        NOT NULL,
+		applied_at timestamptz NOT NULL
+	)`
+}
+
+// LockMigrations takes a transaction-scoped advisory lock, released by the
+// commit or rollback, so that no failure path can leave it held on a
+// pooled connection. Its key names the schema: hubs in different schemas
+// of one database do not wait for each other.
+func (dialect) LockMigrations(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx,
+		`SELECT pg_advisory_xact_lock(hashtextextended('guardian migrate ' || COALESCE(current_schema(), ''), 0))`)
+	return err
+}
+
+// SQLSTATE codes that FormatError translates; see
+// https://www.postgresql.org/docs/current/errcodes-appendix.html.
+const (
+	uniqueViolation      = "23505"
+	serializationFailure = "40001"
+	deadlockDetected     = "40P01"
+	tooManyConnections   = "53300"
+	adminShutdown        = "57P01"
+	cannotConnectNow     = "57P03"
+)
+
+// FormatError translates PostgreSQL's errors; it is the only place that
+// knows SQLSTATE codes.
+func (dialect) FormatError(err error) error {
+	var e *pgconn.PgError
+	if !errors.As(err, &e) {
+		return err
+	}
+	switch e.Code {
+	case uniqueViolation:
+		return fmt.Errorf("%w: %w", guardian.Errorf(guardian.ECONFLICT, "Already exists."), err)
+	case serializationFailure, deadlockDetected, tooManyConnections, adminShutdown, cannotConnectNow:
+		return fmt.Errorf("%w: %w", guardian.Errorf(guardian.EUNAVAILABLE, "The database is busy; try again later."), err)
+	}
+	return err
+}

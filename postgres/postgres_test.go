@@ -1,0 +1,26 @@
+package postgres_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/guardian-network/guardian/storetest"
+)
+
+// skipUnlessConfigured skips tb unless GUARDIAN_TEST_POSTGRES names a
+// database, once rather than in every subtest.
+func skipUnlessConfigured(tb testing.TB) {
+	if os.Getenv(storetest.PostgresEnv) == "" {
+		tb.Skipf("%s is not set", storetest.PostgresEnv)
+	}
+}
+
+func TestStore(t *testing.T) {
+	skipUnlessConfigured(t)
+	storetest.Run(t, storetest.Postgres)
+}
+
+func BenchmarkStore(b *testing.B) {
+	skipUnlessConfigured(b)
+	storetest.RunBenchmarks(b, storetest.Postgres)
+}

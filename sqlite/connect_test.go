@@ -1,0 +1,51 @@
+package sqlite
+
+import (
+	"database/sql"
+	"path/filepath"
+	"testing"
+)
+
+// TestConnectSettings checks that the settings the comments in connect
+// promise are in force on the connections.
+func TestConnectSettings(t *testing.T) {
+	db, readDB, err := connect(t.Context(), filepath.Join(t.TempDir(), "s.db"), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	defer readDB.Close()
+	for _, c := range []struct {
+		db     *sql.DB
+		pragma string
+		want   string
+	}{
+		{db, "journal_mode", "wal"},
+		{db, "synchronous", "2"}, // FULL
+		{db, "foreign_keys", "1"},
+		{db, "busy_timeout", "10000"},
+		{db, "query_only", "0"},
+		{readDB, "journal_mode", "wal"},
+		{readDB, "foreign_keys", "1"},
+		{readDB, "busy_timeout", "10000"},
+		{readDB, "query_only", "1"},
+	} {
+		var got string
+		if err := c.db.QueryRowContext(t.Context(), "PRAGMA "+c.pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			name := "writer"
+			if c.db == readDB {
+				name = "reader"
+			}
+			t.Errorf("%s: PRAGMA %s = %s, want %s", name, c.pragma, got, c.want)
+		}
+	}
+	if _, err := readDB.ExecContext(t.Context(), "CREATE TABLE x (y INTEGER)"); err == nil {
+		t.Error("the read pool can write")
+	}
+	if got := db.Stats().MaxOpenConnections; got != 1 {
+		t.Errorf("writer pool of %d connections", got)
+	}
+}

@@ -1,0 +1,213 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/sqlstore"
+)
+
+// maxBatch bounds how many callers one commit acknowledges, and so how
+// long the last of them waits behind the others.
+const maxBatch = 128
+
+// errClosed answers writes after Close.
+var errClosed = guardian.Errorf(guardian.EUNAVAILABLE, "The store is closed.")
+
+// groupWriter is a [sqlstore.Writer] that commits the transactions of
+// concurrent callers together. With synchronous=FULL every commit waits for
+// an fsync of the WAL, which costs more than the work of a small
+// transaction; sharing it lets one fsync acknowledge many callers.
+//
+// One goroutine owns the write connection. Callers queue their work; the
+// goroutine takes everything queued (never waiting for more, so a lone
+// caller is not delayed), runs each caller's work in a SAVEPOINT of one
+// transaction, commits it, and only then answers each caller. A caller whose
+// work fails is rolled back to its savepoint and answered at once; the
+// others commit without it.
+type groupWriter struct {
+	db      *sql.DB
+	queue   chan *request
+	closing chan struct{} // closed by Close
+	stopped chan struct{} // closed when the loop has returned
+	once    sync.Once
+}
+
+var _ sqlstore.Writer = (*groupWriter)(nil)
+
+// Request states: a queued request is either taken by the writer or
+// abandoned by its caller, whichever comes first, so that a caller who gives
+// up never has its work done behind its back.
+const (
+	queued int32 = iota
+	running
+	abandoned
+)
+
+type request struct {
+	ctx   context.Context
+	fn    func(ctx context.Context, tx *sql.Tx) error
+	state atomic.Int32
+	err   error
+	panic any           // re-raised in the caller's goroutine
+	done  chan struct{} // closed when err is final
+}
+
+func newGroupWriter(db *sql.DB) *groupWriter {
+	w := &groupWriter{
+		db:      db,
+		queue:   make(chan *request, maxBatch),
+		closing: make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	go w.loop()
+	return w
+}
+
+// Write implements [sqlstore.Writer]. fn gets a context that keeps the
+// caller's values but not its cancellation: an interrupted statement would
+// roll back the whole shared transaction. A caller that gives up while its
+// work is still queued returns at once, and the work is not done.
+func (w *groupWriter) Write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &request{ctx: ctx, fn: fn, done: make(chan struct{})}
+	select {
+	case w.queue <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.stopped:
+		return errClosed
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(queued, abandoned) {
+			return ctx.Err()
+		}
+		<-r.done
+	case <-w.stopped:
+		if r.state.CompareAndSwap(queued, abandoned) {
+			return errClosed // queued after the loop had drained the queue
+		}
+		<-r.done
+	}
+	if r.panic != nil {
+		panic(r.panic)
+	}
+	return r.err
+}
+
+// Close commits what is queued and stops the writer.
+func (w *groupWriter) Close() error {
+	w.once.Do(func() { close(w.closing) })
+	<-w.stopped
+	return nil
+}
+
+func (w *groupWriter) loop() {
+	defer close(w.stopped)
+	batch := make([]*request, 0, maxBatch)
+	for {
+		select {
+		case r := <-w.queue:
+			batch = append(batch[:0], r)
+		case <-w.closing:
+			// Finish what callers have queued, then stop.
+			for {
+				select {
+				case r := <-w.queue:
+					w.commit(append(batch[:0], r))
+				default:
+					return
+				}
+			}
+		}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-w.queue:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		w.commit(batch)
+	}
+}
+
+// commit runs the batch in one transaction and answers every caller.
+func (w *groupWriter) commit(batch []*request) {
+	if len(batch) == 0 {
+		return
+	}
+	// Callers wait on their own requests; the writer's transaction is
+	// not bound to any of their contexts.
+	tx, err := w.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		finish(batch, fmt.Errorf("begin: %w", dialect{}.FormatError(err)))
+		return
+	}
+	ok := batch[:0] // the requests whose work is in tx, reusing batch
+	for i, r := range batch {
+		if !r.state.CompareAndSwap(queued, running) {
+			continue // abandoned by its caller
+		}
+		if err := runUnit(tx, r); err != nil {
+			// The transaction itself is broken (SQLite rolls back on
+			// some I/O errors): what ran in it is lost; what has not
+			// run yet gets a transaction of its own.
+			tx.Rollback()
+			finish(append(ok, r), fmt.Errorf("group commit aborted: %w", err))
+			w.commit(batch[i+1:])
+			return
+		}
+		if r.err != nil || r.panic != nil {
+			close(r.done) // rolled back to its savepoint: answer now
+			continue
+		}
+		ok = append(ok, r)
+	}
+	if err := tx.Commit(); err != nil {
+		finish(ok, fmt.Errorf("commit: %w", dialect{}.FormatError(err)))
+		return
+	}
+	finish(ok, nil)
+}
+
+// runUnit runs one caller's work inside a savepoint, setting r.err or
+// r.panic if it fails and undoing its changes. The error it returns is not
+// the caller's: it means the transaction can no longer be used.
+func runUnit(tx *sql.Tx, r *request) (err error) {
+	ctx := context.WithoutCancel(r.ctx)
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT unit`); err != nil {
+		return err
+	}
+	func() {
+		defer func() { r.panic = recover() }()
+		r.err = r.fn(ctx, tx)
+	}()
+	if r.err != nil || r.panic != nil {
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO unit`); err != nil {
+			return errors.Join(r.err, err)
+		}
+	}
+	_, err = tx.ExecContext(ctx, `RELEASE unit`)
+	return err
+}
+
+// finish answers the requests with err.
+func finish(rs []*request, err error) {
+	for _, r := range rs {
+		if r.err == nil {
+			r.err = err
+		}
+		close(r.done)
+	}
+}

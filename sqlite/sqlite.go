@@ -1,0 +1,191 @@
+// Package sqlite opens the Guardian store on an SQLite database file, through
+// the pure-Go driver modernc.org/sqlite (no cgo, so the binary builds and
+// cross-compiles anywhere).
+//
+// [Open] is all most callers need: it configures the connections for
+// durability, checks or migrates the schema from the migrations embedded in
+// this package, and returns a [sqlstore.Store]. SQLite suits a single hub
+// process; several processes share PostgreSQL instead (package postgres).
+//
+// # Connections
+//
+// SQLite allows one writer at a time. Rather than let connections queue on
+// the file lock (and fail with SQLITE_BUSY when the wait runs out), the store
+// writes through a single connection that its own goroutine owns, and reads
+// through a separate pool of query-only connections, which WAL mode lets run
+// beside the writer. The writer commits the transactions of concurrent
+// callers together (group commit), so that one fsync acknowledges many: each
+// caller's work runs in a SAVEPOINT of the shared transaction, so a failure
+// undoes only that caller's part, and nobody is answered before the commit.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations returns the migration files embedded in this package.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic(err) // the directory is embedded above
+	}
+	return sub
+}
+
+// defaultReadConns is the size of the read pool when Options.MaxConns is 0.
+const defaultReadConns = 4
+
+// busyTimeout is how long a connection waits for a lock that another holds.
+// Within one process the single writer means this is only met while a
+// checkpoint or another process (a backup, the sqlite3 shell) holds the
+// file; waiting beats failing the request.
+const busyTimeout = 10 * time.Second
+
+// Open opens (creating if need be) the database file at path and returns
+// the store. A new database is migrated; see [sqlstore.Options] for an older
+// or newer one.
+func Open(ctx context.Context, path string, opts sqlstore.Options) (*sqlstore.Store, error) {
+	return open(ctx, path, opts, true)
+}
+
+// open is Open, with group commit optional so that a benchmark can show
+// what it gains.
+func open(ctx context.Context, path string, opts sqlstore.Options, groupCommit bool) (*sqlstore.Store, error) {
+	db, readDB, err := connect(ctx, path, opts.MaxConns)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	cfg := sqlstore.Config{
+		Dialect:    dialect{},
+		DB:         db,
+		ReadDB:     readDB,
+		Migrations: Migrations(),
+		Options:    opts,
+	}
+	if groupCommit {
+		cfg.NewWriter = func() sqlstore.Writer { return newGroupWriter(db) }
+	}
+	s, err := sqlstore.New(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return s, nil
+}
+
+// connect opens the write connection and the read pool of readConns
+// connections (0 for the default) on the file at path.
+func connect(ctx context.Context, path string, readConns int) (db, readDB *sql.DB, err error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.Contains(path, "?") {
+		return nil, nil, fmt.Errorf("%q is not a database file path", path)
+	}
+	params := url.Values{
+		// A lock held by a backup or shell: wait rather than fail.
+		"_busy_timeout": {fmt.Sprint(busyTimeout.Milliseconds())},
+		// The schema's REFERENCES are checked only when this is on, and
+		// SQLite's default is off, per connection.
+		"_foreign_keys": {"1"},
+	}
+	writeParams := url.Values{
+		// WAL lets readers work beside the writer on a snapshot, and a
+		// commit append to the log instead of rewriting pages. The mode
+		// is stored in the file; setting it on the writer is enough.
+		"_journal_mode": {"WAL"},
+		// FULL syncs the WAL at every commit: a successful return means the
+		// change survives a power cut, as the Store contract promises. WAL's
+		// usual NORMAL would lose the last commits.
+		"_synchronous": {"FULL"},
+		// BEGIN IMMEDIATE takes the write lock at the start of a
+		// transaction, so a transaction that read first cannot fail to
+		// upgrade its lock halfway (SQLITE_BUSY) when another writer came
+		// first.
+		"_txlock": {"immediate"},
+	}
+	for k, v := range params {
+		writeParams[k] = v
+	}
+	// query_only: the read pool cannot write, even by mistake.
+	params.Set("_query_only", "1")
+
+	db, err = sql.Open("sqlite", path+"?"+writeParams.Encode())
+	if err != nil {
+		return nil, nil, err
+	}
+	// One connection: the only writer. It is opened first, so that WAL
+	// mode is set before any reader connects.
+	db.SetMaxOpenConns(1)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	readDB, err = sql.Open("sqlite", path+"?"+params.Encode())
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	if readConns <= 0 {
+		readConns = defaultReadConns
+	}
+	readDB.SetMaxOpenConns(readConns)
+	readDB.SetMaxIdleConns(readConns)
+	return db, readDB, nil
+}
+
+// dialect is SQLite's [sqlstore.Dialect].
+type dialect struct{}
+
+func (dialect) Rebind(query string) string { return query }
+
+// The single writer holds the database's only write lock for the whole
+// transaction: no row needs locking.
+func (dialect) LockRow() string        { return "" }
+func (dialect) LockSkipLocked() string { return "" }
+
+// Times are INTEGER microseconds since the Unix epoch (see the schema).
+func (dialect) TimeValue(t time.Time) any { return t.UnixMicro() }
+
+func (dialect) SchemaMigrationsTable() string {
+	return `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at INTEGER NOT NULL
+	) STRICT`
+}
+
+// LockMigrations does nothing: schema transactions run on the write
+// connection, whose BEGIN IMMEDIATE excludes every other writer.
+func (dialect) LockMigrations(context.Context, *sql.Tx) error { return nil }
+
+// FormatError translates SQLite's errors; it is the only place that knows
+// SQLite's result codes.
+func (dialect) FormatError(err error) error {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return fmt.Errorf("%w: %w", guardian.Errorf(guardian.ECONFLICT, "Already exists."), err)
+	}
+	switch e.Code() & 0xff { // the primary code of an extended one
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return fmt.Errorf("%w: %w", guardian.Errorf(guardian.EUNAVAILABLE, "The database is busy; try again later."), err)
+	}
+	return err
+}

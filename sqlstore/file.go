@@ -1,0 +1,194 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/guardian-network/guardian"
+)
+
+// fileColumns are the columns scanFile reads, in order.
+const fileColumns = `id, report_id, name, size, md5, sha1, sha256, uploaded_at,
+	blob_key, wrapped_key, details_xml, details, details_at`
+
+// blobBatch bounds the placeholders of one FindUnreferencedBlobs query, well
+// below the limits of both databases.
+const blobBatch = 500
+
+// AddFile implements [guardian.Store].
+func (s *Store) AddFile(ctx context.Context, reporterID int64, f *guardian.File, ev *guardian.AuditEvent) error {
+	if !validFileID(f.ID) {
+		return fmt.Errorf("add file: id %q is not 32 lower-case hex digits", f.ID)
+	}
+	if f.BlobKey == "" || len(f.WrappedKey) == 0 {
+		return errors.New("add file: blob key and wrapped key are required")
+	}
+	err := s.update(ctx, func(tx *tx) error {
+		if err := openReport(tx, reporterID, f.ReportID); err != nil {
+			return err
+		}
+		// position numbers the files of a report in upload order; the
+		// report's row lock (or SQLite's single writer) makes MAX+1 safe,
+		// and a clock that stands still in tests cannot reorder them.
+		_, err := tx.exec(`
+			INSERT INTO files (id, report_id, position, name, size, md5, sha1, sha256, uploaded_at, blob_key, wrapped_key)
+			SELECT ?, ?, COALESCE(MAX(position), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?
+			FROM files WHERE report_id = ?`,
+			f.ID, f.ReportID, f.Name, f.Size, f.MD5, f.SHA1, f.SHA256, tx.t(tx.now), f.BlobKey, f.WrappedKey, f.ReportID)
+		if guardian.ErrorCode(err) == guardian.ECONFLICT {
+			return fmt.Errorf("%w: %w", guardian.Errorf(guardian.ECONFLICT, "File %s already exists.", f.ID), err)
+		} else if err != nil {
+			return fmt.Errorf("insert file: %w", err)
+		}
+		f.UploadedAt = tx.now
+		if err := touchReport(tx, f.ReportID); err != nil {
+			return err
+		}
+		return recordSuccess(tx, ev, "file", f.ID, f.ReportID, f.ID)
+	})
+	if err != nil {
+		return fmt.Errorf("add file: %w", err)
+	}
+	return nil
+}
+
+// validFileID reports whether id is 32 lower-case hex digits.
+func validFileID(id string) bool {
+	return len(id) == 32 && strings.Trim(id, "0123456789abcdef") == ""
+}
+
+// SetFileDetails implements [guardian.Store]. Sending the same details
+// again changes nothing and records no event: ev.ID stays 0.
+func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, fileID string, xml []byte, details json.RawMessage, ev *guardian.AuditEvent) (*guardian.File, error) {
+	if len(xml) == 0 || !json.Valid(details) {
+		return nil, errors.New("set file details: XML and valid JSON details are required")
+	}
+	var f *guardian.File
+	err := s.update(ctx, func(tx *tx) error {
+		if err := openReport(tx, reporterID, reportID); err != nil {
+			return err
+		}
+		rows, err := tx.query(`SELECT `+fileColumns+` FROM files WHERE id = ? AND report_id = ?`, fileID, reportID)
+		if err != nil {
+			return fmt.Errorf("find file: %w", err)
+		}
+		files, err := scanFiles(rows)
+		if err != nil {
+			return err
+		}
+		if len(files) == 0 {
+			return guardian.Errorf(guardian.EFILENOTFOUND, "File not found in report %d.", reportID)
+		}
+		f = files[0]
+		if f.DetailsXML != nil {
+			if bytes.Equal(f.DetailsXML, xml) {
+				return nil
+			}
+			return guardian.Errorf(guardian.ECONFLICT, "File %s already has different details.", fileID)
+		}
+		_, err = tx.exec(`UPDATE files SET details_xml = ?, details = ?, details_at = ? WHERE id = ?`,
+			xml, string(details), tx.t(tx.now), f.ID)
+		if err != nil {
+			return fmt.Errorf("update file: %w", err)
+		}
+		now := tx.now
+		f.DetailsXML, f.Details, f.DetailsAt = xml, details, &now
+		if err := touchReport(tx, reportID); err != nil {
+			return err
+		}
+		return recordSuccess(tx, ev, "file", f.ID, reportID, f.ID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set file details: %w", err)
+	}
+	return f, nil
+}
+
+// findFiles returns the files of a report in upload order.
+func findFiles(tx *tx, reportID int64) ([]*guardian.File, error) {
+	rows, err := tx.query(`SELECT `+fileColumns+` FROM files WHERE report_id = ? ORDER BY position`, reportID)
+	if err != nil {
+		return nil, fmt.Errorf("find files: %w", err)
+	}
+	return scanFiles(rows)
+}
+
+// scanFiles reads and closes rows. A report without files has an empty,
+// non-nil slice, so that it encodes as [] rather than null.
+func scanFiles(rows *sql.Rows) ([]*guardian.File, error) {
+	defer rows.Close()
+	files := []*guardian.File{}
+	for rows.Next() {
+		var f guardian.File
+		var details []byte
+		err := rows.Scan(&f.ID, &f.ReportID, &f.Name, &f.Size, &f.MD5, &f.SHA1, &f.SHA256, timeScanner{&f.UploadedAt},
+			&f.BlobKey, &f.WrappedKey, &f.DetailsXML, &details, nullTimeScanner{&f.DetailsAt})
+		if err != nil {
+			return nil, fmt.Errorf("scan file: %w", err)
+		}
+		if details != nil {
+			f.Details = details
+		}
+		files = append(files, &f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("scan files: %w", err)
+	}
+	return files, nil
+}
+
+// FindUnreferencedBlobs implements [guardian.Store]. The result keeps the
+// order of blobKeys, without repeats.
+func (s *Store) FindUnreferencedBlobs(ctx context.Context, blobKeys []string) ([]string, error) {
+	referenced := make(map[string]bool)
+	err := s.view(ctx, func(tx *tx) error {
+		for start := 0; start < len(blobKeys); start += blobBatch {
+			batch := blobKeys[start:min(start+blobBatch, len(blobKeys))]
+			args := make([]any, len(batch))
+			for i, k := range batch {
+				args[i] = k
+			}
+			rows, err := tx.query(`
+				SELECT f.blob_key
+				FROM files f JOIN reports r ON r.id = f.report_id
+				WHERE r.wrapped_key IS NOT NULL
+				AND f.blob_key IN (?`+strings.Repeat(", ?", len(batch)-1)+`)`, args...)
+			if err != nil {
+				return err
+			}
+			if err := scanStrings(rows, referenced); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find unreferenced blobs: %w", err)
+	}
+	unreferenced := []string{}
+	for _, k := range blobKeys {
+		if !referenced[k] {
+			unreferenced = append(unreferenced, k)
+			referenced[k] = true // report each key once
+		}
+	}
+	return unreferenced, nil
+}
+
+// scanStrings adds the single string column of rows to set and closes rows.
+func scanStrings(rows *sql.Rows, set map[string]bool) error {
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return err
+		}
+		set[s] = true
+	}
+	return rows.Err()
+}

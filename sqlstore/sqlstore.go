@@ -1,0 +1,273 @@
+// Package sqlstore implements [guardian.Store] once, on database/sql, for the
+// SQL databases Guardian supports. The queries are written a single time with
+// ? placeholders; a small [Dialect] supplies what differs between databases
+// (placeholder syntax, row locks, time columns, error translation, migration
+// locking).
+//
+// Most callers never construct a [Store] here: they call sqlite.Open or
+// postgres.Open, which configure the driver, embed their own migrations and
+// return a *Store. Both pass the behaviour suite in package storetest.
+//
+// # Transactions
+//
+// Every method that changes state runs in one write transaction that also
+// appends its audit event, through a [Writer]: [TxWriter] commits each call
+// on its own, and package sqlite supplies one that batches concurrent calls
+// into a single commit. Reads run in a read-only transaction so that a report
+// and its files come from the same snapshot. The time of a change is read
+// from [Options.Now] once per transaction and kept to microseconds, the
+// precision both databases store, so that a value set by the store compares
+// equal to the one read back.
+//
+// # Schema versions
+//
+// [New] checks the version recorded in the schema_migrations table against
+// the store's embedded migrations: see [Options.Migrate] and [SchemaError].
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/guardian-network/guardian"
+)
+
+// Options configure a store opened by sqlite.Open or postgres.Open.
+type Options struct {
+	// Migrate applies pending migrations to a database whose schema is
+	// older than this binary. Without it such a database is refused with
+	// an error wrapping [guardian.ErrSchemaOutdated], so that an upgrade
+	// of the schema is a deliberate step ("guardian migrate" or --migrate).
+	// A new, empty database is always migrated.
+	Migrate bool
+
+	// Now is the store's clock: it stamps changes and decides expiry.
+	// Nil means [guardian.SystemClock].
+	Now guardian.Clock
+
+	// Logger receives migration progress. Nil means [slog.Default].
+	Logger *slog.Logger
+
+	// MaxConns bounds the connection pool: for PostgreSQL all connections
+	// (default 10), for SQLite the read connections beside its single
+	// writer (default 4).
+	MaxConns int
+
+	// Migrations replaces the store's embedded migration files (named
+	// NNNN_description.sql). Leave it nil: it exists so that tests can
+	// play an older or newer guardian against the same database.
+	Migrations fs.FS
+}
+
+// Config is what a database package hands to [New].
+type Config struct {
+	Dialect Dialect
+	// DB runs migrations; it is also the read pool unless ReadDB is set.
+	DB *sql.DB
+	// ReadDB, if set, serves the read-only transactions.
+	ReadDB *sql.DB
+	// NewWriter returns what runs write transactions; nil means a
+	// [TxWriter] on DB. It is called after migrations have run, so the
+	// Writer may take DB's connections for itself.
+	NewWriter func() Writer
+	// Migrations are the embedded NNNN_description.sql files, unless
+	// Options.Migrations replaces them.
+	Migrations fs.FS
+	Options    Options
+}
+
+// Store implements [guardian.Store] on database/sql.
+type Store struct {
+	d          Dialect
+	db         *sql.DB
+	readDB     *sql.DB
+	writer     Writer
+	now        guardian.Clock
+	logger     *slog.Logger
+	migrations []migration
+}
+
+var _ guardian.Store = (*Store)(nil)
+
+// New checks the schema of cfg.DB, migrates it where allowed and returns the
+// store. On error it closes the databases in cfg.
+func New(ctx context.Context, cfg Config) (_ *Store, err error) {
+	s := &Store{
+		d:      cfg.Dialect,
+		db:     cfg.DB,
+		readDB: cfg.ReadDB,
+		now:    cfg.Options.Now,
+		logger: cfg.Options.Logger,
+	}
+	if s.readDB == nil {
+		s.readDB = s.db
+	}
+	if s.now == nil {
+		s.now = guardian.SystemClock
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	fsys := cfg.Migrations
+	if cfg.Options.Migrations != nil {
+		fsys = cfg.Options.Migrations
+	}
+	if s.migrations, err = parseMigrations(fsys); err != nil {
+		return nil, err
+	}
+	if err := s.checkSchema(ctx, cfg.Options.Migrate); err != nil {
+		return nil, err
+	}
+
+	if cfg.NewWriter == nil {
+		s.writer = TxWriter{DB: s.db, Dialect: s.d}
+	} else {
+		s.writer = cfg.NewWriter()
+	}
+	return s, nil
+}
+
+// Close stops the writer and closes the databases.
+func (s *Store) Close() error {
+	var errs []error
+	if s.writer != nil {
+		errs = append(errs, s.writer.Close())
+	}
+	if s.readDB != s.db {
+		errs = append(errs, s.readDB.Close())
+	}
+	errs = append(errs, s.db.Close())
+	return errors.Join(errs...)
+}
+
+// Dialect supplies what differs between the SQL databases.
+type Dialect interface {
+	// Rebind rewrites a query written with ? placeholders into the
+	// driver's syntax. Queries never contain ? other than placeholders.
+	Rebind(query string) string
+	// LockRow is appended to a SELECT of one report to lock it for the
+	// rest of the transaction, serialising lifecycle operations on it.
+	// LockSkipLocked does the same for a batch, passing over rows another
+	// transaction holds. Both are empty where a transaction already holds
+	// the database's only write lock.
+	LockRow() string
+	LockSkipLocked() string
+	// TimeValue converts a time into the value stored in a time column.
+	// Times read back are scanned by [Store] from either a time.Time or
+	// an int64 of microseconds since the Unix epoch.
+	TimeValue(t time.Time) any
+	// FormatError translates a driver error into a [*guardian.Error] where
+	// one applies (a unique violation is ECONFLICT; a busy database is
+	// EUNAVAILABLE), keeping the driver error in the chain for the log.
+	// Other errors are returned unchanged.
+	FormatError(err error) error
+	// SchemaMigrationsTable is the CREATE TABLE IF NOT EXISTS statement of
+	// schema_migrations(version, name, applied_at).
+	SchemaMigrationsTable() string
+	// LockMigrations is called first in every transaction that reads or
+	// changes the schema, and makes it the only one until it ends. It may
+	// do nothing where a write transaction already excludes all others.
+	LockMigrations(ctx context.Context, tx *sql.Tx) error
+}
+
+// Writer runs write transactions.
+type Writer interface {
+	// Write runs fn in a write transaction and commits it. It returns fn's
+	// error (having rolled back fn's changes) or the commit's; nil means
+	// the changes are committed and durable. fn must use the ctx it is
+	// given, which may differ from the caller's.
+	Write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error
+	// Close stops the writer; later calls to Write fail.
+	Close() error
+}
+
+// TxWriter is the plain [Writer]: one database transaction per call.
+type TxWriter struct {
+	DB      *sql.DB
+	Dialect Dialect // translates the errors of BEGIN and COMMIT
+}
+
+// Write implements [Writer].
+func (w TxWriter) Write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	tx, err := w.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", w.Dialect.FormatError(err))
+	}
+	defer tx.Rollback()
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", w.Dialect.FormatError(err))
+	}
+	return nil
+}
+
+// Close implements [Writer]; the database belongs to the store.
+func (TxWriter) Close() error { return nil }
+
+// tx is a transaction as the queries see it: the dialect applied, the
+// driver's errors translated, and the time of the transaction fixed.
+type tx struct {
+	tx  *sql.Tx
+	ctx context.Context
+	d   Dialect
+	now time.Time
+}
+
+func (tx *tx) exec(query string, args ...any) (sql.Result, error) {
+	res, err := tx.tx.ExecContext(tx.ctx, tx.d.Rebind(query), args...)
+	return res, tx.d.FormatError(err)
+}
+
+func (tx *tx) query(query string, args ...any) (*sql.Rows, error) {
+	rows, err := tx.tx.QueryContext(tx.ctx, tx.d.Rebind(query), args...)
+	return rows, tx.d.FormatError(err)
+}
+
+// queryRow runs a query that returns at most one row and scans it; no row
+// is sql.ErrNoRows.
+func (tx *tx) queryRow(query string, args []any, dest ...any) error {
+	err := tx.tx.QueryRowContext(tx.ctx, tx.d.Rebind(query), args...).Scan(dest...)
+	return tx.d.FormatError(err)
+}
+
+// t converts a time into its column value.
+func (tx *tx) t(t time.Time) any { return tx.d.TimeValue(t) }
+
+// clock returns the store's time, as stored.
+func (s *Store) clock() time.Time {
+	return s.now().UTC().Truncate(time.Microsecond)
+}
+
+// update runs fn in a write transaction.
+func (s *Store) update(ctx context.Context, fn func(tx *tx) error) error {
+	return s.writer.Write(ctx, func(ctx context.Context, sqlTx *sql.Tx) error {
+		return fn(&tx{tx: sqlTx, ctx: ctx, d: s.d, now: s.clock()})
+	})
+}
+
+// view runs fn in a read-only transaction, so that its queries see one
+// snapshot of the database.
+func (s *Store) view(ctx context.Context, fn func(tx *tx) error) error {
+	sqlTx, err := s.readDB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return fmt.Errorf("begin: %w", s.d.FormatError(err))
+	}
+	defer sqlTx.Rollback()
+	if err := fn(&tx{tx: sqlTx, ctx: ctx, d: s.d, now: s.clock()}); err != nil {
+		return err
+	}
+	return sqlTx.Commit()
+}
