@@ -1,0 +1,98 @@
+// Command guardian runs the Guardian hub and administers its store.
+//
+// Usage:
+//
+//	guardian serve [flags]            run the hub
+//	guardian migrate [flags]          apply database migrations
+//	guardian reporter add NAME        register a reporting service
+//	guardian report show ID           print a stored report as JSON
+//	guardian demo                     serve a demo hub with a demo reporter
+//	guardian version                  print the version
+//
+// Every command takes --data and --database, so that all of them work on the
+// same store as serve. Each flag can also be set with an environment variable
+// GUARDIAN_<NAME> (for example GUARDIAN_DATABASE); a flag on the command line
+// wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			var ue usageError
+			if errors.As(err, &ue) {
+				fmt.Fprintf(os.Stderr, "guardian: %s\nTry: guardian %s -h\n", ue.msg, ue.cmd)
+				os.Exit(2)
+			}
+			fmt.Fprintf(os.Stderr, "guardian: %v\n", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// Run dispatches to a subcommand. It is main without the process: tests call
+// it directly.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return (&ServeCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "migrate":
+		return (&MigrateCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "reporter":
+		return (&ReporterCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "report":
+		return (&ReportCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "demo":
+		return (&DemoCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "version":
+		fmt.Fprintln(stdout, "guardian", Version())
+		return nil
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usageError{cmd: "help", msg: fmt.Sprintf("unknown command %q", cmd)}
+}
+
+const usage = `Guardian moves reports of child sexual exploitation from the online services
+that detect them to the agencies that can act on them.
+
+Usage:
+  guardian serve [--addr ADDR] [--data DIR] [--database URL] [--migrate]
+  guardian migrate [--data DIR] [--database URL]
+  guardian reporter add [--data DIR] [--database URL] NAME
+  guardian report show [--data DIR] [--database URL] ID
+  guardian demo [--data ./guardian-demo] [--addr ADDR]
+  guardian version
+
+Examples:
+  guardian serve                                   # SQLite in ./guardian-data
+  guardian serve --database postgres://guardian@127.0.0.1/guardian
+  guardian reporter add example-chat               # prints the new credentials
+
+Every flag can also be set as GUARDIAN_<FLAG> in the environment, e.g.
+GUARDIAN_DATABASE. Run 'guardian COMMAND -h' for a command's flags.
+`
+
+// usageError is a mistake in the command line; main prints a hint with it.
+type usageError struct{ cmd, msg string }
+
+func (e usageError) Error() string { return e.msg }

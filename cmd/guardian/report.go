@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/guardian-network/guardian"
+)
+
+// ReportCommand inspects stored reports.
+type ReportCommand struct {
+	Stdout, Stderr io.Writer
+	Store          StoreConfig
+}
+
+// reportView is what "report show" prints: the stored report and the audit
+// events that concern it.
+type reportView struct {
+	*guardian.Report
+	Events []*guardian.AuditEvent `json:"events"`
+}
+
+// Run handles "report show ID".
+func (c *ReportCommand) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "show" {
+		return usageError{cmd: "report", msg: "usage: guardian report show ID"}
+	}
+	fs := flag.NewFlagSet("guardian report show", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	c.Store.register(fs)
+	pos, err := parseFlagsAndArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{cmd: "report", msg: "usage: guardian report show ID"}
+	}
+	id, err := strconv.ParseInt(pos[0], 10, 64)
+	if err != nil || id <= 0 {
+		return usageError{cmd: "report", msg: fmt.Sprintf("%q is not a report id", pos[0])}
+	}
+
+	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer store.Close()
+
+	r, err := store.FindReportByID(ctx, id)
+	if guardian.ErrorCode(err) == guardian.EREPORTNOTFOUND {
+		return fmt.Errorf("report %d does not exist", id)
+	} else if err != nil {
+		return fmt.Errorf("find report: %w", err)
+	}
+	// Reading a report from the command line is a consultation like any
+	// other and is recorded before the content is shown.
+	ev := &guardian.AuditEvent{
+		Actor:      guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian report show"},
+		Category:   guardian.CategoryConsultation,
+		Action:     "report.show",
+		ObjectKind: "report",
+		ObjectID:   strconv.FormatInt(id, 10),
+		ReportID:   id,
+		Outcome:    guardian.OutcomeSuccess,
+	}
+	if err := store.AppendAuditEvent(ctx, ev); err != nil {
+		return fmt.Errorf("record consultation: %w", err)
+	}
+	events, err := store.FindAuditEvents(ctx, guardian.AuditFilter{ReportID: id, Limit: 10000})
+	if err != nil {
+		return fmt.Errorf("find audit events: %w", err)
+	}
+	enc := json.NewEncoder(c.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(reportView{Report: r, Events: events})
+}

@@ -1,0 +1,179 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/crypto"
+	"github.com/guardian-network/guardian/evidence"
+	"github.com/guardian-network/guardian/internal/intaketest"
+	"github.com/guardian-network/guardian/server"
+	"github.com/guardian-network/guardian/storetest"
+)
+
+// benchParallelism is the number of concurrent clients per GOMAXPROCS.
+const benchParallelism = 8
+
+// BenchmarkFlow measures whole intake flows — submit, upload a 100 KiB file,
+// fileinfo, finish — over real HTTP on loopback with concurrent clients, on
+// each store, beside a floor that makes the same HTTP round trips but only
+// reads each body and inserts one row. Compare flows/s of guardian and floor
+// within one run:
+//
+//	go test ./server -run '^$' -bench Flow -benchtime 20s
+func BenchmarkFlow(b *testing.B) {
+	content := make([]byte, 100<<10)
+	rand.Read(content)
+	for _, kind := range []string{"sqlite", "postgres"} {
+		b.Run(kind+"/guardian", func(b *testing.B) {
+			base := benchGuardian(b, kind)
+			runFlows(b, base, content)
+		})
+		b.Run(kind+"/floor", func(b *testing.B) {
+			base := benchFloor(b, kind)
+			runFlows(b, base, content)
+		})
+	}
+}
+
+func benchTransport() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
+}
+
+func runFlows(b *testing.B, c *intaketest.Client, content []byte) {
+	c.HTTP = benchTransport()
+	ctx := context.Background()
+	report := []byte(intaketest.MinimalReport)
+	b.SetParallelism(benchParallelism)
+	b.SetBytes(int64(len(content)))
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id, err := c.Submit(ctx, report)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			up, err := c.Upload(ctx, id, "bench.bin", bytes.NewReader(content))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := c.FileInfo(ctx, intaketest.FileDetails(id, up.FileID)); err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := c.Finish(ctx, id); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "flows/s")
+}
+
+// benchGuardian starts a real hub on the given store.
+func benchGuardian(b *testing.B, kind string) *intaketest.Client {
+	dir := b.TempDir()
+	var store guardian.Store
+	if kind == "sqlite" {
+		store = storetest.MustOpenSQLiteFile(b, filepath.Join(dir, "guardian.db"), guardian.SystemClock)
+	} else {
+		store = storetest.MustOpenPostgres(b, guardian.SystemClock)
+	}
+	mk, err := crypto.LoadOrCreateMasterKey(filepath.Join(dir, "master.key"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev := evidence.NewStore(filepath.Join(dir, "evidence"))
+	if err := ev.Open(); err != nil {
+		b.Fatal(err)
+	}
+	s := server.New(store, ev, mk)
+	s.Addr = "127.0.0.1:0"
+	s.Logger = slog.New(slog.DiscardHandler)
+	if err := s.Open(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close(context.Background()) })
+	password := crypto.GeneratePassword()
+	hash, err := crypto.HashPassword(password)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ae := &guardian.AuditEvent{Actor: guardian.Actor{Kind: guardian.ActorSystem}, Category: guardian.CategoryPermission, Action: "reporter.create"}
+	if err := store.CreateReporter(context.Background(), &guardian.Reporter{Name: "bench", PasswordHash: hash}, ae); err != nil {
+		b.Fatal(err)
+	}
+	return &intaketest.Client{BaseURL: s.URL() + s.Prefix, User: "bench", Password: password}
+}
+
+// benchFloor starts the floor: the same routes, each reading its body and
+// inserting one row into a database configured like the store's (SQLite: WAL,
+// synchronous=FULL, one writer; PostgreSQL: the same server), then answering
+// with a fixed document that the client accepts.
+func benchFloor(b *testing.B, kind string) *intaketest.Client {
+	var db *sql.DB
+	var err error
+	if kind == "sqlite" {
+		db, err = sql.Open("sqlite", "file:"+filepath.Join(b.TempDir(), "floor.db")+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)")
+		if err == nil {
+			db.SetMaxOpenConns(1)
+			_, err = db.Exec(`CREATE TABLE floor (id INTEGER PRIMARY KEY, op TEXT NOT NULL, size INTEGER NOT NULL)`)
+		}
+	} else {
+		db, err = sql.Open("pgx", storetest.PostgresDSN(b))
+		if err == nil {
+			db.SetMaxOpenConns(10)
+			_, err = db.Exec(`CREATE TABLE floor (id BIGSERIAL PRIMARY KEY, op TEXT NOT NULL, size BIGINT NOT NULL)`)
+		}
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	insert := `INSERT INTO floor (op, size) VALUES (?, ?)`
+	if kind != "sqlite" {
+		insert = `INSERT INTO floor (op, size) VALUES ($1, $2)`
+	}
+	const fileID = "abcdef0123456789abcdef0123456789"
+	handler := func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		op := strings.TrimPrefix(r.URL.Path, "/ispws/")
+		if _, err := db.ExecContext(r.Context(), insert, op, n); err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Header().Set("Content-Type", "application/xml;charset=UTF-8")
+		if op == "finish" {
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><reportDoneResponse><responseCode>0</responseCode><reportId>1</reportId><files><fileId>%s</fileId></files></reportDoneResponse>`, fileID)
+			return
+		}
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><reportResponse><responseCode>0</responseCode><responseDescription>Success</responseDescription><reportId>1</reportId><fileId>%s</fileId><hash>0cc175b9c0f1b6a831c399e269772661</hash></reportResponse>`, fileID)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(handler)}
+	go srv.Serve(ln)
+	b.Cleanup(func() { srv.Close() })
+	return &intaketest.Client{BaseURL: "http://" + ln.Addr().String() + "/ispws", User: "bench", Password: "x"}
+}
