@@ -11,6 +11,7 @@ const (
 	EINTERNAL       = "internal"        // anything unexpected; never shown in detail
 	EINVALID        = "invalid"         // malformed request (missing or bad form field)
 	EUNAUTHORIZED   = "unauthorized"    // missing or wrong credentials
+	EFORBIDDEN      = "forbidden"       // authenticated, but the role does not allow it
 	EMALFORMED      = "malformed"       // XML not well-formed or not valid against the schema
 	EVALIDATION     = "validation"      // valid against the schema but breaks a documented rule
 	EMALFORMEDFILE  = "malformed_file"  // unusable file part (missing, empty, too large)

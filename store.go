@@ -43,8 +43,11 @@ type Store interface {
 	// FindReportByID returns any report with its files, whatever its
 	// reporter or state (for operators and later stages, not for reporters).
 	FindReportByID(ctx context.Context, id int64) (*Report, error)
-	// FindReporterReport returns the report with its files if it belongs to
-	// the reporter, else EREPORTNOTFOUND. It does not check the state.
+	// FindReporterReport returns the report if it belongs to the reporter,
+	// else EREPORTNOTFOUND, without its documents and files: XML, Document
+	// and Files are nil. It is what a handler reads to check a report's
+	// state and expiry and to get its WrappedKey before accepting an
+	// upload, in one cheap query. It does not check the state.
 	FindReporterReport(ctx context.Context, reporterID, reportID int64) (*Report, error)
 
 	// AddFile attaches an uploaded file to an open report of the reporter

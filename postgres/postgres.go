@@ -51,7 +51,7 @@ func Migrations() fs.FS {
 // Pool settings. Connections are recycled now and then so that a
 // database failover or a rebalanced proxy is picked up without a restart.
 const (
-	defaultMaxConns = 10
+	defaultMaxConns = 32
 	connMaxLifetime = 30 * time.Minute
 	connMaxIdleTime = 5 * time.Minute
 )

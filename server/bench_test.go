@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/auditlog"
 	"github.com/guardian-network/guardian/crypto"
 	"github.com/guardian-network/guardian/evidence"
 	"github.com/guardian-network/guardian/internal/intaketest"
@@ -32,13 +33,20 @@ const benchParallelism = 8
 // reads each body and inserts one row. Compare flows/s of guardian and floor
 // within one run:
 //
-//	go test ./server -run '^$' -bench Flow -benchtime 20s
+//	go test ./server -run '^$' -bench Flow -benchtime 10s
 func BenchmarkFlow(b *testing.B) {
 	content := make([]byte, 100<<10)
 	rand.Read(content)
 	for _, kind := range []string{"sqlite", "postgres"} {
+		// guardian is the hub as it runs, with its audit log integrating
+		// and signing checkpoints; guardian-nolog leaves the integrator
+		// off, to show what the log costs.
 		b.Run(kind+"/guardian", func(b *testing.B) {
-			base := benchGuardian(b, kind)
+			base := benchGuardian(b, kind, true)
+			runFlows(b, base, content)
+		})
+		b.Run(kind+"/guardian-nolog", func(b *testing.B) {
+			base := benchGuardian(b, kind, false)
 			runFlows(b, base, content)
 		})
 		b.Run(kind+"/floor", func(b *testing.B) {
@@ -85,8 +93,9 @@ func runFlows(b *testing.B, c *intaketest.Client, content []byte) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "flows/s")
 }
 
-// benchGuardian starts a real hub on the given store.
-func benchGuardian(b *testing.B, kind string) *intaketest.Client {
+// benchGuardian starts a real hub on the given store, with its audit log
+// integrating in the background if withLog.
+func benchGuardian(b *testing.B, kind string, withLog bool) *intaketest.Client {
 	dir := b.TempDir()
 	var store guardian.Store
 	if kind == "sqlite" {
@@ -105,6 +114,17 @@ func benchGuardian(b *testing.B, kind string) *intaketest.Client {
 	s := server.New(store, ev, mk)
 	s.Addr = "127.0.0.1:0"
 	s.Logger = slog.New(slog.DiscardHandler)
+	if withLog {
+		signer, _, err := auditlog.LoadOrCreateSigningKey(filepath.Join(dir, "audit-signing.key"), "bench.example.org/audit")
+		if err != nil {
+			b.Fatal(err)
+		}
+		log := auditlog.New(store.(guardian.AuditLogStore), signer, "bench.example.org/audit", nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); log.Run(ctx) }()
+		b.Cleanup(func() { cancel(); <-done })
+	}
 	if err := s.Open(); err != nil {
 		b.Fatal(err)
 	}

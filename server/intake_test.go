@@ -77,7 +77,7 @@ func MustOpenHub(tb testing.TB, configure func(*server.Server)) *testHub {
 	s := server.New(store, ev, mk)
 	s.Addr = "127.0.0.1:0"
 	s.Now = clock.Now
-	s.Logger = slog.New(slog.DiscardHandler)
+	s.Logger = testLogger()
 	if configure != nil {
 		configure(s)
 	}
@@ -710,4 +710,12 @@ func TestConcurrentFlows(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+// testLogger discards, unless GUARDIAN_TEST_LOG is set to see the hub's log.
+func testLogger() *slog.Logger {
+	if os.Getenv("GUARDIAN_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
 }

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/auditlog"
 	"github.com/guardian-network/guardian/crypto"
 	"github.com/guardian-network/guardian/cybertip"
 	"github.com/guardian-network/guardian/evidence"
@@ -47,6 +48,16 @@ type Server struct {
 	MasterKey *crypto.MasterKey
 	Logger    *slog.Logger
 	Now       guardian.Clock
+
+	// AuditLog serves the audit log under /audit; nil leaves it out.
+	AuditLog *auditlog.Log
+	// AuditVerifierKey is the note verifier key of the log's checkpoints.
+	AuditVerifierKey string
+	// Tokens authenticates bearer tokens (auditors, administrators).
+	Tokens guardian.TokenStore
+	// ReloadNetwork, if set, serves POST /admin/network/reload to tokens
+	// of the admin role (see admin.go).
+	ReloadNetwork ReloadFunc
 
 	// Addr is the address to listen on; ":0" picks a free port, which
 	// [Server.URL] reports after Open.
@@ -152,6 +163,12 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST "+p+"/finish", intake(s.handleFinish))
 	mux.Handle("POST "+p+"/retract", intake(s.handleRetract))
 	mux.Handle(p+"/", intake(s.handleIntakeNotFound))
+	if s.AuditLog != nil {
+		s.registerAudit(mux)
+	}
+	if s.ReloadNetwork != nil {
+		mux.HandleFunc("POST /admin/network/reload", s.handleNetworkReload)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

@@ -29,7 +29,7 @@ func (s *Store) AddFile(ctx context.Context, reporterID int64, f *guardian.File,
 		return errors.New("add file: blob key and wrapped key are required")
 	}
 	err := s.update(ctx, func(tx *tx) error {
-		if err := openReport(tx, reporterID, f.ReportID); err != nil {
+		if err := touchOpenReport(tx, reporterID, f.ReportID); err != nil {
 			return err
 		}
 		// position numbers the files of a report in upload order; the
@@ -46,9 +46,6 @@ func (s *Store) AddFile(ctx context.Context, reporterID int64, f *guardian.File,
 			return fmt.Errorf("insert file: %w", err)
 		}
 		f.UploadedAt = tx.now
-		if err := touchReport(tx, f.ReportID); err != nil {
-			return err
-		}
 		return recordSuccess(tx, ev, "file", f.ID, f.ReportID, f.ID)
 	})
 	if err != nil {
@@ -70,44 +67,54 @@ func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, 
 	}
 	var f *guardian.File
 	err := s.update(ctx, func(tx *tx) error {
-		if err := openReport(tx, reporterID, reportID); err != nil {
+		if err := touchOpenReport(tx, reporterID, reportID); err != nil {
 			return err
 		}
-		rows, err := tx.query(`SELECT `+fileColumns+` FROM files WHERE id = ? AND report_id = ?`, fileID, reportID)
+		// Details are set once: the update matches only a file without
+		// them, and only when it matches none is the file read to say why.
+		rows, err := tx.query(`
+			UPDATE files SET details_xml = ?, details = ?, details_at = ?
+			WHERE id = ? AND report_id = ? AND details_xml IS NULL
+			RETURNING `+fileColumns,
+			xml, string(details), tx.t(tx.now), fileID, reportID)
 		if err != nil {
-			return fmt.Errorf("find file: %w", err)
+			return fmt.Errorf("update file: %w", err)
 		}
 		files, err := scanFiles(rows)
 		if err != nil {
 			return err
 		}
-		if len(files) == 0 {
-			return guardian.Errorf(guardian.EFILENOTFOUND, "File not found in report %d.", reportID)
+		if len(files) == 1 {
+			f = files[0]
+			return recordSuccess(tx, ev, "file", f.ID, reportID, f.ID)
 		}
-		f = files[0]
-		if f.DetailsXML != nil {
-			if bytes.Equal(f.DetailsXML, xml) {
-				return nil
-			}
-			return guardian.Errorf(guardian.ECONFLICT, "File %s already has different details.", fileID)
+		if rows, err = tx.query(`SELECT `+fileColumns+` FROM files WHERE id = ? AND report_id = ?`, fileID, reportID); err != nil {
+			return fmt.Errorf("find file: %w", err)
 		}
-		_, err = tx.exec(`UPDATE files SET details_xml = ?, details = ?, details_at = ? WHERE id = ?`,
-			xml, string(details), tx.t(tx.now), f.ID)
-		if err != nil {
-			return fmt.Errorf("update file: %w", err)
-		}
-		now := tx.now
-		f.DetailsXML, f.Details, f.DetailsAt = xml, details, &now
-		if err := touchReport(tx, reportID); err != nil {
+		if files, err = scanFiles(rows); err != nil {
 			return err
 		}
-		return recordSuccess(tx, ev, "file", f.ID, reportID, f.ID)
+		switch {
+		case len(files) == 0:
+			return guardian.Errorf(guardian.EFILENOTFOUND, "File not found in report %d.", reportID)
+		case bytes.Equal(files[0].DetailsXML, xml):
+			f = files[0]
+			return errUnchanged // and undo the touch of the report
+		default:
+			return guardian.Errorf(guardian.ECONFLICT, "File %s already has different details.", fileID)
+		}
 	})
-	if err != nil {
+	if errors.Is(err, errUnchanged) {
+		return f, nil
+	} else if err != nil {
 		return nil, fmt.Errorf("set file details: %w", err)
 	}
 	return f, nil
 }
+
+// errUnchanged rolls back a write transaction that turned out to change
+// nothing, when the caller is to succeed all the same.
+var errUnchanged = errors.New("unchanged")
 
 // findFiles returns the files of a report in upload order.
 func findFiles(tx *tx, reportID int64) ([]*guardian.File, error) {

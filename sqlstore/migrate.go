@@ -110,6 +110,29 @@ func (s *Store) checkSchema(ctx context.Context, migrate bool) error {
 	if err != nil {
 		return err
 	}
+	if current == 0 {
+		// A new database gets every migration in one transaction, so that
+		// a process opening it at the same moment finds either nothing
+		// (and waits for the lock) or the whole schema, never a partial
+		// one that it would refuse as outdated.
+		err := s.schemaTx(ctx, func(tx *sql.Tx) error {
+			v, err := s.currentVersion(ctx, tx)
+			if err != nil || v != 0 {
+				current = v
+				return err
+			}
+			for _, m := range s.migrations {
+				if err := s.applyMigration(ctx, tx, m); err != nil {
+					return err
+				}
+			}
+			current = len(s.migrations)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
 	switch latest := s.LatestVersion(); {
 	case current > latest:
 		return &SchemaError{Current: current, Latest: latest, Err: guardian.ErrSchemaTooNew}
@@ -125,21 +148,26 @@ func (s *Store) checkSchema(ctx context.Context, migrate bool) error {
 			if v, err := s.currentVersion(ctx, tx); err != nil || v >= m.version {
 				return err // nil if another process applied it meanwhile
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, s.d.FormatError(err))
-			}
-			_, err := tx.ExecContext(ctx, s.d.Rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
-				m.version, m.name, s.d.TimeValue(s.clock()))
-			if err != nil {
-				return fmt.Errorf("migration %s: record: %w", m.name, s.d.FormatError(err))
-			}
-			return nil
+			return s.applyMigration(ctx, tx, m)
 		})
 		if err != nil {
 			return err
 		}
-		s.logger.InfoContext(ctx, "applied migration", slog.Int("version", m.version), slog.String("name", m.name))
 	}
+	return nil
+}
+
+// applyMigration runs one migration in tx and records it.
+func (s *Store) applyMigration(ctx context.Context, tx *sql.Tx, m migration) error {
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return fmt.Errorf("migration %s: %w", m.name, s.d.FormatError(err))
+	}
+	_, err := tx.ExecContext(ctx, s.d.Rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
+		m.version, m.name, s.d.TimeValue(s.clock()))
+	if err != nil {
+		return fmt.Errorf("migration %s: record: %w", m.name, s.d.FormatError(err))
+	}
+	s.logger.InfoContext(ctx, "applied migration", slog.Int("version", m.version), slog.String("name", m.name))
 	return nil
 }
 

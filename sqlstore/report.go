@@ -15,9 +15,14 @@ import (
 // no limit.
 const defaultExpireBatch = 100
 
-// reportColumns are the columns scanReport reads, in order.
-const reportColumns = `id, reporter_id, state, opened_at, modified_at, finished_at, retracted_at, expired_at,
-	xml, document, wrapped_key`
+// reportColumns are the columns of a whole report, in the order scanReport
+// reads them; reportStateColumns leave out its documents (see
+// [Store.FindReporterReport]).
+const (
+	reportStateColumns = `id, reporter_id, state, opened_at, modified_at, finished_at, retracted_at, expired_at,
+	wrapped_key`
+	reportColumns = reportStateColumns + `, xml, document`
+)
 
 // CreateReport implements [guardian.Store].
 func (s *Store) CreateReport(ctx context.Context, r *guardian.Report, ev *guardian.AuditEvent) error {
@@ -47,40 +52,45 @@ func (s *Store) CreateReport(ctx context.Context, r *guardian.Report, ev *guardi
 	return nil
 }
 
+// FindReporterReport implements [guardian.Store]. It is one statement,
+// which sees one snapshot by itself: no transaction is needed.
+func (s *Store) FindReporterReport(ctx context.Context, reporterID, reportID int64) (*guardian.Report, error) {
+	var r guardian.Report
+	err := s.queryRow(ctx, `SELECT `+reportStateColumns+` FROM reports WHERE id = ? AND reporter_id = ?`,
+		[]any{reportID, reporterID}, reportStateDest(&r)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, guardian.Errorf(guardian.EREPORTNOTFOUND, "Report %d not found.", reportID)
+	} else if err != nil {
+		return nil, fmt.Errorf("find report %d: %w", reportID, err)
+	}
+	return &r, nil
+}
+
 // FindReportByID implements [guardian.Store].
 func (s *Store) FindReportByID(ctx context.Context, id int64) (*guardian.Report, error) {
-	return s.findReport(ctx, `id = ?`, id)
-}
-
-// FindReporterReport implements [guardian.Store].
-func (s *Store) FindReporterReport(ctx context.Context, reporterID, reportID int64) (*guardian.Report, error) {
-	return s.findReport(ctx, `id = ? AND reporter_id = ?`, reportID, reporterID)
-}
-
-func (s *Store) findReport(ctx context.Context, where string, args ...any) (*guardian.Report, error) {
 	var r *guardian.Report
-	err := s.view(ctx, func(tx *tx) (err error) {
-		if r, err = selectReport(tx, where, "", args...); err != nil {
+	err := s.view(ctx, func(tx *tx) error {
+		rows, err := tx.query(`SELECT `+reportColumns+` FROM reports WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if r, err = scanOneReport(rows); err != nil {
 			return err
 		}
 		r.Files, err = findFiles(tx, r.ID)
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, guardian.Errorf(guardian.EREPORTNOTFOUND, "Report %d not found.", args[0])
+		return nil, guardian.Errorf(guardian.EREPORTNOTFOUND, "Report %d not found.", id)
 	} else if err != nil {
-		return nil, fmt.Errorf("find report %d: %w", args[0], err)
+		return nil, fmt.Errorf("find report %d: %w", id, err)
 	}
 	return r, nil
 }
 
-// selectReport returns the one report matching where, without its files,
-// or sql.ErrNoRows. lock is appended to the query.
-func selectReport(tx *tx, where, lock string, args ...any) (*guardian.Report, error) {
-	rows, err := tx.query(`SELECT `+reportColumns+` FROM reports WHERE `+where+lock, args...)
-	if err != nil {
-		return nil, err
-	}
+// scanOneReport reads the one report of rows (columns reportColumns),
+// without its files, and closes rows. No row is sql.ErrNoRows.
+func scanOneReport(rows *sql.Rows) (*guardian.Report, error) {
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
@@ -95,50 +105,83 @@ func selectReport(tx *tx, where, lock string, args ...any) (*guardian.Report, er
 	return r, rows.Close()
 }
 
+// scanReport reads a report from the columns reportColumns.
 func scanReport(rows *sql.Rows) (*guardian.Report, error) {
 	var r guardian.Report
-	err := rows.Scan(&r.ID, &r.ReporterID, &r.State,
-		timeScanner{&r.OpenedAt}, timeScanner{&r.ModifiedAt},
-		nullTimeScanner{&r.FinishedAt}, nullTimeScanner{&r.RetractedAt}, nullTimeScanner{&r.ExpiredAt},
-		&r.XML, (*[]byte)(&r.Document), &r.WrappedKey)
-	if err != nil {
+	if err := rows.Scan(append(reportStateDest(&r), &r.XML, (*[]byte)(&r.Document))...); err != nil {
 		return nil, fmt.Errorf("scan report: %w", err)
 	}
 	return &r, nil
 }
 
-// openReport locks the reporter's report for the rest of tx and checks that
-// it still accepts changes: open, and not past its expiry time by the
-// store's clock even if ExpireReports has not marked it yet. It reads only
-// what the check needs: the hot paths (AddFile, SetFileDetails) need not
-// load the report's XML.
-func openReport(tx *tx, reporterID, reportID int64) error {
-	var r guardian.Report
-	err := tx.queryRow(`SELECT state, opened_at, modified_at FROM reports WHERE id = ? AND reporter_id = ?`+tx.d.LockRow(),
-		[]any{reportID, reporterID}, &r.State, timeScanner{&r.OpenedAt}, timeScanner{&r.ModifiedAt})
-	if errors.Is(err, sql.ErrNoRows) {
-		return guardian.Errorf(guardian.EREPORTNOTFOUND, "Report %d not found.", reportID)
-	} else if err != nil {
-		return fmt.Errorf("lock report %d: %w", reportID, err)
+// reportStateDest returns where the columns reportStateColumns of r are
+// scanned.
+func reportStateDest(r *guardian.Report) []any {
+	return []any{&r.ID, &r.ReporterID, &r.State,
+		timeScanner{&r.OpenedAt}, timeScanner{&r.ModifiedAt},
+		nullTimeScanner{&r.FinishedAt}, nullTimeScanner{&r.RetractedAt}, nullTimeScanner{&r.ExpiredAt},
+		&r.WrappedKey}
+}
+
+// Changes to a report start with one UPDATE that selects the report only if
+// it belongs to the reporter and still accepts changes — open, and not past
+// its expiry time by tx's clock even if ExpireReports has not marked it yet
+// — and records the change, which postpones its expiry. The UPDATE locks
+// the row for the rest of the transaction (on PostgreSQL; on SQLite the
+// transaction holds the only write lock), serialising lifecycle operations
+// on the report; one that waited for the lock sees the row as the other
+// left it. Only when it matches no row does whyNotOpen read the report to
+// say why: the common case costs one statement, not a locking SELECT and an
+// UPDATE.
+//
+// Expiry is the later of opened+24h and modified+1h, so a report accepts
+// changes while either is still ahead; the cut-offs are computed here so
+// that the query needs no date arithmetic of either database.
+const openReportWhere = `id = ? AND reporter_id = ? AND state = ? AND (opened_at > ? OR modified_at > ?)`
+
+// openReportArgs are the arguments of openReportWhere.
+func openReportArgs(tx *tx, reporterID, reportID int64) []any {
+	return []any{reportID, reporterID, string(guardian.ReportOpen),
+		tx.t(tx.now.Add(-guardian.OpenReportLifetime)), tx.t(tx.now.Add(-guardian.OpenReportIdle))}
+}
+
+// touchOpenReport records a change to the reporter's report, locking it for
+// the rest of tx, or returns why the report accepts no change (see
+// openReportWhere).
+func touchOpenReport(tx *tx, reporterID, reportID int64) error {
+	res, err := tx.exec(`UPDATE reports SET modified_at = ? WHERE `+openReportWhere,
+		append([]any{tx.t(tx.now)}, openReportArgs(tx, reporterID, reportID)...)...)
+	if err != nil {
+		return fmt.Errorf("touch report %d: %w", reportID, err)
 	}
-	switch {
-	case r.State == guardian.ReportFinished:
-		return guardian.Errorf(guardian.EFINISHED, "Report %d is already finished.", reportID)
-	case r.State == guardian.ReportRetracted:
-		return guardian.Errorf(guardian.ERETRACTED, "Report %d is already retracted.", reportID)
-	case r.State == guardian.ReportExpired || !tx.now.Before(r.ExpiresAt()):
-		return guardian.Errorf(guardian.EREPORTNOTFOUND, "Report %d has expired.", reportID)
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("touch report %d: %w", reportID, err)
+	}
+	if n == 0 {
+		return whyNotOpen(tx, reporterID, reportID)
 	}
 	return nil
 }
 
-// touchReport records a change to an open report, which postpones its
-// expiry.
-func touchReport(tx *tx, reportID int64) error {
-	if _, err := tx.exec(`UPDATE reports SET modified_at = ? WHERE id = ?`, tx.t(tx.now), reportID); err != nil {
-		return fmt.Errorf("touch report %d: %w", reportID, err)
+// whyNotOpen returns the error for a report of the reporter that an UPDATE
+// WHERE openReportWhere did not match. States never return to open, so a
+// report still open was passed over for its expiry.
+func whyNotOpen(tx *tx, reporterID, reportID int64) error {
+	var state guardian.ReportState
+	err := tx.queryRow(`SELECT state FROM reports WHERE id = ? AND reporter_id = ?`, []any{reportID, reporterID}, &state)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return guardian.Errorf(guardian.EREPORTNOTFOUND, "Report %d not found.", reportID)
+	case err != nil:
+		return fmt.Errorf("read report %d: %w", reportID, err)
+	case state == guardian.ReportFinished:
+		return guardian.Errorf(guardian.EFINISHED, "Report %d is already finished.", reportID)
+	case state == guardian.ReportRetracted:
+		return guardian.Errorf(guardian.ERETRACTED, "Report %d is already retracted.", reportID)
+	default: // expired, or open past its expiry time
+		return guardian.Errorf(guardian.EREPORTNOTFOUND, "Report %d has expired.", reportID)
 	}
-	return nil
 }
 
 // FinishReport implements [guardian.Store].
@@ -168,19 +211,28 @@ func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, sta
 	}
 	var r *guardian.Report
 	err := s.update(ctx, func(tx *tx) (err error) {
-		if err := openReport(tx, reporterID, reportID); err != nil {
-			return err
-		}
-		_, err = tx.exec(`UPDATE reports SET state = ?, modified_at = ?, `+column+` = ? WHERE id = ?`,
-			string(state), tx.t(tx.now), tx.t(tx.now), reportID)
+		// Lock, check and change in one statement (see openReportWhere).
+		rows, err := tx.query(`UPDATE reports SET state = ?, modified_at = ?, `+column+` = ? WHERE `+openReportWhere+`
+			RETURNING `+reportColumns,
+			append([]any{string(state), tx.t(tx.now), tx.t(tx.now)}, openReportArgs(tx, reporterID, reportID)...)...)
 		if err != nil {
 			return fmt.Errorf("update report %d: %w", reportID, err)
 		}
-		if r, err = selectReport(tx, `id = ?`, "", reportID); err != nil {
-			return fmt.Errorf("read report %d: %w", reportID, err)
+		r, err = scanOneReport(rows)
+		if errors.Is(err, sql.ErrNoRows) {
+			return whyNotOpen(tx, reporterID, reportID)
+		} else if err != nil {
+			return fmt.Errorf("update report %d: %w", reportID, err)
 		}
 		if r.Files, err = findFiles(tx, r.ID); err != nil {
 			return err
+		}
+		// What a finished report sets in motion (triage, routing) is
+		// enqueued in this transaction: a crash cannot drop or double it.
+		if state == guardian.ReportFinished {
+			if err := s.finished(tx, r.ID); err != nil {
+				return err
+			}
 		}
 		return recordSuccess(tx, ev, "report", strconv.FormatInt(r.ID, 10), r.ID, "")
 	})

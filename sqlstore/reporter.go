@@ -38,13 +38,11 @@ func (s *Store) CreateReporter(ctx context.Context, r *guardian.Reporter, ev *gu
 // FindReporterByName implements [guardian.Store].
 func (s *Store) FindReporterByName(ctx context.Context, name string) (*guardian.Reporter, error) {
 	var r guardian.Reporter
-	err := s.view(ctx, func(tx *tx) error {
-		return tx.queryRow(`
-			SELECT id, name, password_hash, created_at, disabled
-			FROM reporters
-			WHERE name = ?`,
-			[]any{name}, &r.ID, &r.Name, &r.PasswordHash, timeScanner{&r.CreatedAt}, &r.Disabled)
-	})
+	err := s.queryRow(ctx, `
+		SELECT id, name, password_hash, created_at, disabled
+		FROM reporters
+		WHERE name = ?`,
+		[]any{name}, &r.ID, &r.Name, &r.PasswordHash, timeScanner{&r.CreatedAt}, &r.Disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, guardian.Errorf(guardian.ENOTFOUND, "Reporter not found.")
 	} else if err != nil {

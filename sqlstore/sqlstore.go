@@ -13,8 +13,11 @@
 // Every method that changes state runs in one write transaction that also
 // appends its audit event, through a [Writer]: [TxWriter] commits each call
 // on its own, and package sqlite supplies one that batches concurrent calls
-// into a single commit. Reads run in a read-only transaction so that a report
-// and its files come from the same snapshot. The time of a change is read
+// into a single commit. Reads of several statements run in a read-only
+// transaction so that a report and its files come from the same snapshot; a
+// read of one statement runs without one, since a statement sees one
+// snapshot by itself and BEGIN and COMMIT would cost a round trip each on
+// PostgreSQL. The time of a change is read
 // from [Options.Now] once per transaction and kept to microseconds, the
 // precision both databases store, so that a value set by the store compares
 // equal to the one read back.
@@ -258,8 +261,16 @@ func (s *Store) update(ctx context.Context, fn func(tx *tx) error) error {
 	})
 }
 
+// queryRow runs a read of one statement that returns at most one row, on
+// the read pool and outside any transaction, and scans the row; no row is
+// sql.ErrNoRows.
+func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
+	err := s.readDB.QueryRowContext(ctx, s.d.Rebind(query), args...).Scan(dest...)
+	return s.d.FormatError(err)
+}
+
 // view runs fn in a read-only transaction, so that its queries see one
-// snapshot of the database.
+// snapshot of the database. A single statement needs none: see queryRow.
 func (s *Store) view(ctx context.Context, fn func(tx *tx) error) error {
 	sqlTx, err := s.readDB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
 	if err != nil {

@@ -66,11 +66,13 @@ func MustOpen(tb testing.TB, b Backend, opts sqlstore.Options) (*sqlstore.Store,
 }
 
 // MustOpenDSN opens a store of the backend at dsn, new or not, and closes
-// it when tb ends. Unless opts says otherwise it logs nothing and keeps a
-// small pool, since many tests run at once on a few cores.
+// it when tb ends. Unless opts says otherwise it logs nothing and, in a test,
+// keeps a small pool, since many tests run at once on a few cores. A
+// benchmark runs alone and gets the store's production pool, so that it
+// measures the store as a hub runs it.
 func MustOpenDSN(tb testing.TB, b Backend, dsn string, opts sqlstore.Options) *sqlstore.Store {
 	tb.Helper()
-	if opts.MaxConns == 0 {
+	if _, bench := tb.(*testing.B); opts.MaxConns == 0 && !bench {
 		opts.MaxConns = 4
 	}
 	if opts.Logger == nil {

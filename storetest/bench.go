@@ -53,8 +53,8 @@ func RunBenchmarks(b *testing.B, bk Backend) {
 }
 
 func benchStore(b *testing.B, bk Backend) (*sqlstore.Store, *guardian.Reporter) {
-	// The production pool size, not the tests' smaller one.
-	s, _ := MustOpen(b, bk, sqlstore.Options{MaxConns: 10})
+	// The production pool (see MustOpenDSN), not the tests' smaller one.
+	s, _ := MustOpen(b, bk, sqlstore.Options{})
 	rep := &guardian.Reporter{Name: "example-service", PasswordHash: "x"}
 	if err := s.CreateReporter(b.Context(), rep, systemEvent("reporter.create")); err != nil {
 		b.Fatal(err)

@@ -25,6 +25,7 @@ func Run(t *testing.T, b Backend) {
 		fn   func(t *testing.T, b Backend)
 	}{
 		{"Audit/AppendOnly", testAuditAppendOnly},
+		{"AuditLog", RunAuditLogTests},
 		{"Schema/New", testSchemaNew},
 		{"Schema/Outdated", testSchemaOutdated},
 		{"Schema/TooNew", testSchemaTooNew},

@@ -99,6 +99,8 @@ func RunStoreTests(t *testing.T, open Opener) {
 		{"Audit/Invalid", testInvalidAuditEvent},
 		{"Audit/Filter", testFindAuditEvents},
 		{"Audit/MissingEvent", testMissingEvent},
+		{"Token/Create", testCreateToken},
+		{"Token/Refused", testTokenRefused},
 		{"Concurrent/AddFileWhileFinishing", testAddFileWhileFinishing},
 		{"Concurrent/FinishAndRetract", testFinishAndRetract},
 		{"Concurrent/Reports", testConcurrentReports},

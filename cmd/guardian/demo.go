@@ -38,6 +38,9 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 		return usageError{cmd: "demo", msg: fmt.Sprintf("unexpected argument %q", fset.Arg(0))}
 	}
 	cfg := StoreConfig{Data: *data}
+	if err := ensureDemoNetwork(*data); err != nil {
+		return err
+	}
 	password, err := ensureDemoReporter(ctx, cfg, c.Stderr)
 	if err != nil {
 		return err

@@ -6,6 +6,11 @@
 //	guardian migrate [flags]          apply database migrations
 //	guardian reporter add NAME        register a reporting service
 //	guardian report show ID           print a stored report as JSON
+//	guardian token add NAME --role R  create a bearer token (auditor)
+//	guardian audit verify             verify the audit log of a store, or of a remote hub (--url)
+//	guardian audit key                print the verifier key of the audit log's checkpoints
+//	guardian network check [-v] FILE  validate a network file
+//	guardian route explain ID [--json] print a report's evidence, triage and referrals
 //	guardian demo                     serve a demo hub with a demo reporter
 //	guardian version                  print the version
 //
@@ -59,6 +64,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return (&ReporterCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "report":
 		return (&ReportCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "audit":
+		return (&AuditCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "token":
+		return (&TokenCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "route":
+		return (&RouteCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "network":
+		return (&NetworkCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "demo":
 		return (&DemoCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "version":
@@ -80,6 +93,13 @@ Usage:
   guardian migrate [--data DIR] [--database URL]
   guardian reporter add [--data DIR] [--database URL] NAME
   guardian report show [--data DIR] [--database URL] ID
+  guardian token add [--data DIR] [--database URL] NAME --role auditor|admin
+  guardian audit verify [--data DIR] [--database URL] [--key KEY]
+  guardian audit verify --url URL --checkpoint FILE [--key KEY]
+  guardian audit key [--data DIR]
+  guardian network check [-v] [FILE]
+  guardian route explain ID [--json]
+                                  print a report's evidence, scores, triage and referrals
   guardian demo [--data ./guardian-demo] [--addr ADDR]
   guardian version
 

@@ -106,7 +106,12 @@ var servingURL = regexp.MustCompile(`msg="guardian is serving" url=(http://\S+)`
 func StartHub(tb testing.TB, args ...string) *hub {
 	tb.Helper()
 	cmd := exec.Command(guardianBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "debug"}, args...)...)
-	cmd.Env = cleanEnv()
+	// Every hub needs a network file: the demo network, unless args say.
+	demo, err := filepath.Abs(filepath.Join("..", "..", "examples", "network-demo.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cmd.Env = append(cleanEnv(), "GUARDIAN_NETWORK="+demo)
 	pr, pw := io.Pipe()
 	h := &hub{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = io.MultiWriter(pw, h.stderr)

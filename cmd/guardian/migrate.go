@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+
+	"github.com/guardian-network/guardian/jobs"
 )
 
 // MigrateCommand applies pending migrations to the store.
@@ -29,6 +31,10 @@ func (c *MigrateCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	defer store.Close()
+	// River's tables (the job queue) follow ours, with River's migrator.
+	if err := jobs.Migrate(ctx, c.Store.riverDriver(store), stderrLogger(c.Stderr)); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	current, latest, err := store.SchemaVersion(ctx)
 	if err != nil {
 		return fmt.Errorf("read schema version: %w", err)

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/guardian-network/guardian"
+)
+
+// RouteCommand inspects routing: "guardian route explain REPORT_ID".
+type RouteCommand struct {
+	Stdout, Stderr io.Writer
+	Store          StoreConfig
+}
+
+// explanation is what "route explain --json" prints.
+type explanation struct {
+	ReportID   int64                      `json:"reportId"`
+	Assessment *guardian.ReportAssessment `json:"assessment"`
+	Referrals  []*guardian.Referral       `json:"referrals"`
+	Queue      *guardian.QueueEntry       `json:"analystQueue,omitempty"`
+}
+
+// Run handles "route explain REPORT_ID [--json]".
+func (c *RouteCommand) Run(ctx context.Context, args []string) error {
+	const usage = "usage: guardian route explain REPORT_ID [--json]"
+	if len(args) == 0 || args[0] != "explain" {
+		return usageError{cmd: "route", msg: usage}
+	}
+	fs := flag.NewFlagSet("guardian route explain", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	c.Store.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON instead of text")
+	pos, err := parseFlagsAndArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{cmd: "route", msg: usage}
+	}
+	id, err := strconv.ParseInt(pos[0], 10, 64)
+	if err != nil || id <= 0 {
+		return usageError{cmd: "route", msg: fmt.Sprintf("%q is not a report id", pos[0])}
+	}
+	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer store.Close()
+	var e explanation
+	e.ReportID = id
+	if e.Assessment, err = store.FindReportAssessment(ctx, id); err != nil {
+		return err
+	}
+	if e.Referrals, err = store.FindReferrals(ctx, id); err != nil {
+		return err
+	}
+	if q, err := store.FindQueueEntry(ctx, id); err == nil {
+		e.Queue = q
+	} else if guardian.ErrorCode(err) != guardian.ENOTFOUND {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(c.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(e)
+	}
+	writeExplanation(c.Stdout, &e)
+	return nil
+}
+
+// writeExplanation prints e for a person.
+func writeExplanation(w io.Writer, e *explanation) {
+	a, t := &e.Assessment.Assessment, &e.Assessment.Triage
+	fmt.Fprintf(w, "Report %d (triaged %s, rules %s)\n\n", e.ReportID, e.Assessment.UpdatedAt.Format(time.RFC3339), e.Assessment.RulesVersion)
+	fmt.Fprintln(w, "Jurisdiction")
+	if a.NoLocation {
+		fmt.Fprintln(w, "  no location: no evidence names a country")
+	}
+	fmt.Fprintf(w, "  confidence %.3f", a.Confidence)
+	for _, f := range a.ConfidenceFactors {
+		fmt.Fprintf(w, "  %s %.3f", f.Name, f.Value)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, c := range a.Countries {
+		fmt.Fprintf(tw, "  %s\tscore %.3f\tweight %.2f\t\n", c.Country, c.Score, c.Weight)
+		for _, ev := range c.Evidence {
+			fmt.Fprintf(tw, "    %s\t%s\t%s\t%.2f %s\n", ev.Kind, ev.Value, ev.Source, ev.Weight, ev.Note)
+		}
+	}
+	for _, ev := range a.Unresolved {
+		fmt.Fprintf(tw, "  unresolved %s\t%s\t%s\t%s\n", ev.Kind, ev.Value, ev.Source, ev.Note)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nTriage\n  score %.2f  urgency %.2f  label %s  priority %s (review priority %s)", t.Score, t.Urgency, t.Label, t.Priority, t.ReviewPriority)
+	if t.Escalated {
+		fmt.Fprint(w, "  escalated")
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, r := range t.Reasons {
+		fmt.Fprintf(tw, "  %s\t%s\t%+.2f\t%s\n", r.Rule, r.Scale, r.Weight, r.Detail)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nReferrals")
+	if len(e.Referrals) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+	for _, r := range e.Referrals {
+		held := ""
+		if r.HeldForConfirmation {
+			held = ", held for an analyst's confirmation"
+		}
+		countries := strings.Join(r.Countries, ",")
+		if countries == "" {
+			countries = "-"
+		}
+		fmt.Fprintf(w, "  %s  %s (%s)%s\n    countries %s  channel %s  priority %s  handling %s  scope %s\n    routed %s  acknowledge by %s  network %.12s\n",
+			r.AgencyID, r.State, r.Reason, held, countries, r.Channel, r.Priority, r.HandlingCode, r.DataScope,
+			r.RoutedAt.Format(time.RFC3339), r.Deadline.Format(time.RFC3339), r.Network)
+	}
+	fmt.Fprintln(w, "\nAnalysts' queue")
+	switch q := e.Queue; {
+	case q == nil:
+		fmt.Fprintln(w, "  not queued")
+	case q.ResolvedAt != nil:
+		fmt.Fprintf(w, "  resolved %s (queued %s: %s)\n", q.ResolvedAt.Format(time.RFC3339), q.Since.Format(time.RFC3339), q.Reason)
+	default:
+		fmt.Fprintf(w, "  waiting since %s: %s\n", q.Since.Format(time.RFC3339), q.Reason)
+	}
+}

@@ -1,0 +1,149 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/guardian-network/guardian"
+)
+
+// TriageArgs is the job that triages and routes a finished report. It is
+// enqueued in the transaction that finishes the report (see
+// [Pipeline.Enqueue]), so a report is never finished without one.
+type TriageArgs struct {
+	ReportID int64 `json:"report_id"`
+}
+
+// Kind implements river.JobArgs.
+func (TriageArgs) Kind() string { return "triage" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: a failing run is
+// retried (routing is idempotent), up to 25 times over about three weeks.
+func (TriageArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 25}
+}
+
+type triageWorker struct {
+	river.WorkerDefaults[TriageArgs]
+	router *Router
+}
+
+func (w *triageWorker) Work(ctx context.Context, job *river.Job[TriageArgs]) error {
+	err := w.router.Route(ctx, job.Args.ReportID, guardian.Actor{Kind: guardian.ActorSystem, Name: "triage"}, "")
+	var e *guardian.Error
+	if errors.As(err, &e) && e.Code == guardian.EREPORTNOTFOUND {
+		// Nothing to route, now or later.
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// Migrate creates or updates River's tables (river_job, river_queue, ...)
+// with River's own migrator. It is idempotent: a database already up to
+// date is left as it is. "guardian migrate" and "guardian serve" run it
+// after the store's migrations.
+func Migrate(ctx context.Context, driver riverdriver.Driver[*sql.Tx], logger *slog.Logger) error {
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: logger})
+	if err != nil {
+		return fmt.Errorf("river migrator: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("river migrate: %w", err)
+	}
+	return nil
+}
+
+// PipelineConfig configures a [Pipeline].
+type PipelineConfig struct {
+	// Driver is River's driver on the store's database: riversqlite on
+	// SQLite (store.DB(), the single write connection) or riverdatabasesql
+	// on PostgreSQL.
+	Driver riverdriver.Driver[*sql.Tx]
+	Router *Router
+	Logger *slog.Logger
+	// Workers is how many jobs run at once; default 4.
+	Workers int
+	// PollInterval is how often an idle worker looks for jobs. Neither
+	// driver here has LISTEN/NOTIFY, so it bounds the latency from finish
+	// to routing; default 20ms.
+	PollInterval time.Duration
+}
+
+// Pipeline runs the durable triage and routing jobs with River.
+type Pipeline struct {
+	client *river.Client[*sql.Tx]
+	router *Router
+}
+
+// NewPipeline builds the River client; River's tables must exist
+// ([Migrate]). Call Start to work jobs; Enqueue works without.
+func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 20 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &triageWorker{router: cfg.Router})
+	client, err := river.NewClient(cfg.Driver, &river.Config{
+		Logger:            cfg.Logger,
+		Workers:           workers,
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		PollOnly:          true,
+		FetchPollInterval: cfg.PollInterval,
+		FetchCooldown:     cfg.PollInterval / 2,
+		JobTimeout:        time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	return &Pipeline{client: client, router: cfg.Router}, nil
+}
+
+// Enqueue inserts the triage job of a report in tx, the transaction that
+// finishes it. Its signature is sqlstore's FinishHook: register it with
+// store.OnFinish(p.Enqueue).
+func (p *Pipeline) Enqueue(ctx context.Context, tx *sql.Tx, reportID int64) error {
+	if _, err := p.client.InsertTx(ctx, tx, TriageArgs{ReportID: reportID}, nil); err != nil {
+		return fmt.Errorf("enqueue triage of report %d: %w", reportID, err)
+	}
+	return nil
+}
+
+// Reroute routes a report again at once, for an analyst's decision or new
+// evidence, as actor (with a justification if a person). It is the same
+// idempotent run as the job's.
+func (p *Pipeline) Reroute(ctx context.Context, reportID int64, actor guardian.Actor, justification string) error {
+	return p.router.Route(ctx, reportID, actor, justification)
+}
+
+// Start works jobs until Stop. Jobs left by a crash (running when the
+// process died) are rescued by River and run again; routing is idempotent.
+func (p *Pipeline) Start(ctx context.Context) error {
+	if err := p.client.Start(ctx); err != nil {
+		return fmt.Errorf("start pipeline: %w", err)
+	}
+	return nil
+}
+
+// Stop waits for the jobs in flight to finish, or cancels them when ctx
+// ends, and stops.
+func (p *Pipeline) Stop(ctx context.Context) error {
+	err := p.client.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		err = p.client.StopAndCancel(context.Background())
+	}
+	return err
+}

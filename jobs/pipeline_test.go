@@ -1,0 +1,375 @@
+package jobs_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/geo"
+	"github.com/guardian-network/guardian/jobs"
+	"github.com/guardian-network/guardian/network"
+	"github.com/guardian-network/guardian/sqlstore"
+	"github.com/guardian-network/guardian/storetest"
+)
+
+// backends are the stores the pipeline runs on; PostgreSQL skips without
+// $GUARDIAN_TEST_POSTGRES.
+var backends = []storetest.Backend{storetest.SQLite, storetest.Postgres}
+
+// driverFor returns River's driver on the store's database.
+func driverFor(b storetest.Backend, s *sqlstore.Store) riverdriver.Driver[*sql.Tx] {
+	if b.Name == "sqlite" {
+		return riversqlite.New(s.DB())
+	}
+	return riverdatabasesql.New(s.DB())
+}
+
+// MustLoadDemo loads the demo network.
+func MustLoadDemo(tb testing.TB) *guardian.Network {
+	tb.Helper()
+	n, err := network.Load("../examples/network-demo.yaml")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+type fixture struct {
+	store    *sqlstore.Store
+	dsn      string
+	backend  storetest.Backend
+	pipeline *jobs.Pipeline
+	reporter *guardian.Reporter
+	routed   chan int64
+}
+
+// mustPipeline opens a store with River's tables and a pipeline on it,
+// registered as the store's finish hook; it does not start it.
+func mustPipeline(tb testing.TB, b storetest.Backend, s *sqlstore.Store) (*jobs.Pipeline, chan int64) {
+	tb.Helper()
+	ctx := context.Background()
+	if err := jobs.Migrate(ctx, driverFor(b, s), nil); err != nil {
+		tb.Fatal(err)
+	}
+	n := MustLoadDemo(tb)
+	routed := make(chan int64, 1024)
+	p, err := jobs.NewPipeline(jobs.PipelineConfig{
+		Driver: driverFor(b, s),
+		Router: &jobs.Router{Store: s, Network: func() *guardian.Network { return n }, Geo: geo.Embedded(),
+			Routed: func(id int64) {
+				select {
+				case routed <- id:
+				default:
+				}
+			}},
+		PollInterval: 10 * time.Millisecond,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.OnFinish(p.Enqueue)
+	tb.Cleanup(s.ClearFinishHooks)
+	return p, routed
+}
+
+func mustFixture(tb testing.TB, b storetest.Backend) *fixture {
+	tb.Helper()
+	s, dsn := storetest.MustOpen(tb, b, sqlstore.Options{})
+	p, routed := mustPipeline(tb, b, s)
+	rep := &guardian.Reporter{Name: "svc", PasswordHash: "x"}
+	if err := s.CreateReporter(context.Background(), rep, &guardian.AuditEvent{
+		Actor: guardian.Actor{Kind: guardian.ActorSystem}, Category: guardian.CategoryPermission, Action: "reporter.create"}); err != nil {
+		tb.Fatal(err)
+	}
+	return &fixture{store: s, dsn: dsn, backend: b, pipeline: p, reporter: rep, routed: routed}
+}
+
+func (f *fixture) start(tb testing.TB) {
+	tb.Helper()
+	if err := f.pipeline.Start(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		f.pipeline.Stop(ctx)
+	})
+}
+
+func reporterEvent(id int64, action string) *guardian.AuditEvent {
+	return &guardian.AuditEvent{Actor: guardian.Actor{Kind: guardian.ActorReporter, ID: "1"},
+		Category: guardian.CategoryCollection, Action: action}
+}
+
+var incident = time.Date(2024, 5, 6, 12, 0, 0, 0, time.UTC)
+
+// docIn returns a report whose reported user was seen at an address in
+// each country, with a verified estimated location there: a confident
+// location. No country gives a report without any location.
+func docIn(tb testing.TB, countries ...string) *guardian.ReportDocument {
+	doc := &guardian.ReportDocument{
+		IncidentSummary: guardian.IncidentSummary{
+			IncidentType:     "Child Pornography (possession, manufacture, and distribution)",
+			IncidentDateTime: guardian.DateTime{Lexical: incident.Format(time.RFC3339), Time: incident, Zoned: true},
+		},
+	}
+	yes := true
+	for _, c := range countries {
+		at := &guardian.DateTime{Lexical: incident.Format(time.RFC3339), Time: incident, Zoned: true}
+		doc.PersonOrUserReported = append(doc.PersonOrUserReported, guardian.PersonOrUserReported{
+			IPCaptureEvent:    []guardian.IPCaptureEvent{{IPAddress: mustAddrIn(tb, c), EventName: "Upload", DateTime: at}},
+			EstimatedLocation: &guardian.EstimatedLocation{Verified: &yes, Timestamp: at, CountryCode: c},
+		})
+	}
+	return doc
+}
+
+// submit creates and finishes a report of doc.
+func (f *fixture) submit(tb testing.TB, doc *guardian.ReportDocument) int64 {
+	tb.Helper()
+	ctx := context.Background()
+	js, err := json.Marshal(doc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := &guardian.Report{ReporterID: f.reporter.ID, XML: []byte("<report/>"), Document: js, WrappedKey: []byte("k")}
+	if err := f.store.CreateReport(ctx, r, reporterEvent(f.reporter.ID, "report.submit")); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := f.store.FinishReport(ctx, f.reporter.ID, r.ID, reporterEvent(f.reporter.ID, "report.finish")); err != nil {
+		tb.Fatal(err)
+	}
+	return r.ID
+}
+
+// waitRouted waits until the report has an assessment stored.
+func (f *fixture) waitRouted(tb testing.TB, id int64) []*guardian.Referral {
+	tb.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := f.store.FindReportAssessment(context.Background(), id); err == nil {
+			refs, err := f.store.FindReferrals(context.Background(), id)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return refs
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	tb.Fatalf("report %d not routed in time", id)
+	return nil
+}
+
+func agencies(refs []*guardian.Referral) []string {
+	var out []string
+	for _, r := range refs {
+		if r.State != guardian.ReferralWithdrawn {
+			out = append(out, r.AgencyID)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func forEachBackend(t *testing.T, fn func(t *testing.T, b storetest.Backend)) {
+	for _, b := range backends {
+		t.Run(b.Name, func(t *testing.T) { fn(t, b) })
+	}
+}
+
+// TestPipeline runs finished reports through the real pipeline on the demo
+// network: each ends with the right referrals or in the analysts' queue,
+// and routing again never duplicates a referral.
+func TestPipeline(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		f := mustFixture(t, b)
+		f.start(t)
+		ctx := context.Background()
+		cases := []struct {
+			name      string
+			countries []string
+			want      []string
+			queued    bool
+			held      bool
+		}{
+			{"partner", []string{"DE"}, []string{"de-bka-cac"}, false, false},
+			{"liaison", []string{"BR"}, []string{"lo-buenos-aires"}, false, true},
+			{"uncovered", []string{"JP"}, []string{"intl-cac-desk"}, false, true},
+			{"no location", nil, []string{"us-federal-cac"}, true, false},
+			{"several", []string{"DE", "JP"}, []string{"de-bka-cac", "intl-cac-desk"}, false, false},
+		}
+		ids := make([]int64, len(cases))
+		for i, c := range cases {
+			ids[i] = f.submit(t, docIn(t, c.countries...))
+		}
+		for i, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				refs := f.waitRouted(t, ids[i])
+				if got := agencies(refs); !slices.Equal(got, c.want) {
+					t.Errorf("referrals to %v, want %v", got, c.want)
+				}
+				_, err := f.store.FindQueueEntry(ctx, ids[i])
+				if queued := err == nil; queued != c.queued {
+					t.Errorf("queued = %v (%v), want %v", queued, err, c.queued)
+				}
+				if len(refs) == 0 && err != nil {
+					t.Error("neither a referral nor in the analysts' queue")
+				}
+				for _, r := range refs {
+					if r.HeldForConfirmation != (c.held || r.AgencyID == "intl-cac-desk") || r.State != guardian.ReferralNew || r.RoutedAt.IsZero() || r.ReceivedAt.IsZero() || !r.Deadline.After(r.RoutedAt) {
+						t.Errorf("referral %+v", r)
+					}
+				}
+				// Routing again, twice, changes nothing.
+				for range 2 {
+					if err := f.pipeline.Reroute(ctx, ids[i], guardian.Actor{Kind: guardian.ActorSystem}, ""); err != nil {
+						t.Fatal(err)
+					}
+				}
+				again, err := f.store.FindReferrals(ctx, ids[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(again) != len(refs) || (len(refs) > 0 && again[0].ID != refs[0].ID) {
+					t.Errorf("re-routing changed %v into %v", refs, again)
+				}
+			})
+		}
+		// The decisions are in the audit log.
+		evs, err := f.store.FindAuditEvents(ctx, guardian.AuditFilter{ReportID: ids[0], Action: "referral.create"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != 1 || evs[0].Category != guardian.CategoryDisclosure || !slices.Equal(evs[0].Recipients, []string{"de-bka-cac"}) {
+			t.Errorf("referral.create events %+v", evs)
+		}
+	})
+}
+
+// TestOverride: an analyst's withdrawal withdraws a pending referral, and
+// clearing it reinstates the same referral.
+func TestOverride(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		f := mustFixture(t, b)
+		ctx := context.Background()
+		id := f.submit(t, docIn(t, "DE"))
+		analyst := guardian.Actor{Kind: guardian.ActorUser, ID: "7"}
+		if err := f.pipeline.Reroute(ctx, id, guardian.Actor{Kind: guardian.ActorSystem}, ""); err != nil {
+			t.Fatal(err)
+		}
+		refs, _ := f.store.FindReferrals(ctx, id)
+		for _, step := range []struct {
+			action string
+			want   guardian.ReferralState
+		}{{"withdraw", guardian.ReferralWithdrawn}, {"clear", guardian.ReferralNew}} {
+			err := f.store.AddRoutingOverride(ctx, &guardian.RoutingOverride{ReportID: id, AgencyID: "de-bka-cac", Action: step.action, Actor: "7"},
+				&guardian.AuditEvent{Actor: analyst, Category: guardian.CategoryAlteration, Action: "routing.override", Justification: "analyst decision"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.pipeline.Reroute(ctx, id, analyst, "analyst decision"); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := f.store.FindReferrals(ctx, id)
+			if len(got) != 1 || got[0].ID != refs[0].ID || got[0].State != step.want {
+				t.Fatalf("after %s: %+v", step.action, got)
+			}
+		}
+	})
+}
+
+// TestEnqueueInFinishTx: the job commits with the finish, or not at all.
+func TestEnqueueInFinishTx(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		f := mustFixture(t, b)
+		ctx := context.Background()
+		failing := errors.New("fail after enqueue")
+		fail := true
+		f.store.OnFinish(func(context.Context, *sql.Tx, int64) error {
+			if fail {
+				return failing
+			}
+			return nil
+		})
+		js, _ := json.Marshal(docIn(t, "DE"))
+		r := &guardian.Report{ReporterID: f.reporter.ID, XML: []byte("<report/>"), Document: js, WrappedKey: []byte("k")}
+		if err := f.store.CreateReport(ctx, r, reporterEvent(f.reporter.ID, "report.submit")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.FinishReport(ctx, f.reporter.ID, r.ID, reporterEvent(f.reporter.ID, "report.finish")); !errors.Is(err, failing) {
+			t.Fatalf("finish: %v", err)
+		}
+		if n := countJobs(t, f.store); n != 0 {
+			t.Fatalf("%d jobs after a rolled-back finish", n)
+		}
+		fail = false
+		if _, err := f.store.FinishReport(ctx, f.reporter.ID, r.ID, reporterEvent(f.reporter.ID, "report.finish")); err != nil {
+			t.Fatal(err)
+		}
+		if n := countJobs(t, f.store); n != 1 {
+			t.Fatalf("%d jobs after a finish, want 1", n)
+		}
+	})
+}
+
+func countJobs(tb testing.TB, s *sqlstore.Store) int {
+	tb.Helper()
+	var n int
+	if err := s.DB().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM river_job WHERE kind = 'triage'`).Scan(&n); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// TestRestart: reports finished while the pipeline is stopped, and a
+// pipeline stopped half-way, lose no job and double no referral.
+func TestRestart(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		f := mustFixture(t, b)
+		var ids []int64
+		for i := range 6 {
+			ids = append(ids, f.submit(t, docIn(t, []string{"DE", "JP", "BR"}[i%3])))
+		}
+		f.start(t)
+		f.waitRouted(t, ids[0])
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		f.pipeline.Stop(ctx)
+		cancel()
+		f.store.ClearFinishHooks()
+		// A new pipeline, as after a restart, on the same store.
+		p, _ := mustPipeline(t, b, f.store)
+		f.pipeline = p
+		f.start(t)
+		for _, id := range ids {
+			if refs := f.waitRouted(t, id); len(refs) != 1 {
+				t.Errorf("report %d: %d referrals", id, len(refs))
+			}
+		}
+	})
+}
+
+// mustAddrIn returns an IPv4 address from the first public range that the
+// embedded database assigns to country (as in triage's tests).
+func mustAddrIn(tb testing.TB, country string) string {
+	tb.Helper()
+	for r := range geo.Embedded().Ranges() {
+		if r.Country != country || r.From.Is6() {
+			continue
+		}
+		a := r.From.Next()
+		if !r.To.Less(a) && geo.Classify(a) == geo.Public {
+			return a.String()
+		}
+	}
+	tb.Fatalf("no public range for %s", country)
+	return ""
+}

@@ -1,0 +1,180 @@
+package guardian
+
+import (
+	"context"
+	"time"
+)
+
+// ReferralState is where a referral is in its lifecycle.
+type ReferralState string
+
+// Referral states, from DESIGN.md. Routing creates referrals new; delivery
+// moves them on; the agency opens, acknowledges and closes them, or sends
+// them back (re-routed). A referral withdrawn before delivery never reached
+// the agency.
+const (
+	ReferralNew          ReferralState = "new"          // created; not yet delivered (maybe held for confirmation)
+	ReferralDelivered    ReferralState = "delivered"    // the agency has been given it
+	ReferralOpened       ReferralState = "opened"       // someone at the agency opened it
+	ReferralAcknowledged ReferralState = "acknowledged" // the agency acknowledged it
+	ReferralClosed       ReferralState = "closed"       // the agency closed it, with an outcome
+	ReferralWithdrawn    ReferralState = "withdrawn"    // withdrawn before delivery
+	ReferralRerouted     ReferralState = "re-routed"    // the agency sent it back as not theirs
+)
+
+// Referral is one report sent, or to be sent, to one agency. A report has
+// at most one referral per agency: routing again updates, withdraws or
+// reinstates it, and never creates a second one.
+type Referral struct {
+	ID       int64  `json:"id"`
+	ReportID int64  `json:"reportId"`
+	AgencyID string `json:"agencyId"`
+	// Network is the digest of the network file whose agreement the
+	// referral was made (or last changed) under.
+	Network string `json:"network"`
+	// Countries are the report's countries the agency receives it for, in
+	// rank order; empty for a report without location.
+	Countries []string `json:"countries"`
+	Channel   Channel  `json:"channel"`
+	// Reason is why routing chose the agency: partner, liaison, fallback,
+	// domestic, no-location or analyst.
+	Reason string `json:"reason"`
+
+	Priority          Priority      `json:"priority"`
+	Label             Label         `json:"label"`
+	HandlingCode      string        `json:"handlingCode"`
+	DataScope         DataScope     `json:"dataScope"`
+	AcknowledgeWithin time.Duration `json:"acknowledgeWithin"`
+	RetentionDays     int           `json:"retentionDays"`
+	// Deadline is when the agency must have acknowledged the referral:
+	// RoutedAt plus the agreement's time for the report's priority.
+	Deadline time.Time `json:"deadline"`
+	// HeldForConfirmation keeps the referral in the hub until an analyst
+	// confirms it (dispatch: confirm, or no confident location).
+	HeldForConfirmation bool `json:"heldForConfirmation"`
+
+	State ReferralState `json:"state"`
+	// The time of each step. ReceivedAt is when the report was finished,
+	// TriagedAt when the assessment it was routed on was made, RoutedAt
+	// when the referral was created (or last reinstated).
+	ReceivedAt     time.Time  `json:"receivedAt"`
+	TriagedAt      time.Time  `json:"triagedAt"`
+	RoutedAt       time.Time  `json:"routedAt"`
+	DeliveredAt    *time.Time `json:"deliveredAt,omitempty"`
+	OpenedAt       *time.Time `json:"openedAt,omitempty"`
+	AcknowledgedAt *time.Time `json:"acknowledgedAt,omitempty"`
+	ClosedAt       *time.Time `json:"closedAt,omitempty"`
+	WithdrawnAt    *time.Time `json:"withdrawnAt,omitempty"`
+	UpdatedAt      time.Time  `json:"updatedAt"`
+
+	Assignee string `json:"assignee,omitempty"` // who at the agency has it
+	Outcome  string `json:"outcome,omitempty"`  // the agency's outcome code, once closed
+}
+
+// ReportAssessment is what triage concluded about a report, as stored: the
+// full explanation behind its referrals.
+type ReportAssessment struct {
+	ReportID     int64      `json:"reportId"`
+	Assessment   Assessment `json:"assessment"`
+	Triage       Triage     `json:"triage"`
+	RulesVersion string     `json:"rulesVersion"`
+	CreatedAt    time.Time  `json:"createdAt"` // first assessed
+	UpdatedAt    time.Time  `json:"updatedAt"` // last changed
+}
+
+// QueueEntry is a report waiting for an analyst.
+type QueueEntry struct {
+	ReportID   int64      `json:"reportId"`
+	Reason     string     `json:"reason"` // routing's notes, joined
+	Since      time.Time  `json:"since"`
+	ResolvedAt *time.Time `json:"resolvedAt,omitempty"`
+}
+
+// RoutingOverride is an analyst's decision about one agency for a report:
+// "add", "withdraw" or "clear" (see package routing).
+type RoutingOverride struct {
+	ID        int64     `json:"id"`
+	ReportID  int64     `json:"reportId"`
+	AgencyID  string    `json:"agencyId"`
+	Action    string    `json:"action"`
+	Actor     string    `json:"actor"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// RoutingState is what a routing run reads in its transaction: the
+// report's referrals and its analysts' overrides, oldest first.
+type RoutingState struct {
+	Referrals []*Referral
+	Overrides []*RoutingOverride
+}
+
+// RoutingUpdate is what a routing run asks the store to apply. Referrals
+// in Create are new (their agency has none); Reinstate, Update and
+// Withdraw name existing referrals by agency.
+type RoutingUpdate struct {
+	// Assessment and Triage are stored if they differ from what is
+	// stored (an unchanged re-run records nothing).
+	Assessment *Assessment
+	Triage     *Triage
+
+	Create    []*Referral
+	Reinstate []*Referral // made new again, with these countries and terms
+	Update    []*Referral // countries (and network) changed
+	Withdraw  []string    // agency IDs of pending referrals
+
+	// Review puts the report in the analysts' queue (if it is not there
+	// already) with ReviewReason.
+	Review       bool
+	ReviewReason string
+
+	// Justification is recorded on the events of a person's routing run
+	// (an analyst's decision): a disclosure by a person needs one.
+	Justification string
+}
+
+// RoutingFunc decides, from the state read in the routing transaction,
+// what to change. It must be quick and must not touch the database.
+type RoutingFunc func(st *RoutingState) (*RoutingUpdate, error)
+
+// RoutingStore keeps what triage and routing conclude about reports.
+//
+// Every change is recorded in the audit log in the same transaction, with
+// actor as given and identifiers only:
+//
+//	report.triage      combination  assessment and triage stored (Reason: label/priority)
+//	referral.create    disclosure   Recipients = agency; Reason = routing reason
+//	referral.reinstate disclosure   Recipients = agency
+//	referral.update    alteration   countries changed
+//	referral.withdraw  alteration   withdrawn before delivery
+//	report.queue       alteration   put in the analysts' queue
+//	report.unqueue     alteration   taken out of it by an analyst
+//	routing.override   alteration   an analyst's decision (Reason = action)
+//	network.reload     permission   the network file loaded (ObjectID = digest)
+//
+// The store keeps report × agency unique: a second referral for one agency
+// is ECONFLICT, whatever the caller does.
+type RoutingStore interface {
+	// RouteReport reads the report's referrals and overrides, calls fn,
+	// and applies its update, all in one transaction that excludes other
+	// routing runs of the report. receivedAt and triagedAt stamp new
+	// referrals. A report that is not finished is EREPORTNOTFOUND.
+	RouteReport(ctx context.Context, reportID int64, actor Actor, network string, receivedAt, triagedAt time.Time, fn RoutingFunc) error
+	// FindReferrals returns the report's referrals in creation order.
+	FindReferrals(ctx context.Context, reportID int64) ([]*Referral, error)
+	// FindReportAssessment returns the stored assessment, or ENOTFOUND.
+	FindReportAssessment(ctx context.Context, reportID int64) (*ReportAssessment, error)
+	// FindQueueEntry returns the report's analyst-queue entry, or ENOTFOUND.
+	FindQueueEntry(ctx context.Context, reportID int64) (*QueueEntry, error)
+	// FindAnalystQueue returns the unresolved entries, oldest first.
+	FindAnalystQueue(ctx context.Context, limit int) ([]*QueueEntry, error)
+	// ResolveQueueEntry takes the report out of the analysts' queue.
+	ResolveQueueEntry(ctx context.Context, reportID int64, ev *AuditEvent) error
+	// AddRoutingOverride records an analyst's decision; the caller then
+	// routes the report again.
+	AddRoutingOverride(ctx context.Context, o *RoutingOverride, ev *AuditEvent) error
+	// RecordNetworkVersion stores a network file's bytes under its digest
+	// (once) and records ev, a network.reload event, with it.
+	RecordNetworkVersion(ctx context.Context, digest string, content []byte, ev *AuditEvent) error
+	// FindNetworkVersion returns the bytes of a stored network file.
+	FindNetworkVersion(ctx context.Context, digest string) ([]byte, time.Time, error)
+}
