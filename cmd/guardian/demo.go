@@ -15,6 +15,9 @@ import (
 	"github.com/guardian-network/guardian/crypto"
 )
 
+// demoOrigin names the demo hub's audit log in its checkpoints.
+const demoOrigin = "demo-hub.example.org/audit"
+
 // demoReporter is the reporting account the demo creates.
 const demoReporter = "demo"
 
@@ -45,10 +48,10 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.Stdout, "Guardian demo hub in %s\n\n  intake API: http://%s/ispws\n  username:   %s\n  password:   %s\n\n  try: curl -u %s:%s http://%s/ispws/status\n\n",
-		*data, *addr, demoReporter, password, demoReporter, password, *addr)
+	fmt.Fprintf(c.Stdout, "Guardian demo hub in %s\n\n  intake API: http://%s/ispws\n  username:   %s\n  password:   %s\n  audit log:  http://%s/audit/checkpoint\n\n  try: curl -u %s:%s http://%s/ispws/status\n\n",
+		*data, *addr, demoReporter, password, *addr, demoReporter, password, *addr)
 	serve := &ServeCommand{Stdout: c.Stdout, Stderr: c.Stderr}
-	return serve.Run(ctx, []string{"--data", *data, "--addr", *addr, "--database", "", "--migrate"})
+	return serve.Run(ctx, []string{"--data", *data, "--addr", *addr, "--database", "", "--migrate", "--audit-origin", demoOrigin})
 }
 
 // ensureDemoReporter creates the demo reporter on first run and keeps its

@@ -5,7 +5,7 @@
 //	guardian serve [flags]            run the hub
 //	guardian migrate [flags]          apply database migrations
 //	guardian reporter add NAME        register a reporting service
-//	guardian report show ID           print a stored report as JSON
+//	guardian report show ID --justification WHY   print a stored report as JSON
 //	guardian token add NAME --role R  create a bearer token (auditor)
 //	guardian audit verify             verify the audit log of a store, or of a remote hub (--url)
 //	guardian audit key                print the verifier key of the audit log's checkpoints
@@ -92,7 +92,7 @@ Usage:
   guardian serve [--addr ADDR] [--data DIR] [--database URL] [--migrate]
   guardian migrate [--data DIR] [--database URL]
   guardian reporter add [--data DIR] [--database URL] NAME
-  guardian report show [--data DIR] [--database URL] ID
+  guardian report show [--data DIR] [--database URL] ID --justification WHY
   guardian token add [--data DIR] [--database URL] NAME --role auditor|admin
   guardian audit verify [--data DIR] [--database URL] [--key KEY]
   guardian audit verify --url URL --checkpoint FILE [--key KEY]

@@ -155,7 +155,7 @@ func TestNPMClient(t *testing.T) {
 			Reason  string `json:"reason"`
 		} `json:"events"`
 	}
-	js := MustRunGuardian(t, "report", "show", strconv.FormatInt(reportID, 10), "--data", data)
+	js := MustRunGuardian(t, "report", "show", strconv.FormatInt(reportID, 10), "--data", data, "--justification", "test: check what the hub kept")
 	if err := json.Unmarshal([]byte(js), &shown); err != nil {
 		t.Fatalf("report show: %v\n%s", err, js)
 	}
@@ -179,7 +179,10 @@ func TestNPMClient(t *testing.T) {
 			t.Errorf("audit events of report %d %v lack %s", reportID, actions, want)
 		}
 	}
-	js = MustRunGuardian(t, "report", "show", strconv.FormatInt(second, 10), "--data", data)
+	js = MustRunGuardian(t, "report", "show", strconv.FormatInt(second, 10), "--data", data, "--justification", "test: check what the hub kept")
+	if _, err := runGuardian("report", "show", strconv.FormatInt(second, 10), "--data", data); err == nil {
+		t.Errorf("report show without --justification succeeded")
+	}
 	for _, want := range []string{`"state": "retracted"`, `"reason": "5002"`, `"reason": "5101"`} {
 		if !strings.Contains(js, want) {
 			t.Errorf("report %d lacks %s:\n%s", second, want, js)

@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os/user"
 	"strconv"
+	"strings"
 
 	"github.com/guardian-network/guardian"
 )
@@ -24,6 +26,15 @@ type reportView struct {
 	Events []*guardian.AuditEvent `json:"events"`
 }
 
+// operatorName names the person at the command line, as the operating
+// system knows them.
+func operatorName() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return "os:" + u.Username
+	}
+	return "os:unknown"
+}
+
 // Run handles "report show ID".
 func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "show" {
@@ -32,6 +43,7 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("guardian report show", flag.ContinueOnError)
 	fs.SetOutput(c.Stderr)
 	c.Store.register(fs)
+	justification := fs.String("justification", "", "why you are reading this report (required; recorded in the audit log)")
 	pos, err := parseFlagsAndArgs(fs, args[1:])
 	if err != nil {
 		return err
@@ -42,6 +54,9 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	id, err := strconv.ParseInt(pos[0], 10, 64)
 	if err != nil || id <= 0 {
 		return usageError{cmd: "report", msg: fmt.Sprintf("%q is not a report id", pos[0])}
+	}
+	if strings.TrimSpace(*justification) == "" {
+		return usageError{cmd: "report", msg: "reading a report needs --justification \"why\" (it is recorded in the audit log)"}
 	}
 
 	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
@@ -56,16 +71,18 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	} else if err != nil {
 		return fmt.Errorf("find report: %w", err)
 	}
-	// Reading a report from the command line is a consultation like any
-	// other and is recorded before the content is shown.
+	// Reading a report from the command line is a person's consultation
+	// like any other: it needs a justification and is recorded before the
+	// content is shown.
 	ev := &guardian.AuditEvent{
-		Actor:      guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian report show"},
-		Category:   guardian.CategoryConsultation,
-		Action:     "report.show",
-		ObjectKind: "report",
-		ObjectID:   strconv.FormatInt(id, 10),
-		ReportID:   id,
-		Outcome:    guardian.OutcomeSuccess,
+		Actor:         guardian.Actor{Kind: guardian.ActorUser, Name: operatorName()},
+		Justification: *justification,
+		Category:      guardian.CategoryConsultation,
+		Action:        "report.show",
+		ObjectKind:    "report",
+		ObjectID:      strconv.FormatInt(id, 10),
+		ReportID:      id,
+		Outcome:       guardian.OutcomeSuccess,
 	}
 	if err := store.AppendAuditEvent(ctx, ev); err != nil {
 		return fmt.Errorf("record consultation: %w", err)

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/guardian-network/guardian/internal/intaketest"
+)
+
+// reloadEvent is a network.reload audit event as stored.
+type reloadEvent struct {
+	ActorName, ObjectID, Outcome, Reason string
+}
+
+// MustReloadEvents returns the network.reload events of the SQLite store
+// in data, oldest first.
+func MustReloadEvents(tb testing.TB, data string) []reloadEvent {
+	tb.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, "guardian.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT actor_name, object_id, outcome, reason FROM audit_events WHERE action = 'network.reload' ORDER BY id`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	var evs []reloadEvent
+	for rows.Next() {
+		var e reloadEvent
+		if err := rows.Scan(&e.ActorName, &e.ObjectID, &e.Outcome, &e.Reason); err != nil {
+			tb.Fatal(err)
+		}
+		evs = append(evs, e)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return evs
+}
+
+// MustWaitReloadEvents waits until the store in data holds n
+// network.reload events and returns them.
+func MustWaitReloadEvents(tb testing.TB, data string, n int) []reloadEvent {
+	tb.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		evs := MustReloadEvents(tb, data)
+		if len(evs) >= n {
+			return evs
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%d network.reload events after 20s, want %d: %+v", len(evs), n, evs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// MustWriteNetwork writes content to path and returns its digest.
+func MustWriteNetwork(tb testing.TB, path string, content []byte) string {
+	tb.Helper()
+	if err := os.WriteFile(path, content, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	sum := sha256.Sum256(content)
+	return hex.EncodeToString(sum[:])
+}
+
+// MustAddToken adds a token with role to the store in data and returns it.
+func MustAddToken(tb testing.TB, data, name, role string) string {
+	tb.Helper()
+	out := MustRunGuardian(tb, "token", "add", name, "--role", role, "--data", data)
+	m := regexp.MustCompile(`(?m)^token: (\S+)$`).FindStringSubmatch(out)
+	if m == nil {
+		tb.Fatalf("token add printed %q", out)
+	}
+	return m[1]
+}
+
+// postReload calls POST /admin/network/reload with token (none if empty)
+// and returns the status and body.
+func postReload(tb testing.TB, h *hub, token string) (int, string) {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.URL+"/admin/network/reload", nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// TestNetworkReload changes a running hub's network file and reloads it by
+// SIGHUP and by the administrators' endpoint: a valid file is taken, an
+// invalid one refused with the old network kept, each attempt audited.
+func TestNetworkReload(t *testing.T) {
+	demo, err := os.ReadFile("../../examples/network-demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	path := filepath.Join(t.TempDir(), "network.yaml")
+	startDigest := MustWriteNetwork(t, path, demo)
+	admin := MustAddToken(t, data, "ops", "admin")
+	auditor := MustAddToken(t, data, "court-auditor", "auditor")
+	h := StartHub(t, "--data", data, "--network", path)
+
+	evs := MustWaitReloadEvents(t, data, 1)
+	if got, want := evs[0], (reloadEvent{"guardian serve", startDigest, "success", "start"}); got != want {
+		t.Errorf("start event %+v, want %+v", got, want)
+	}
+	// changed returns the demo with another duty address: a valid file of
+	// a different digest each time.
+	changed := func(addr string) []byte {
+		b := []byte(strings.Replace(string(demo), "de-bka-cac-duty@example.org", addr, 1))
+		if string(b) == string(demo) {
+			t.Fatal("the demo network has no de-bka-cac-duty@example.org to change")
+		}
+		return b
+	}
+	invalid := []byte("hub:\n  name: [unterminated\n")
+
+	t.Run("SIGHUP", func(t *testing.T) {
+		n := len(MustReloadEvents(t, data))
+		digest := MustWriteNetwork(t, path, changed("de-bka-cac-sighup@example.org"))
+		if err := h.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		evs := MustWaitReloadEvents(t, data, n+1)
+		if got, want := evs[n], (reloadEvent{"SIGHUP", digest, "success", "changed"}); got != want {
+			t.Errorf("event %+v, want %+v", got, want)
+		}
+
+		// An invalid file is refused: the event names the network kept.
+		MustWriteNetwork(t, path, invalid)
+		if err := h.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		evs = MustWaitReloadEvents(t, data, n+2)
+		if got, want := evs[n+1], (reloadEvent{"SIGHUP", digest, "failure", "invalid"}); got != want {
+			t.Errorf("event %+v, want %+v", got, want)
+		}
+		if !strings.Contains(h.stderr.String(), "network file refused") {
+			t.Errorf("the hub logged no refusal:\n%s", h.stderr.String())
+		}
+	})
+
+	t.Run("Endpoint", func(t *testing.T) {
+		n := len(MustReloadEvents(t, data))
+		digest := MustWriteNetwork(t, path, changed("de-bka-cac-endpoint@example.org"))
+		status, body := postReload(t, h, admin)
+		if status != http.StatusOK {
+			t.Fatalf("reload: HTTP %d %s", status, body)
+		}
+		var got struct {
+			Network string `json:"network"`
+			Changed bool   `json:"changed"`
+		}
+		if err := json.Unmarshal([]byte(body), &got); err != nil {
+			t.Fatalf("reload answered %q: %v", body, err)
+		}
+		if got.Network != digest || !got.Changed {
+			t.Errorf("reload answered %+v, want network %s changed", got, digest)
+		}
+		evs := MustWaitReloadEvents(t, data, n+1)
+		if got, want := evs[n], (reloadEvent{"ops", digest, "success", "changed"}); got != want {
+			t.Errorf("event %+v, want %+v", got, want)
+		}
+
+		// The same file again is a success without change.
+		if status, body := postReload(t, h, admin); status != http.StatusOK || !strings.Contains(body, `"changed":false`) {
+			t.Errorf("unchanged reload: HTTP %d %s", status, body)
+		}
+
+		// An invalid file is refused and the network in force stays.
+		MustWriteNetwork(t, path, invalid)
+		status, body = postReload(t, h, admin)
+		if status != http.StatusBadRequest && status != http.StatusUnprocessableEntity {
+			t.Errorf("invalid file: HTTP %d %s, want 400 or 422", status, body)
+		}
+		evs = MustWaitReloadEvents(t, data, n+3)
+		if got, want := evs[n+2], (reloadEvent{"ops", digest, "failure", "invalid"}); got != want {
+			t.Errorf("event %+v, want %+v", got, want)
+		}
+	})
+
+	t.Run("Unauthorized", func(t *testing.T) {
+		MustWriteNetwork(t, path, changed("de-bka-cac-intruder@example.org"))
+		n := len(MustReloadEvents(t, data))
+		for _, tt := range []struct {
+			name, token string
+			want        int
+		}{
+			{"NoToken", "", http.StatusUnauthorized},
+			{"UnknownToken", "gdn_" + strings.Repeat("x", 43), http.StatusUnauthorized},
+			{"AuditorToken", auditor, http.StatusForbidden},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				if got, body := postReload(t, h, tt.token); got != tt.want {
+					t.Errorf("HTTP %d %s, want %d", got, body, tt.want)
+				}
+			})
+		}
+		if evs := MustReloadEvents(t, data); len(evs) != n {
+			t.Errorf("refused requests reloaded the network: %+v", evs[n:])
+		}
+	})
+}
+
+// TestRouteExplain finishes a report on a live hub and explains its
+// routing, as text and as JSON.
+func TestRouteExplain(t *testing.T) {
+	data := t.TempDir()
+	user, password := addReporter(t, "explain-reporter", "--data", data)
+	h := StartHub(t, "--data", data)
+	ctx := testContext(t)
+	c := &intaketest.Client{BaseURL: h.URL + "/ispws", User: user, Password: password}
+	// The reported user's verified estimated location is Germany: the
+	// demo network refers the report to de-bka-cac.
+	report := strings.Replace(intaketest.MinimalReport, "</reporter>", `</reporter>
+  <personOrUserReported>
+    <espIdentifier>user-explain</espIdentifier>
+    <estimatedLocation verified="true" timestamp="2024-03-01T12:00:00Z">
+      <countryCode>DE</countryCode>
+    </estimatedLocation>
+  </personOrUserReported>`, 1)
+	id, err := c.Submit(ctx, []byte(report))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Finish(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	sid := itoa(id)
+
+	// The pipeline routes the report in the background.
+	var e struct {
+		ReportID   int64 `json:"reportId"`
+		Assessment struct {
+			Triage struct {
+				Priority string `json:"priority"`
+			} `json:"triage"`
+		} `json:"assessment"`
+		Referrals []struct {
+			AgencyID  string   `json:"agencyId"`
+			Countries []string `json:"countries"`
+		} `json:"referrals"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := runGuardian("route", "explain", sid, "--json", "--data", data)
+		if err == nil {
+			if err := json.Unmarshal([]byte(out), &e); err != nil {
+				t.Fatalf("route explain --json printed %q: %v", out, err)
+			}
+			if len(e.Referrals) > 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("report %s not routed after 30s: %q, %v\n%s", sid, out, err, h.stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Run("JSON", func(t *testing.T) {
+		if e.ReportID != id {
+			t.Errorf("reportId %d, want %d", e.ReportID, id)
+		}
+		if len(e.Referrals) != 1 || e.Referrals[0].AgencyID != "de-bka-cac" || strings.Join(e.Referrals[0].Countries, ",") != "DE" {
+			t.Errorf("referrals %+v, want one to de-bka-cac for DE", e.Referrals)
+		}
+		if e.Assessment.Triage.Priority == "" {
+			t.Errorf("assessment without a priority")
+		}
+	})
+	t.Run("Text", func(t *testing.T) {
+		out := MustRunGuardian(t, "route", "explain", sid, "--data", data)
+		for _, want := range []string{
+			"Report " + sid + " (triaged ",
+			"\nJurisdiction\n",
+			"  DE  ",
+			"estimatedLocation",
+			"priority " + e.Assessment.Triage.Priority,
+			"\nReferrals\n  de-bka-cac  ",
+			"countries DE",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+	})
+	t.Run("NotFound", func(t *testing.T) {
+		if out, err := runGuardian("route", "explain", "999999", "--data", data); err == nil {
+			t.Errorf("explain of a missing report succeeded: %q", out)
+		}
+	})
+}
