@@ -191,7 +191,7 @@ func (l *Log) integrate(ctx context.Context, size int64, events []*guardian.Audi
 	// Every hash that the new leaves combine with is a root of one of the
 	// complete subtrees that make up the tree so far; read those at once
 	// rather than a few for each leaf.
-	var f frontier
+	var f Frontier
 	if size > 0 {
 		idx := frontierIndexes(size)
 		old, err := read(ctx, idx)
@@ -202,7 +202,7 @@ func (l *Log) integrate(ctx context.Context, size int64, events []*guardian.Audi
 		if err != nil {
 			return nil, fmt.Errorf("read tree: %w", err)
 		}
-		f = frontier{idx: idx, hash: hs}
+		f = Frontier{idx: idx, hash: hs}
 	}
 	newHashes := make([]tlog.Hash, 0, 2*len(events)+1)
 	buf := make([]byte, 0, 512)
@@ -215,7 +215,7 @@ func (l *Log) integrate(ctx context.Context, size int64, events []*guardian.Audi
 		if err != nil {
 			return nil, err
 		}
-		hs, err := f.add(n, tlog.RecordHash(leaf))
+		hs, err := f.Add(n, tlog.RecordHash(leaf))
 		if err != nil {
 			return nil, err
 		}
@@ -369,10 +369,10 @@ func toHashes(b [][]byte, n int) ([]tlog.Hash, error) {
 	return hs, nil
 }
 
-// frontier holds the roots of the complete subtrees that make up a tree,
+// Frontier holds the roots of the complete subtrees that make up a tree,
 // left to right: all that is needed to add leaves to it and to compute its
 // root. It is a [tlog.HashReader] of those hashes.
-type frontier struct {
+type Frontier struct {
 	idx  []int64 // stored hash indexes
 	hash []tlog.Hash
 }
@@ -390,7 +390,7 @@ func frontierIndexes(n int64) []int64 {
 }
 
 // ReadHashes implements [tlog.HashReader].
-func (f *frontier) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+func (f *Frontier) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 next:
 	for i, x := range indexes {
@@ -405,10 +405,10 @@ next:
 	return out, nil
 }
 
-// add appends leaf n, of hash h, to the tree of size n, and returns the
+// Add appends leaf n, of hash h, to the tree of size n, and returns the
 // stored hashes this adds (the leaf hash and those of the subtrees it
-// completes).
-func (f *frontier) add(n int64, h tlog.Hash) ([]tlog.Hash, error) {
+// completes). A zero Frontier is the empty tree's.
+func (f *Frontier) Add(n int64, h tlog.Hash) ([]tlog.Hash, error) {
 	hs, err := tlog.StoredHashesForRecordHash(n, h, f)
 	if err != nil {
 		return nil, err

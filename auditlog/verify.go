@@ -117,7 +117,7 @@ func Verify(ctx context.Context, store guardian.AuditLogStore, verifierKey strin
 type verifier struct {
 	ctx    context.Context
 	store  guardian.AuditLogStore
-	f      frontier    // of the leaves verified so far
+	f      Frontier    // of the leaves verified so far
 	prevID int64       // the event id of the last leaf
 	hashes []tlog.Hash // computed in the current chunk, from StoredHashCount(start)
 	buf    []byte
@@ -147,7 +147,7 @@ func (v *verifier) chunk(start, end int64) error {
 			if err != nil {
 				reason = err.Error()
 			} else {
-				hs, err := v.f.add(i, tlog.RecordHash(v.buf))
+				hs, err := v.f.Add(i, tlog.RecordHash(v.buf))
 				if err != nil {
 					return err
 				}

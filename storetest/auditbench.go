@@ -250,7 +250,7 @@ func buildLargeAuditLog(path string, n int64) error {
 		}
 		return nil
 	}
-	var f benchFrontier
+	var f auditlog.Frontier
 	for i := range n {
 		if i%(1<<20) == 0 {
 			if tx != nil {
@@ -265,7 +265,7 @@ func buildLargeAuditLog(path string, n int64) error {
 				return err
 			}
 		}
-		hs, err := f.add(i, tlog.RecordHash(BenchLeaf(i)))
+		hs, err := f.Add(i, tlog.RecordHash(BenchLeaf(i)))
 		if err != nil {
 			return err
 		}
@@ -313,37 +313,4 @@ func buildLargeAuditLog(path string, n int64) error {
 		return err
 	}
 	return os.Rename(tmp, path)
-}
-
-// benchFrontier is the frontier of a tree being built: the roots of its
-// complete subtrees, which is all that adding a leaf reads.
-type benchFrontier struct {
-	idx  []int64
-	hash []tlog.Hash
-}
-
-func (f *benchFrontier) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(indexes))
-next:
-	for i, x := range indexes {
-		for j := len(f.idx) - 1; j >= 0; j-- {
-			if f.idx[j] == x {
-				out[i] = f.hash[j]
-				continue next
-			}
-		}
-		return nil, fmt.Errorf("hash %d not on the frontier", x)
-	}
-	return out, nil
-}
-
-func (f *benchFrontier) add(n int64, h tlog.Hash) ([]tlog.Hash, error) {
-	hs, err := tlog.StoredHashesForRecordHash(n, h, f)
-	if err != nil {
-		return nil, err
-	}
-	m := len(hs) - 1
-	f.idx = append(f.idx[:len(f.idx)-m], tlog.StoredHashIndex(m, n>>m))
-	f.hash = append(f.hash[:len(f.hash)-m], hs[m])
-	return hs, nil
 }
