@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,11 +26,23 @@ const authCacheTTL = 5 * time.Minute
 const authCacheMax = 10000
 
 // authCache remembers credentials that verified recently, keyed by a SHA-256
-// of name and password so that no password is kept in memory.
+// of name and password so that no password is kept in memory. Requests that
+// present the same credentials while they are being verified wait for that
+// verification instead of hashing the password again: a client that opens
+// many connections at once (as clients do after a restart) would otherwise
+// cost one slow hash per connection.
 type authCache struct {
-	mu      sync.Mutex
-	now     guardian.Clock
-	entries map[[32]byte]authEntry
+	mu       sync.Mutex
+	now      guardian.Clock
+	entries  map[[32]byte]authEntry
+	inFlight map[[32]byte]*authCall
+}
+
+// authCall is a verification in progress.
+type authCall struct {
+	done     chan struct{} // closed once reporter and err are set
+	reporter *guardian.Reporter
+	err      error
 }
 
 type authEntry struct {
@@ -39,7 +53,52 @@ type authEntry struct {
 func (c *authCache) init(now guardian.Clock) {
 	c.now = now
 	c.entries = make(map[[32]byte]authEntry)
+	c.inFlight = make(map[[32]byte]*authCall)
 }
+
+// verify returns the reporter whose credentials have the key k: from the
+// cache, or else from verify, run once for all the requests that present
+// them while it runs. A success is cached. A request that stops waiting
+// because ctx is done gets ctx's error.
+func (c *authCache) verify(ctx context.Context, k [32]byte, verify func() (*guardian.Reporter, error)) (*guardian.Reporter, error) {
+	c.mu.Lock()
+	if e, ok := c.entries[k]; ok {
+		if !c.now().After(e.expires) {
+			c.mu.Unlock()
+			return e.reporter, nil
+		}
+		delete(c.entries, k)
+	}
+	if call := c.inFlight[k]; call != nil {
+		c.mu.Unlock()
+		select {
+		case <-call.done:
+			return call.reporter, call.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	// If verify panics, the waiters get errVerifyAborted rather than wait on.
+	call := &authCall{done: make(chan struct{}), err: errVerifyAborted}
+	c.inFlight[k] = call
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.inFlight, k)
+		if call.err == nil {
+			if len(c.entries) >= authCacheMax {
+				clear(c.entries)
+			}
+			c.entries[k] = authEntry{reporter: call.reporter, expires: c.now().Add(authCacheTTL)}
+		}
+		c.mu.Unlock()
+		close(call.done)
+	}()
+	call.reporter, call.err = verify()
+	return call.reporter, call.err
+}
+
+var errVerifyAborted = errors.New("verification of the credentials did not complete")
 
 func credentialKey(name, password string) [32]byte {
 	h := sha256.New()
@@ -52,26 +111,6 @@ func credentialKey(name, password string) [32]byte {
 	return k
 }
 
-func (c *authCache) get(k [32]byte) *guardian.Reporter {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[k]
-	if !ok || c.now().After(e.expires) {
-		delete(c.entries, k)
-		return nil
-	}
-	return e.reporter
-}
-
-func (c *authCache) put(k [32]byte, r *guardian.Reporter) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.entries) >= authCacheMax {
-		clear(c.entries)
-	}
-	c.entries[k] = authEntry{reporter: r, expires: c.now().Add(authCacheTTL)}
-}
-
 // authenticate requires HTTP Basic credentials of an enabled reporter on
 // every intake route. Clients send them pre-emptively; a failure answers 401
 // with a challenge and an XML body (code 2000) and is an audit event.
@@ -80,15 +119,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		ri := requestInfoFrom(r.Context())
 		name, password, ok := r.BasicAuth() // splits at the first colon
 		if ok {
-			k := credentialKey(name, password)
-			if rep := s.auth.get(k); rep != nil {
-				ri.reporter = rep
-				next.ServeHTTP(w, r)
-				return
-			}
-			rep, err := s.verifyReporter(r, name, password)
+			// The verification may be shared with other requests, so it
+			// must not end with this one.
+			ctx := context.WithoutCancel(r.Context())
+			rep, err := s.auth.verify(r.Context(), credentialKey(name, password), func() (*guardian.Reporter, error) {
+				return s.verifyReporter(ctx, name, password)
+			})
 			if err == nil {
-				s.auth.put(k, rep)
 				ri.reporter = rep
 				next.ServeHTTP(w, r)
 				return
@@ -111,8 +148,8 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 // verifyReporter checks a name and password against the store. Unknown names,
 // disabled reporters and wrong passwords are all EUNAUTHORIZED, so that the
 // answer does not reveal which names exist.
-func (s *Server) verifyReporter(r *http.Request, name, password string) (*guardian.Reporter, error) {
-	rep, err := s.Store.FindReporterByName(r.Context(), name)
+func (s *Server) verifyReporter(ctx context.Context, name, password string) (*guardian.Reporter, error) {
+	rep, err := s.Store.FindReporterByName(ctx, name)
 	if guardian.ErrorCode(err) == guardian.ENOTFOUND {
 		// Spend the same time as a real check so that timing does not
 		// reveal which names exist.

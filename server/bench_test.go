@@ -158,6 +158,7 @@ func benchFloor(b *testing.B, kind string) *intaketest.Client {
 		db, err = sql.Open("pgx", storetest.PostgresDSN(b))
 		if err == nil {
 			db.SetMaxOpenConns(10)
+			db.SetMaxIdleConns(10) // a floor that reconnects is no floor
 			_, err = db.Exec(`CREATE TABLE floor (id BIGSERIAL PRIMARY KEY, op TEXT NOT NULL, size BIGINT NOT NULL)`)
 		}
 	}

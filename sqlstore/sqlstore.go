@@ -159,8 +159,9 @@ type Dialect interface {
 	// Rebind rewrites a query written with ? placeholders into the
 	// driver's syntax. Queries never contain ? other than placeholders.
 	Rebind(query string) string
-	// LockRow is appended to a SELECT of one report to lock it for the
-	// rest of the transaction, serialising lifecycle operations on it.
+	// LockRow is appended to a SELECT of one row to lock it for the rest
+	// of the transaction. (Lifecycle operations on a report need none:
+	// each starts with an UPDATE of the report, which locks it.)
 	// LockSkipLocked does the same for a batch, passing over rows another
 	// transaction holds. Both are empty where a transaction already holds
 	// the database's only write lock.

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/guardian-network/guardian"
 )
 
@@ -82,6 +84,71 @@ func addFileWhileFinishing(t *testing.T, e *env, stores []guardian.Store) {
 		t.Errorf("%d upload events, %d uploads succeeded", n, ok)
 	}
 	t.Logf("%d uploads before the finish, %d refused after it", ok, refused)
+}
+
+// testDetailsWhileFinishing: file details race a finish of their report.
+// Each either succeeds, and the finished report has them, or fails with
+// EFINISHED and the finished report has none: details never land after the
+// finish has read the files.
+func testDetailsWhileFinishing(t *testing.T, e *env) {
+	const files = 20
+	rep := e.reporter("example-service")
+	r := e.report(rep.ID)
+	var fs [files]*guardian.File
+	for i := range fs {
+		fs[i] = e.file(rep.ID, r.ID)
+	}
+
+	var (
+		wg       sync.WaitGroup
+		done     atomic.Int32
+		errs     [files]error
+		finished *guardian.Report
+		finErr   error
+	)
+	begin, someDone := make(chan struct{}), make(chan struct{})
+	for i, f := range fs {
+		wg.Go(func() {
+			<-begin
+			_, errs[i] = e.s.SetFileDetails(e.ctx, rep.ID, r.ID, f.ID, detailsXML, detailsJSON, reporterEvent(rep.ID, "file.details"))
+			if done.Add(1) == files/4 {
+				close(someDone)
+			}
+		})
+	}
+	wg.Go(func() {
+		<-someDone
+		finished, finErr = e.s.FinishReport(e.ctx, rep.ID, r.ID, reporterEvent(rep.ID, "report.finish"))
+	})
+	close(begin)
+	wg.Wait()
+	if finErr != nil {
+		t.Fatalf("FinishReport: %v", finErr)
+	}
+	var ok int
+	for i, err := range errs {
+		described := finished.Files[i].DetailsXML != nil
+		switch {
+		case err == nil:
+			ok++
+			if !described {
+				t.Errorf("details of file %d succeeded but the finished report does not have them", i)
+			}
+		case isCode(err, guardian.EFINISHED):
+			if described {
+				t.Errorf("details of file %d failed but the finished report has them", i)
+			}
+		default:
+			t.Errorf("details of file %d: %v, want success or EFINISHED", i, err)
+		}
+	}
+	if diff := cmp.Diff(finished, e.find(r.ID)); diff != "" {
+		t.Errorf("stored report differs from the finished one (-finished +stored):\n%s", diff)
+	}
+	if n := len(e.events(guardian.AuditFilter{Action: "file.details"})); n != ok {
+		t.Errorf("%d details events, %d details succeeded", n, ok)
+	}
+	t.Logf("%d details before the finish, %d refused after it", ok, files-ok)
 }
 
 // testFinishAndRetract: of a finish and a retract racing on one report,

@@ -102,6 +102,7 @@ func RunStoreTests(t *testing.T, open Opener) {
 		{"Token/Create", testCreateToken},
 		{"Token/Refused", testTokenRefused},
 		{"Concurrent/AddFileWhileFinishing", testAddFileWhileFinishing},
+		{"Concurrent/DetailsWhileFinishing", testDetailsWhileFinishing},
 		{"Concurrent/FinishAndRetract", testFinishAndRetract},
 		{"Concurrent/Reports", testConcurrentReports},
 	}

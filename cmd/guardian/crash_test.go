@@ -187,9 +187,17 @@ func verifyStore(t *testing.T, data string, storeArgs []string, acks *acked) {
 	// Everything stored, acknowledged or not, is whole: each report that
 	// was committed has its audit event, and each file decrypts to its
 	// recorded digest.
-	events, err := store.FindAuditEvents(ctx, guardian.AuditFilter{Action: "report.submit", Limit: 100000})
-	if err != nil {
-		t.Fatal(err)
+	var events []*guardian.AuditEvent
+	for after := int64(0); ; {
+		page, err := store.FindAuditEvents(ctx, guardian.AuditFilter{Action: "report.submit", AfterID: after, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		events = append(events, page...)
+		after = page[len(page)-1].ID
 	}
 	blobs := map[string]bool{}
 	checked := 0

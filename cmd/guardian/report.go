@@ -87,9 +87,17 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	if err := store.AppendAuditEvent(ctx, ev); err != nil {
 		return fmt.Errorf("record consultation: %w", err)
 	}
-	events, err := store.FindAuditEvents(ctx, guardian.AuditFilter{ReportID: id, Limit: 10000})
-	if err != nil {
-		return fmt.Errorf("find audit events: %w", err)
+	var events []*guardian.AuditEvent
+	for after := int64(0); ; {
+		page, err := store.FindAuditEvents(ctx, guardian.AuditFilter{ReportID: id, AfterID: after, Limit: 1000})
+		if err != nil {
+			return fmt.Errorf("find audit events: %w", err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		events = append(events, page...)
+		after = page[len(page)-1].ID
 	}
 	enc := json.NewEncoder(c.Stdout)
 	enc.SetIndent("", "  ")
