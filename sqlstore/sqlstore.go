@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/guardian-network/guardian"
@@ -93,6 +94,9 @@ type Store struct {
 	now        guardian.Clock
 	logger     *slog.Logger
 	migrations []migration
+
+	hooksMu     sync.Mutex
+	finishHooks []FinishHook // see OnFinish
 }
 
 var _ guardian.Store = (*Store)(nil)
