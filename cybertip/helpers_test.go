@@ -41,6 +41,9 @@ func MustXmllint(tb testing.TB) string {
 	tb.Helper()
 	path, err := exec.LookPath("xmllint")
 	if err != nil {
+		if os.Getenv("GUARDIAN_TEST_REQUIRE_ALL") != "" {
+			tb.Fatal("xmllint not installed (apt-get install libxml2-utils)")
+		}
 		tb.Skip("xmllint not installed (apt-get install libxml2-utils)")
 	}
 	return path

@@ -11,6 +11,9 @@ import (
 // database, once rather than in every subtest.
 func skipUnlessConfigured(tb testing.TB) {
 	if os.Getenv(storetest.PostgresEnv) == "" {
+		if os.Getenv("GUARDIAN_TEST_REQUIRE_ALL") != "" {
+			tb.Fatalf("%s is not set", storetest.PostgresEnv)
+		}
 		tb.Skipf("%s is not set", storetest.PostgresEnv)
 	}
 }

@@ -132,6 +132,9 @@ func PostgresDSN(tb testing.TB) string {
 	tb.Helper()
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
+		if os.Getenv("GUARDIAN_TEST_REQUIRE_ALL") != "" {
+			tb.Fatalf("%s is not set (GUARDIAN_TEST_REQUIRE_ALL forbids skipping)", PostgresEnv)
+		}
 		tb.Skipf("%s is not set", PostgresEnv)
 	}
 	u, err := url.Parse(base)
