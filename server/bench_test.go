@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -18,9 +17,7 @@ import (
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/auditlog"
 	"github.com/guardian-network/guardian/crypto"
-	"github.com/guardian-network/guardian/evidence"
 	"github.com/guardian-network/guardian/internal/intaketest"
-	"github.com/guardian-network/guardian/server"
 	"github.com/guardian-network/guardian/storetest"
 )
 
@@ -103,17 +100,6 @@ func benchGuardian(b *testing.B, kind string, withLog bool) *intaketest.Client {
 	} else {
 		store = storetest.MustOpenPostgres(b, guardian.SystemClock)
 	}
-	mk, err := crypto.LoadOrCreateMasterKey(filepath.Join(dir, "master.key"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ev := evidence.NewStore(filepath.Join(dir, "evidence"))
-	if err := ev.Open(); err != nil {
-		b.Fatal(err)
-	}
-	s := server.New(store, ev, mk)
-	s.Addr = "127.0.0.1:0"
-	s.Logger = slog.New(slog.DiscardHandler)
 	if withLog {
 		signer, _, err := auditlog.LoadOrCreateSigningKey(filepath.Join(dir, "audit-signing.key"), "bench.example.org/audit")
 		if err != nil {
@@ -125,19 +111,9 @@ func benchGuardian(b *testing.B, kind string, withLog bool) *intaketest.Client {
 		go func() { defer close(done); log.Run(ctx) }()
 		b.Cleanup(func() { cancel(); <-done })
 	}
-	if err := s.Open(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close(context.Background()) })
+	s := MustStartServer(b, store, dir, nil)
 	password := crypto.GeneratePassword()
-	hash, err := crypto.HashPassword(password)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ae := &guardian.AuditEvent{Actor: guardian.Actor{Kind: guardian.ActorSystem}, Category: guardian.CategoryPermission, Action: "reporter.create"}
-	if err := store.CreateReporter(context.Background(), &guardian.Reporter{Name: "bench", PasswordHash: hash}, ae); err != nil {
-		b.Fatal(err)
-	}
+	MustAddReporter(b, store, "bench", password)
 	return &intaketest.Client{BaseURL: s.URL() + s.Prefix, User: "bench", Password: password}
 }
 

@@ -86,11 +86,12 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		s.failReport(w, r, ev, err)
 		return
 	}
+	reporterID := requestInfoFrom(r.Context()).reporter.ID
 	rep := &guardian.Report{
-		ReporterID: requestInfoFrom(r.Context()).reporter.ID,
+		ReporterID: reporterID,
 		XML:        body,
 		Document:   docJSON,
-		WrappedKey: s.MasterKey.WrapDataKey(dk, reporterContext(requestInfoFrom(r.Context()).reporter.ID)),
+		WrappedKey: s.MasterKey.WrapDataKey(dk, reporterContext(reporterID)),
 	}
 	if err := s.Store.CreateReport(r.Context(), rep, ev); err != nil {
 		s.failReport(w, r, ev, err)

@@ -22,37 +22,18 @@ import (
 
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/crypto"
-	"github.com/guardian-network/guardian/evidence"
 	"github.com/guardian-network/guardian/internal/intaketest"
 	"github.com/guardian-network/guardian/jobs"
 	"github.com/guardian-network/guardian/server"
 	"github.com/guardian-network/guardian/storetest"
 )
 
-// testClock is a clock that tests move by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // testHub is a Server on loopback with a real store on disk.
 type testHub struct {
 	*server.Server
 	Dir   string
 	Store guardian.Store
-	Clock *testClock
+	Clock *storetest.Clock
 	Base  string // intake base URL
 	User  string
 	Pass  string
@@ -64,27 +45,14 @@ type testHub struct {
 func MustOpenHub(tb testing.TB, configure func(*server.Server)) *testHub {
 	tb.Helper()
 	dir := tb.TempDir()
-	clock := &testClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	store := storetest.MustOpenSQLiteFile(tb, filepath.Join(dir, "guardian.db"), clock.Now)
-	mk, err := crypto.LoadOrCreateMasterKey(filepath.Join(dir, "master.key"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ev := evidence.NewStore(filepath.Join(dir, "evidence"))
-	if err := ev.Open(); err != nil {
-		tb.Fatal(err)
-	}
-	s := server.New(store, ev, mk)
-	s.Addr = "127.0.0.1:0"
-	s.Now = clock.Now
-	s.Logger = testLogger()
-	if configure != nil {
-		configure(s)
-	}
-	if err := s.Open(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { s.Close(context.Background()) })
+	s := MustStartServer(tb, store, dir, func(s *server.Server) {
+		s.Now = clock.Now
+		if configure != nil {
+			configure(s)
+		}
+	})
 	h := &testHub{Server: s, Dir: dir, Store: store, Clock: clock, Base: s.URL() + s.Prefix, User: "example-chat", Pass: "pa:ss-" + crypto.GeneratePassword()}
 	h.addReporter(tb, h.User, h.Pass)
 	return h
@@ -92,14 +60,7 @@ func MustOpenHub(tb testing.TB, configure func(*server.Server)) *testHub {
 
 func (h *testHub) addReporter(tb testing.TB, name, password string) {
 	tb.Helper()
-	hash, err := crypto.HashPassword(password)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ev := &guardian.AuditEvent{Actor: guardian.Actor{Kind: guardian.ActorSystem}, Category: guardian.CategoryPermission, Action: "reporter.create"}
-	if err := h.Store.CreateReporter(context.Background(), &guardian.Reporter{Name: name, PasswordHash: hash}, ev); err != nil {
-		tb.Fatal(err)
-	}
+	MustAddReporter(tb, h.Store, name, password)
 }
 
 func (h *testHub) client() *intaketest.Client {
@@ -566,9 +527,9 @@ func TestExpiry(t *testing.T) {
 	before := countBlobs(t, h)
 
 	// 23 hours on, a change keeps it open for one more hour past the 24.
-	h.Clock.Add(23*time.Hour + 30*time.Minute)
+	h.Clock.Advance(23*time.Hour + 30*time.Minute)
 	h.upload(t, kept, "touched")
-	h.Clock.Add(59 * time.Minute) // id is 24h29m old: expired; kept expires in a minute
+	h.Clock.Advance(59 * time.Minute) // id is 24h29m old: expired; kept expires in a minute
 	_, err := h.client().Upload(ctx, id, "x", strings.NewReader("late"))
 	if ce, ok := err.(*intaketest.CodeError); !ok || ce.Response.Code != 5001 {
 		t.Fatalf("upload to an expired report: %v", err)

@@ -18,7 +18,6 @@ import (
 
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/crypto"
-	"github.com/guardian-network/guardian/evidence"
 	"github.com/guardian-network/guardian/geo"
 	"github.com/guardian-network/guardian/internal/intaketest"
 	"github.com/guardian-network/guardian/jobs"
@@ -129,30 +128,9 @@ func benchRoutingHub(b *testing.B, backend storetest.Backend) *routingHub {
 		store.ClearFinishHooks()
 	})
 
-	mk, err := crypto.LoadOrCreateMasterKey(filepath.Join(dir, "master.key"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ev := evidence.NewStore(filepath.Join(dir, "evidence"))
-	if err := ev.Open(); err != nil {
-		b.Fatal(err)
-	}
-	s := server.New(store, ev, mk)
-	s.Addr = "127.0.0.1:0"
-	s.Logger = logger
-	if err := s.Open(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close(context.Background()) })
+	s := MustStartServer(b, store, dir, func(s *server.Server) { s.Logger = logger })
 	password := crypto.GeneratePassword()
-	hash, err := crypto.HashPassword(password)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ae := &guardian.AuditEvent{Actor: guardian.Actor{Kind: guardian.ActorSystem}, Category: guardian.CategoryPermission, Action: "reporter.create"}
-	if err := store.CreateReporter(ctx, &guardian.Reporter{Name: "bench", PasswordHash: hash}, ae); err != nil {
-		b.Fatal(err)
-	}
+	MustAddReporter(b, store, "bench", password)
 	h.client = &intaketest.Client{BaseURL: s.URL() + s.Prefix, User: "bench", Password: password, HTTP: benchTransport()}
 	return h
 }
