@@ -69,7 +69,7 @@ func (s *Store) AppendAuditEvents(ctx context.Context, events []*guardian.AuditE
 			if ev != nil && ev.Time.IsZero() {
 				ev.Time = tx.now
 			}
-			args, err := auditEventArgs(tx, ev)
+			args, err := auditEventArgs(tx.d, ev)
 			if err != nil {
 				return err
 			}
@@ -99,7 +99,7 @@ const insertAuditEvent = `
 // every writer would have to lock: the audit log's integrator gives events
 // their dense leaf indexes later (see auditlog.go).
 func appendAuditEvent(tx *tx, ev *guardian.AuditEvent) error {
-	args, err := auditEventArgs(tx, ev)
+	args, err := auditEventArgs(tx.d, ev)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func appendAuditEvent(tx *tx, ev *guardian.AuditEvent) error {
 }
 
 // auditEventArgs checks ev and returns the arguments of insertAuditEvent.
-func auditEventArgs(tx *tx, ev *guardian.AuditEvent) ([]any, error) {
+func auditEventArgs(d Dialect, ev *guardian.AuditEvent) ([]any, error) {
 	if ev == nil {
 		return nil, errors.New("audit event missing")
 	}
@@ -132,7 +132,7 @@ func auditEventArgs(tx *tx, ev *guardian.AuditEvent) ([]any, error) {
 		}
 		recipients = string(b)
 	}
-	return []any{tx.t(ev.Time), string(ev.Actor.Kind), ev.Actor.ID, ev.Actor.Name, ev.Actor.Organisation,
+	return []any{d.TimeValue(ev.Time), string(ev.Actor.Kind), ev.Actor.ID, ev.Actor.Name, ev.Actor.Organisation,
 		string(ev.Category), ev.Action, ev.ObjectKind, ev.ObjectID, nullInt(ev.ReportID), nullString(ev.FileID),
 		ev.Outcome, ev.Reason, ev.Justification, recipients, ev.RequestID, ev.ClientAddr}, nil
 }

@@ -28,18 +28,28 @@ func (s *Store) AddFile(ctx context.Context, reporterID int64, f *guardian.File,
 	if f.BlobKey == "" || len(f.WrappedKey) == 0 {
 		return errors.New("add file: blob key and wrapped key are required")
 	}
-	err := s.update(ctx, func(tx *tx) error {
-		if err := touchOpenReport(tx, reporterID, f.ReportID); err != nil {
-			return err
+	if s.d.WritableCTEs() {
+		if err := s.addFileCTE(ctx, reporterID, f, ev); err != nil {
+			return fmt.Errorf("add file: %w", err)
 		}
-		// position numbers the files of a report in upload order; the
-		// report's row lock (or SQLite's single writer) makes MAX+1 safe,
-		// and a clock that stands still in tests cannot reorder them.
-		_, err := tx.exec(`
+		return nil
+	}
+	err := s.update(ctx, func(tx *tx) error {
+		// The report counts its files, numbering them in upload order;
+		// the UPDATE that touches it also locks it (or SQLite's single
+		// writer excludes all others), so no two files get one number.
+		var position int
+		err := tx.queryRow(`UPDATE reports SET modified_at = ?, file_count = file_count + 1 WHERE `+openReportWhere+` RETURNING file_count`,
+			append([]any{tx.t(tx.now)}, openReportArgs(tx.d, tx.now, reporterID, f.ReportID)...), &position)
+		if errors.Is(err, sql.ErrNoRows) {
+			return whyNotOpen(tx, reporterID, f.ReportID)
+		} else if err != nil {
+			return fmt.Errorf("touch report %d: %w", f.ReportID, err)
+		}
+		_, err = tx.exec(`
 			INSERT INTO files (id, report_id, position, name, size, md5, sha1, sha256, uploaded_at, blob_key, wrapped_key)
-			SELECT ?, ?, COALESCE(MAX(position), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?
-			FROM files WHERE report_id = ?`,
-			f.ID, f.ReportID, f.Name, f.Size, f.MD5, f.SHA1, f.SHA256, tx.t(tx.now), f.BlobKey, f.WrappedKey, f.ReportID)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			f.ID, f.ReportID, position, f.Name, f.Size, f.MD5, f.SHA1, f.SHA256, tx.t(tx.now), f.BlobKey, f.WrappedKey)
 		if guardian.ErrorCode(err) == guardian.ECONFLICT {
 			return fmt.Errorf("%w: %w", guardian.Errorf(guardian.ECONFLICT, "File %s already exists.", f.ID), err)
 		} else if err != nil {
@@ -65,6 +75,13 @@ func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, 
 	if len(xml) == 0 || !json.Valid(details) {
 		return nil, errors.New("set file details: XML and valid JSON details are required")
 	}
+	if s.d.WritableCTEs() {
+		f, err := s.setFileDetailsCTE(ctx, reporterID, reportID, fileID, xml, details, ev)
+		if err != nil {
+			return nil, fmt.Errorf("set file details: %w", err)
+		}
+		return f, nil
+	}
 	var f *guardian.File
 	err := s.update(ctx, func(tx *tx) error {
 		if err := touchOpenReport(tx, reporterID, reportID); err != nil {
@@ -88,21 +105,10 @@ func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, 
 			f = files[0]
 			return recordSuccess(tx, ev, "file", f.ID, reportID, f.ID)
 		}
-		if rows, err = tx.query(`SELECT `+fileColumns+` FROM files WHERE id = ? AND report_id = ?`, fileID, reportID); err != nil {
-			return fmt.Errorf("find file: %w", err)
-		}
-		if files, err = scanFiles(rows); err != nil {
-			return err
-		}
-		switch {
-		case len(files) == 0:
-			return guardian.Errorf(guardian.EFILENOTFOUND, "File not found in report %d.", reportID)
-		case bytes.Equal(files[0].DetailsXML, xml):
-			f = files[0]
+		if f, err = fileDetailsConflict(tx, reportID, fileID, xml); err == nil {
 			return errUnchanged // and undo the touch of the report
-		default:
-			return guardian.Errorf(guardian.ECONFLICT, "File %s already has different details.", fileID)
 		}
+		return err
 	})
 	if errors.Is(err, errUnchanged) {
 		return f, nil
@@ -110,6 +116,28 @@ func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, 
 		return nil, fmt.Errorf("set file details: %w", err)
 	}
 	return f, nil
+}
+
+// fileDetailsConflict says why setting the details xml of a file of an
+// open report changed nothing: the file is not there (EFILENOTFOUND), or
+// has other details (ECONFLICT). If it has these very details, the request
+// is a repeat, which succeeds: it returns the file.
+func fileDetailsConflict(tx *tx, reportID int64, fileID string, xml []byte) (*guardian.File, error) {
+	rows, err := tx.query(`SELECT `+fileColumns+` FROM files WHERE id = ? AND report_id = ?`, fileID, reportID)
+	if err != nil {
+		return nil, fmt.Errorf("find file: %w", err)
+	}
+	files, err := scanFiles(rows)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(files) == 0:
+		return nil, guardian.Errorf(guardian.EFILENOTFOUND, "File not found in report %d.", reportID)
+	case bytes.Equal(files[0].DetailsXML, xml):
+		return files[0], nil
+	default:
+		return nil, guardian.Errorf(guardian.ECONFLICT, "File %s already has different details.", fileID)
+	}
 }
 
 // errUnchanged rolls back a write transaction that turned out to change
@@ -125,16 +153,18 @@ func findFiles(tx *tx, reportID int64) ([]*guardian.File, error) {
 	return scanFiles(rows)
 }
 
-// scanFiles reads and closes rows. A report without files has an empty,
-// non-nil slice, so that it encodes as [] rather than null.
-func scanFiles(rows *sql.Rows) ([]*guardian.File, error) {
+// scanFiles reads and closes rows of the columns fileColumns, scanning
+// any columns after them into dest (which only makes sense of one row). A
+// report without files has an empty, non-nil slice, so that it encodes as
+// [] rather than null.
+func scanFiles(rows *sql.Rows, dest ...any) ([]*guardian.File, error) {
 	defer rows.Close()
 	files := []*guardian.File{}
 	for rows.Next() {
 		var f guardian.File
 		var details []byte
-		err := rows.Scan(&f.ID, &f.ReportID, &f.Name, &f.Size, &f.MD5, &f.SHA1, &f.SHA256, timeScanner{&f.UploadedAt},
-			&f.BlobKey, &f.WrappedKey, &f.DetailsXML, &details, nullTimeScanner{&f.DetailsAt})
+		err := rows.Scan(append([]any{&f.ID, &f.ReportID, &f.Name, &f.Size, &f.MD5, &f.SHA1, &f.SHA256, timeScanner{&f.UploadedAt},
+			&f.BlobKey, &f.WrappedKey, &f.DetailsXML, &details, nullTimeScanner{&f.DetailsAt}}, dest...)...)
 		if err != nil {
 			return nil, fmt.Errorf("scan file: %w", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/guardian-network/guardian"
 )
@@ -31,6 +32,12 @@ func (s *Store) CreateReport(ctx context.Context, r *guardian.Report, ev *guardi
 		return errors.New("create report: reporter, XML and wrapped key are required")
 	case !json.Valid(r.Document):
 		return errors.New("create report: document is not valid JSON")
+	}
+	if s.d.WritableCTEs() {
+		if err := s.createReportCTE(ctx, r, ev); err != nil {
+			return fmt.Errorf("create report: %w", err)
+		}
+		return nil
 	}
 	err := s.update(ctx, func(tx *tx) error {
 		err := tx.queryRow(`
@@ -88,9 +95,10 @@ func (s *Store) FindReportByID(ctx context.Context, id int64) (*guardian.Report,
 	return r, nil
 }
 
-// scanOneReport reads the one report of rows (columns reportColumns),
-// without its files, and closes rows. No row is sql.ErrNoRows.
-func scanOneReport(rows *sql.Rows) (*guardian.Report, error) {
+// scanOneReport reads the one report of rows (columns reportColumns, then
+// any columns of dest), without its files, and closes rows. No row is
+// sql.ErrNoRows.
+func scanOneReport(rows *sql.Rows, dest ...any) (*guardian.Report, error) {
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
@@ -98,17 +106,18 @@ func scanOneReport(rows *sql.Rows) (*guardian.Report, error) {
 		}
 		return nil, sql.ErrNoRows
 	}
-	r, err := scanReport(rows)
+	r, err := scanReport(rows, dest...)
 	if err != nil {
 		return nil, err
 	}
 	return r, rows.Close()
 }
 
-// scanReport reads a report from the columns reportColumns.
-func scanReport(rows *sql.Rows) (*guardian.Report, error) {
+// scanReport reads a report from the columns reportColumns, and any
+// columns after them into dest.
+func scanReport(rows *sql.Rows, dest ...any) (*guardian.Report, error) {
 	var r guardian.Report
-	if err := rows.Scan(append(reportStateDest(&r), &r.XML, (*[]byte)(&r.Document))...); err != nil {
+	if err := rows.Scan(append(append(reportStateDest(&r), &r.XML, (*[]byte)(&r.Document)), dest...)...); err != nil {
 		return nil, fmt.Errorf("scan report: %w", err)
 	}
 	return &r, nil
@@ -139,10 +148,10 @@ func reportStateDest(r *guardian.Report) []any {
 // that the query needs no date arithmetic of either database.
 const openReportWhere = `id = ? AND reporter_id = ? AND state = ? AND (opened_at > ? OR modified_at > ?)`
 
-// openReportArgs are the arguments of openReportWhere.
-func openReportArgs(tx *tx, reporterID, reportID int64) []any {
+// openReportArgs are the arguments of openReportWhere at the time now.
+func openReportArgs(d Dialect, now time.Time, reporterID, reportID int64) []any {
 	return []any{reportID, reporterID, string(guardian.ReportOpen),
-		tx.t(tx.now.Add(-guardian.OpenReportLifetime)), tx.t(tx.now.Add(-guardian.OpenReportIdle))}
+		d.TimeValue(now.Add(-guardian.OpenReportLifetime)), d.TimeValue(now.Add(-guardian.OpenReportIdle))}
 }
 
 // touchOpenReport records a change to the reporter's report, locking it for
@@ -150,7 +159,7 @@ func openReportArgs(tx *tx, reporterID, reportID int64) []any {
 // openReportWhere).
 func touchOpenReport(tx *tx, reporterID, reportID int64) error {
 	res, err := tx.exec(`UPDATE reports SET modified_at = ? WHERE `+openReportWhere,
-		append([]any{tx.t(tx.now)}, openReportArgs(tx, reporterID, reportID)...)...)
+		append([]any{tx.t(tx.now)}, openReportArgs(tx.d, tx.now, reporterID, reportID)...)...)
 	if err != nil {
 		return fmt.Errorf("touch report %d: %w", reportID, err)
 	}
@@ -205,6 +214,9 @@ func (s *Store) RetractReport(ctx context.Context, reporterID, reportID int64, e
 // closeReport moves an open report of the reporter to state, finished or
 // retracted, and returns it with its files.
 func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, state guardian.ReportState, ev *guardian.AuditEvent) (*guardian.Report, error) {
+	if s.d.WritableCTEs() {
+		return s.closeReportCTE(ctx, reporterID, reportID, state, ev)
+	}
 	column := "finished_at"
 	if state == guardian.ReportRetracted {
 		column = "retracted_at"
@@ -214,7 +226,7 @@ func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, sta
 		// Lock, check and change in one statement (see openReportWhere).
 		rows, err := tx.query(`UPDATE reports SET state = ?, modified_at = ?, `+column+` = ? WHERE `+openReportWhere+`
 			RETURNING `+reportColumns,
-			append([]any{string(state), tx.t(tx.now), tx.t(tx.now)}, openReportArgs(tx, reporterID, reportID)...)...)
+			append([]any{string(state), tx.t(tx.now), tx.t(tx.now)}, openReportArgs(tx.d, tx.now, reporterID, reportID)...)...)
 		if err != nil {
 			return fmt.Errorf("update report %d: %w", reportID, err)
 		}

@@ -187,6 +187,12 @@ type Dialect interface {
 	// changes the schema, and makes it the only one until it ends. It may
 	// do nothing where a write transaction already excludes all others.
 	LockMigrations(ctx context.Context, tx *sql.Tx) error
+	// WritableCTEs reports whether a WITH clause may hold INSERT and
+	// UPDATE statements (PostgreSQL). The store then makes the intake's
+	// changes and their audit events in one statement each, outside any
+	// explicit transaction (see cte.go); otherwise it runs several
+	// statements in a write transaction.
+	WritableCTEs() bool
 }
 
 // Writer runs write transactions.

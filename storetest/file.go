@@ -158,12 +158,19 @@ func testFileDetailsDifferent(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	n := e.eventCount()
+	before := e.find(r.ID).ModifiedAt
+	e.clock.Advance(time.Minute)
 	other := append([]byte(nil), detailsXML...)
 	other[len(other)-2] = 'X'
 	_, err := e.s.SetFileDetails(e.ctx, rep.ID, r.ID, f.ID, other, detailsJSON, reporterEvent(rep.ID, "file.details"))
 	e.refused(err, guardian.ECONFLICT, n)
-	if got := e.find(r.ID).Files[0]; string(got.DetailsXML) != string(detailsXML) {
-		t.Errorf("details after a conflict: %s", got.DetailsXML)
+	got := e.find(r.ID)
+	if string(got.Files[0].DetailsXML) != string(detailsXML) {
+		t.Errorf("details after a conflict: %s", got.Files[0].DetailsXML)
+	}
+	// A refused change is no change: it must not postpone the expiry.
+	if !got.ModifiedAt.Equal(before) {
+		t.Errorf("a refused change moved modified_at from %v to %v", before, got.ModifiedAt)
 	}
 }
 
@@ -173,9 +180,14 @@ func testFileDetailsFileNotFound(t *testing.T, e *env) {
 	e.file(rep.ID, r.ID)
 	elsewhere := e.file(rep.ID, other.ID)
 	n := e.eventCount()
+	before := e.find(r.ID).ModifiedAt
+	e.clock.Advance(time.Minute)
 	for _, id := range []string{elsewhere.ID, randomHex(16), "not-a-file-id"} {
 		_, err := e.s.SetFileDetails(e.ctx, rep.ID, r.ID, id, detailsXML, detailsJSON, reporterEvent(rep.ID, "file.details"))
 		e.refused(err, guardian.EFILENOTFOUND, n)
+	}
+	if got := e.find(r.ID).ModifiedAt; !got.Equal(before) {
+		t.Errorf("a refused change moved modified_at from %v to %v", before, got)
 	}
 	if got := e.find(other.ID).Files[0]; got.DetailsXML != nil {
 		t.Error("details were stored on a file of another report")
