@@ -24,6 +24,7 @@ func MustStartServer(tb testing.TB, store guardian.Store, dir string, configure 
 	if err := ev.Open(); err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { ev.Close() }) // after the server's, registered below
 	s := server.New(store, ev, mk)
 	s.Addr = "127.0.0.1:0"
 	s.Logger = testLogger()

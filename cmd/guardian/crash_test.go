@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -252,16 +254,44 @@ func verifyStore(t *testing.T, data string, storeArgs []string, acks *acked) {
 			t.Errorf("blob %s has no file row", k)
 		}
 	}
-	err = filepath.WalkDir(filepath.Join(data, "evidence"), func(p string, d os.DirEntry, err error) error {
+	// Nothing else is left either: the store holds only segment files, and
+	// none ends in an upload that a kill interrupted (the restarted hub's
+	// Open cut those off, and the last hub stopped cleanly), so opening the
+	// store again cuts off nothing but the zeros of deleted records.
+	evDir := filepath.Join(data, "evidence")
+	dataEnds := map[string]int64{}
+	err = filepath.WalkDir(evDir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if rel, _ := filepath.Rel(evDir, p); !segmentPath.MatchString(filepath.ToSlash(rel)) {
+			return errors.New("not a segment file: " + p)
+		}
+		b, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && strings.Contains(d.Name(), "tmp") {
-			return errors.New("temporary file left: " + p)
-		}
+		dataEnds[p] = int64(len(bytes.TrimRight(b, "\x00")))
 		return nil
 	})
 	if err != nil {
 		t.Error(err)
 	}
+	if len(dataEnds) == 0 {
+		t.Error("no segment file in the evidence store")
+	}
+	if err := ev.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	for p, end := range dataEnds {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Error(err)
+		} else if fi.Size() < end {
+			t.Errorf("%s: reopening the store cut it to %d bytes, and its data ran to %d: an interrupted upload was left in it", p, fi.Size(), end)
+		}
+	}
 }
+
+var segmentPath = regexp.MustCompile(`^segments/[0-9a-f]{8}\.seg$`)

@@ -101,6 +101,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err := ev.Open(); err != nil {
 		return fmt.Errorf("open evidence store: %w", err)
 	}
+	defer ev.Close()
 	// Before serving, nothing can be mid-upload, so every blob without a
 	// committed row is a leftover of a crash or of an interrupted expiry.
 	if n, err := jobs.CollectOrphanBlobs(ctx, store, ev); err != nil {
