@@ -61,7 +61,9 @@ type Store interface {
 	// already has them is ECONFLICT. Errors as AddFile, plus EFILENOTFOUND.
 	SetFileDetails(ctx context.Context, reporterID, reportID int64, fileID string, xml []byte, details json.RawMessage, ev *AuditEvent) (*File, error)
 	// FinishReport moves an open report to finished and returns it with its
-	// files in upload order. Errors: EREPORTNOTFOUND, EFINISHED, ERETRACTED.
+	// files in upload order, but without its documents (XML and Document
+	// stay nil: FindReportByID reads them). Errors: EREPORTNOTFOUND,
+	// EFINISHED, ERETRACTED.
 	FinishReport(ctx context.Context, reporterID, reportID int64, ev *AuditEvent) (*Report, error)
 	// RetractReport moves an open report to retracted. Errors as FinishReport.
 	RetractReport(ctx context.Context, reporterID, reportID int64, ev *AuditEvent) (*Report, error)

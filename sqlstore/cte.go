@@ -270,9 +270,9 @@ func (s *Store) closeReportCTE(ctx context.Context, reporterID, reportID int64, 
 			WITH r AS (
 				UPDATE reports SET state = ?, modified_at = ?, ` + column + ` = ?
 				WHERE ` + openReportWhere + `
-				RETURNING ` + reportColumns + `
+				RETURNING ` + reportStateColumns + `
 			), e AS (` + audit + `)
-			SELECT ` + reportColumns + `, e.event_id FROM r, e`, append(args, auditArgs...), nil
+			SELECT ` + reportStateColumns + `, e.event_id FROM r, e`, append(args, auditArgs...), nil
 	}
 
 	s.hooksMu.Lock()
@@ -291,7 +291,7 @@ func (s *Store) closeReportCTE(ctx context.Context, reporterID, reportID int64, 
 			if err != nil {
 				return fmt.Errorf("update report %d: %w", reportID, err)
 			}
-			if r, err = scanOneReport(rows, &ev.ID); errors.Is(err, sql.ErrNoRows) {
+			if r, err = scanOneReportState(rows, &ev.ID); errors.Is(err, sql.ErrNoRows) {
 				return whyNotOpen(tx, reporterID, reportID)
 			} else if err != nil {
 				return fmt.Errorf("update report %d: %w", reportID, err)
@@ -312,7 +312,7 @@ func (s *Store) closeReportCTE(ctx context.Context, reporterID, reportID int64, 
 	if err != nil {
 		return nil, fmt.Errorf("update report %d: %w", reportID, s.d.FormatError(err))
 	}
-	r, err = scanOneReport(rows, &ev.ID)
+	r, err = scanOneReportState(rows, &ev.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, s.whyNotOpenNow(ctx, reporterID, reportID)
 	} else if err != nil {

@@ -113,6 +113,23 @@ func scanOneReport(rows *sql.Rows, dest ...any) (*guardian.Report, error) {
 	return r, rows.Close()
 }
 
+// scanOneReportState is scanOneReport for the columns reportStateColumns:
+// the report without its documents.
+func scanOneReportState(rows *sql.Rows, dest ...any) (*guardian.Report, error) {
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, sql.ErrNoRows
+	}
+	var r guardian.Report
+	if err := rows.Scan(append(reportStateDest(&r), dest...)...); err != nil {
+		return nil, fmt.Errorf("scan report: %w", err)
+	}
+	return &r, rows.Close()
+}
+
 // scanReport reads a report from the columns reportColumns, and any
 // columns after them into dest.
 func scanReport(rows *sql.Rows, dest ...any) (*guardian.Report, error) {
@@ -225,12 +242,12 @@ func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, sta
 	err := s.update(ctx, func(tx *tx) (err error) {
 		// Lock, check and change in one statement (see openReportWhere).
 		rows, err := tx.query(`UPDATE reports SET state = ?, modified_at = ?, `+column+` = ? WHERE `+openReportWhere+`
-			RETURNING `+reportColumns,
+			RETURNING `+reportStateColumns,
 			append([]any{string(state), tx.t(tx.now), tx.t(tx.now)}, openReportArgs(tx.d, tx.now, reporterID, reportID)...)...)
 		if err != nil {
 			return fmt.Errorf("update report %d: %w", reportID, err)
 		}
-		r, err = scanOneReport(rows)
+		r, err = scanOneReportState(rows)
 		if errors.Is(err, sql.ErrNoRows) {
 			return whyNotOpen(tx, reporterID, reportID)
 		} else if err != nil {
