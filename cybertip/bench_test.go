@@ -13,6 +13,28 @@ func BenchmarkParseReport(b *testing.B) {
 	}
 }
 
+func BenchmarkParseReportMinimal(b *testing.B) {
+	data := MustReadTestdata(b, "report-minimal.xml")
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseReport(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseFileDetails(b *testing.B) {
+	data := MustReadTestdata(b, "filedetails.xml")
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseFileDetails(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkValidateReport(b *testing.B) {
 	data := MustReadTestdata(b, "report-rich.xml")
 	b.SetBytes(int64(len(data)))

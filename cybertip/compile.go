@@ -1,6 +1,7 @@
 package cybertip
 
 import (
+	"encoding/xml"
 	"errors"
 	"fmt"
 )
@@ -48,6 +49,13 @@ func (c *compiler) fail(format string, args ...any) {
 }
 
 func (c *compiler) element(e *element) {
+	if e.start == nil {
+		// Shared by every decoder: an interface holding a struct
+		// without slices is immutable, and the decoder works on
+		// copies of the tokens it reads.
+		e.start = xml.StartElement{Name: xml.Name{Local: e.name}}
+		e.end = xml.EndElement{Name: xml.Name{Local: e.name}}
+	}
 	if e.global && !c.globals[e] {
 		c.fail("global element %q is missing from globals", e.name)
 	}

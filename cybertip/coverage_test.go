@@ -117,11 +117,10 @@ func TestEveryDeclarationDecodes(t *testing.T) {
 		if bytes.HasPrefix(doc, []byte("<fileDetails")) {
 			root = eFileDetails
 		}
-		canon, err := validate(doc, root)
+		canon, err := validateBytes(t, doc, root)
 		if err != nil {
 			t.Fatalf("generated document invalid: %v\n%s", err, doc)
 		}
-		canon = bytes.Clone(canon)
 		var marshalled []byte
 		if root == eReport {
 			d, err := ParseReport(doc)
@@ -129,6 +128,7 @@ func TestEveryDeclarationDecodes(t *testing.T) {
 				t.Fatal(err)
 			}
 			assertReportRoundTrip(t, d)
+			assertCanonical(t, doc, root, d)
 			marshalled, err = xml.Marshal(d)
 			if err != nil {
 				t.Fatal(err)
@@ -139,12 +139,13 @@ func TestEveryDeclarationDecodes(t *testing.T) {
 				t.Fatal(err)
 			}
 			assertFileDetailsRoundTrip(t, d)
+			assertCanonical(t, doc, root, d)
 			marshalled, err = xml.Marshal(d)
 			if err != nil {
 				t.Fatal(err)
 			}
 		}
-		again, err := validate(marshalled, root)
+		again, err := validateBytes(t, marshalled, root)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,7 +20,8 @@
 //
 // Validation streams encoding/xml tokens and stops at the first violation.
 // Only when the whole document is valid is it decoded, from a canonical copy
-// the walk writes, into [guardian.ReportDocument] or [guardian.FileDetails].
+// the walk records as tokens (so the document is tokenized once), into
+// [guardian.ReportDocument] or [guardian.FileDetails].
 //
 // # Error codes
 //

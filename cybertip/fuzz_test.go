@@ -2,6 +2,8 @@ package cybertip
 
 import (
 	"bytes"
+	"encoding/xml"
+	"reflect"
 	"testing"
 
 	"github.com/guardian-network/guardian"
@@ -32,7 +34,7 @@ func FuzzParseReport(f *testing.F) {
 			assertRefusal(t, err)
 			return
 		}
-		assertCanonical(t, data, eReport)
+		assertCanonical(t, data, eReport, d)
 		assertReportRoundTrip(t, d)
 	})
 }
@@ -48,7 +50,7 @@ func FuzzParseFileDetails(f *testing.F) {
 			assertRefusal(t, err)
 			return
 		}
-		assertCanonical(t, data, eFileDetails)
+		assertCanonical(t, data, eFileDetails, d)
 		assertFileDetailsRoundTrip(t, d)
 	})
 }
@@ -63,15 +65,23 @@ func assertRefusal(t *testing.T, err error) {
 }
 
 // assertCanonical checks that the canonical copy of an accepted document,
-// the bytes actually decoded, is itself valid and canonical.
-func assertCanonical(t *testing.T, data []byte, root *element) {
+// the token stream actually decoded, is itself valid and canonical once
+// serialized, and that decoding it as tokens gives decoded, the document
+// parsed from data, just as xml.Unmarshal of its serialization does.
+func assertCanonical(t *testing.T, data []byte, root *element, decoded any) {
 	t.Helper()
-	canon, err := validate(data, root)
+	canon, err := validateBytes(t, data, root)
 	if err != nil {
 		t.Fatalf("accepted document does not validate: %v", err)
 	}
-	canon = bytes.Clone(canon)
-	again, err := validate(canon, root)
+	unmarshalled := reflect.New(reflect.TypeOf(decoded).Elem()).Interface()
+	if err := xml.Unmarshal(canon, unmarshalled); err != nil {
+		t.Fatalf("canonical copy does not unmarshal: %v\n%s", err, canon)
+	}
+	if !reflect.DeepEqual(decoded, unmarshalled) {
+		t.Fatalf("decoding the tokens and unmarshalling their serialization differ:\n%#v\n%#v", decoded, unmarshalled)
+	}
+	again, err := validateBytes(t, canon, root)
 	if err != nil {
 		t.Fatalf("canonical copy does not validate: %v\n%s", err, canon)
 	}

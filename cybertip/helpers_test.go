@@ -2,6 +2,7 @@ package cybertip
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"os"
@@ -112,4 +113,32 @@ func errCode(tb testing.TB, err error) string {
 		tb.Fatalf("error %v is not a *guardian.Error", err)
 	}
 	return e.Code
+}
+
+// validateBytes validates data like [validate] and serializes the
+// canonical token stream it records with xml.Encoder, for the tests that
+// compare or show canonical copies as bytes.
+func validateBytes(tb testing.TB, data []byte, root *element) ([]byte, error) {
+	tb.Helper()
+	toks, err := validate(data, root)
+	if err != nil {
+		return nil, err
+	}
+	return mustEncodeTokens(tb, toks), nil
+}
+
+// mustEncodeTokens serializes a token stream with xml.Encoder.
+func mustEncodeTokens(tb testing.TB, toks []xml.Token) []byte {
+	tb.Helper()
+	var b bytes.Buffer
+	enc := xml.NewEncoder(&b)
+	for _, t := range toks {
+		if err := enc.EncodeToken(t); err != nil {
+			tb.Fatalf("encode canonical token %#v: %v", t, err)
+		}
+	}
+	if err := enc.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	return b.Bytes()
 }

@@ -1,14 +1,15 @@
 package cybertip
 
 import (
-	"encoding/xml"
 	"fmt"
 
 	"github.com/guardian-network/guardian"
 )
 
 // ParseReport validates a <report> document, the body of /submit, and
-// decodes it.
+// decodes it. The document is tokenized once: the validation walk records
+// a canonical copy as tokens, and only that copy, once the whole document
+// has been found valid, is decoded with encoding/xml.
 //
 // Errors are *guardian.Error: EMALFORMED when data is not well-formed XML,
 // has another root element, or is not valid against the schema (see [XSD]);
@@ -20,7 +21,7 @@ func ParseReport(data []byte) (*guardian.ReportDocument, error) {
 		return nil, err
 	}
 	var doc guardian.ReportDocument
-	if err := xml.Unmarshal(canon, &doc); err != nil {
+	if err := decodeTokens(canon, &doc); err != nil {
 		return nil, fmt.Errorf("decode validated report: %w", err)
 	}
 	return &doc, nil
@@ -37,7 +38,7 @@ func ParseFileDetails(data []byte) (*guardian.FileDetails, error) {
 		return nil, err
 	}
 	var doc guardian.FileDetails
-	if err := xml.Unmarshal(canon, &doc); err != nil {
+	if err := decodeTokens(canon, &doc); err != nil {
 		return nil, fmt.Errorf("decode validated file details: %w", err)
 	}
 	if err := checkFileDetails(&doc); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -279,4 +280,38 @@ func assertJSONRoundTrip[T any](tb testing.TB, d, empty *T) {
 	if !reflect.DeepEqual(d, empty) {
 		tb.Fatalf("JSON round trip changed the document:\n%s", j)
 	}
+}
+
+// TestParseConcurrent parses in parallel: the canonical token streams share
+// the tags boxed once per declaration, which neither the walk nor the
+// decoder may write to (go test -race).
+func TestParseConcurrent(t *testing.T) {
+	rich := MustReadTestdata(t, "report-rich.xml")
+	details := MustReadTestdata(t, "filedetails.xml")
+	wantReport, err := ParseReport(rich)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDetails, err := ParseFileDetails(details)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 20 {
+				r, err := ParseReport(rich)
+				if err != nil || !reflect.DeepEqual(r, wantReport) {
+					t.Errorf("concurrent ParseReport: %v, or a different document", err)
+					return
+				}
+				d, err := ParseFileDetails(details)
+				if err != nil || !reflect.DeepEqual(d, wantDetails) {
+					t.Errorf("concurrent ParseFileDetails: %v, or a different document", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -1,6 +1,7 @@
 package cybertip
 
 import (
+	"encoding/xml"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -219,6 +220,28 @@ type element struct {
 	// fixed is the value constraint of presence flags ("true"): the element
 	// may be empty or hold exactly that text.
 	fixed string
+
+	// start (without attributes) and end are the element's tags in a
+	// canonical token stream, boxed once by compileSchema rather than for
+	// every occurrence; see startToken and endToken.
+	start, end xml.Token
+}
+
+// startToken returns the start tag of e with attrs for a canonical token
+// stream.
+func (e *element) startToken(attrs []xml.Attr) xml.Token {
+	if attrs == nil && e.start != nil {
+		return e.start
+	}
+	return xml.StartElement{Name: xml.Name{Local: e.name}, Attr: attrs}
+}
+
+// endToken returns the end tag of e for a canonical token stream.
+func (e *element) endToken() xml.Token {
+	if e.end != nil {
+		return e.end
+	}
+	return xml.EndElement{Name: xml.Name{Local: e.name}}
 }
 
 // Particle constructors. They read like the reference's tables:

@@ -28,14 +28,20 @@ const xsiNamespace = "http://www.w3.org/2001/XMLSchema-instance"
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// validator walks the tokens of one document against the schema and writes
-// a canonical copy of it: the same elements, attributes in schema order,
-// values in canonical form, flags as "true". Only that copy is decoded, so
-// the decoder never sees anything the walk has not checked.
+// validator walks the tokens of one document against the schema and records
+// a canonical copy of it as a token stream (toks): the same elements, each
+// a StartElement with its attributes in schema order, the CharData of its
+// canonical value if it has simple content, and an EndElement; flags as
+// "true". The tokens are built from the schema's names (a tag without
+// attributes is boxed once per declaration: [element.startToken]) and the
+// walk's own canonical strings and copied text, never taken from the
+// tokenizer, whose CharData is valid only until it reads on. Only that
+// stream is decoded (see [decodeTokens]), so the decoder never sees
+// anything the walk has not checked, and the document is tokenized once.
 type validator struct {
 	root     *element
 	stack    []*frame
-	out      bytes.Buffer
+	toks     []xml.Token
 	elements int
 	sawRoot  bool
 	// limit is the first violation of a documented limit. The walk goes on
@@ -59,10 +65,13 @@ type frame struct {
 }
 
 // validate checks data against the schema with root as the document
-// element, and returns the canonical copy. Errors are *guardian.Error:
+// element, and returns the canonical copy as a balanced token stream for
+// [decodeTokens]. The slice is the caller's; tags may be shared with other
+// streams, which is safe because a boxed tag is immutable and
+// encoding/xml works on copies. Errors are *guardian.Error:
 // EMALFORMED for anything not well-formed or not valid against the schema,
 // EVALIDATION for a documented limit or a resource bound.
-func validate(data []byte, root *element) ([]byte, error) {
+func validate(data []byte, root *element) ([]xml.Token, error) {
 	if len(data) > MaxDocumentSize {
 		return nil, guardian.Errorf(guardian.EVALIDATION,
 			"The document is %d bytes long; Guardian accepts at most %d.", len(data), MaxDocumentSize)
@@ -72,8 +81,10 @@ func validate(data []byte, root *element) ([]byte, error) {
 		return nil, err
 	}
 
-	v := &validator{root: root}
-	v.out.Grow(len(data))
+	// Documents run to about 20 bytes a token (the examples and the
+	// generated documents of the tests, indented or not); a denser one
+	// only grows the slice.
+	v := &validator{root: root, toks: make([]xml.Token, 0, len(data)/16+8)}
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	for first := true; ; first = false {
 		tok, err := dec.Token()
@@ -109,7 +120,29 @@ func validate(data []byte, root *element) ([]byte, error) {
 	if v.limit != nil {
 		return nil, guardian.Errorf(guardian.EVALIDATION, "%s", v.limit.msg)
 	}
-	return v.out.Bytes(), nil
+	return v.toks, nil
+}
+
+// tokenStream reads a recorded token stream; see [decodeTokens].
+type tokenStream struct {
+	toks []xml.Token
+	next int
+}
+
+func (s *tokenStream) Token() (xml.Token, error) {
+	if s.next == len(s.toks) {
+		return nil, io.EOF
+	}
+	t := s.toks[s.next]
+	s.next++
+	return t, nil
+}
+
+// decodeTokens decodes the canonical copy recorded by [validate] into v,
+// with encoding/xml's decoder reading the tokens directly rather than
+// tokenizing the document a second time.
+func decodeTokens(toks []xml.Token, v any) error {
+	return xml.NewTokenDecoder(&tokenStream{toks: toks}).Decode(v)
 }
 
 func malformed(format string, args ...any) error {
@@ -205,12 +238,11 @@ func (v *validator) start(t xml.StartElement) error {
 	}
 
 	f := &frame{el: e, ct: e.complex, path: path}
-	v.out.WriteByte('<')
-	v.out.WriteString(e.name)
-	if err := v.attributes(f, t.Attr, len(v.stack) == 0); err != nil {
+	attrs, err := v.attributes(f, t.Attr, len(v.stack) == 0)
+	if err != nil {
 		return err
 	}
-	v.out.WriteByte('>')
+	v.toks = append(v.toks, e.startToken(attrs))
 	v.stack = append(v.stack, f)
 	return nil
 }
@@ -337,18 +369,18 @@ func (f *frame) complete() error {
 	return nil
 }
 
-// attributes checks the attributes of the element of f and writes them in
-// schema order.
-func (v *validator) attributes(f *frame, attrs []xml.Attr, root bool) error {
+// attributes checks the attributes of the element of f and returns them
+// with canonical values in schema order, nil if there are none.
+func (v *validator) attributes(f *frame, attrs []xml.Attr, root bool) ([]xml.Attr, error) {
 	var decls []*attribute
 	if f.ct != nil {
 		decls = f.ct.attrs
 	}
-	var vals []string // canonical values by declaration index
-	var present []bool
+	// out holds the canonical attributes by declaration index; an empty
+	// name marks one that is absent.
+	var out []xml.Attr
 	if len(decls) > 0 {
-		vals = make([]string, len(decls))
-		present = make([]bool, len(decls))
+		out = make([]xml.Attr, len(decls))
 	}
 	var seen map[xml.Name]bool
 	if len(attrs) > 1 {
@@ -358,7 +390,7 @@ func (v *validator) attributes(f *frame, attrs []xml.Attr, root bool) error {
 		if seen != nil {
 			// encoding/xml does not check this well-formedness rule.
 			if seen[a.Name] {
-				return malformed("Attribute %s was already specified for element '%s' at %s.", quote(qname(a.Name)), f.el.name, f.path)
+				return nil, malformed("Attribute %s was already specified for element '%s' at %s.", quote(qname(a.Name)), f.el.name, f.path)
 			}
 			seen[a.Name] = true
 		}
@@ -372,10 +404,10 @@ func (v *validator) attributes(f *frame, attrs []xml.Attr, root bool) error {
 			if root && a.Name.Local == "noNamespaceSchemaLocation" {
 				continue // a hint to other validators; ignored
 			}
-			return malformed("cvc-complex-type.3.2.2: Attribute %s is not allowed to appear in element '%s' at %s; of the XML Schema instance attributes only xsi:noNamespaceSchemaLocation on the root element is accepted.",
+			return nil, malformed("cvc-complex-type.3.2.2: Attribute %s is not allowed to appear in element '%s' at %s; of the XML Schema instance attributes only xsi:noNamespaceSchemaLocation on the root element is accepted.",
 				quote("xsi:"+a.Name.Local), f.el.name, f.path)
 		case a.Name.Space != "":
-			return malformed("cvc-complex-type.3.2.2: Attribute %s is not allowed to appear in element '%s' at %s.",
+			return nil, malformed("cvc-complex-type.3.2.2: Attribute %s is not allowed to appear in element '%s' at %s.",
 				quote(qname(a.Name)), f.el.name, f.path)
 		}
 		i := -1
@@ -386,34 +418,35 @@ func (v *validator) attributes(f *frame, attrs []xml.Attr, root bool) error {
 			}
 		}
 		if i < 0 {
-			return malformed("cvc-complex-type.3.2.2: Attribute %s is not allowed to appear in element '%s' at %s.",
+			return nil, malformed("cvc-complex-type.3.2.2: Attribute %s is not allowed to appear in element '%s' at %s.",
 				quote(a.Name.Local), f.el.name, f.path)
 		}
 		canon, verr := checkValue(decls[i].typ, normalizeAttr(a.Value), f.path+"/@"+a.Name.Local)
 		if verr != nil {
 			if !verr.limit {
-				return malformed("%s", verr.msg)
+				return nil, malformed("%s", verr.msg)
 			}
 			if v.limit == nil {
 				v.limit = verr
 			}
 		}
-		vals[i], present[i] = canon, true
+		out[i] = xml.Attr{Name: xml.Name{Local: decls[i].name}, Value: canon}
 	}
+	n := 0
 	for i, d := range decls {
-		if !present[i] {
+		if out[i].Name.Local == "" {
 			if d.required {
-				return malformed("cvc-complex-type.4: Attribute '%s' must appear on element '%s' at %s.", d.name, f.el.name, f.path)
+				return nil, malformed("cvc-complex-type.4: Attribute '%s' must appear on element '%s' at %s.", d.name, f.el.name, f.path)
 			}
 			continue
 		}
-		v.out.WriteByte(' ')
-		v.out.WriteString(d.name)
-		v.out.WriteString(`="`)
-		xml.EscapeText(&v.out, []byte(vals[i]))
-		v.out.WriteByte('"')
+		out[n] = out[i]
+		n++
 	}
-	return nil
+	if n == 0 {
+		return nil, nil
+	}
+	return out[:n], nil
 }
 
 // normalizeAttr applies XML attribute-value normalization, which
@@ -500,10 +533,17 @@ func (v *validator) end() error {
 				}
 			}
 		}
-		xml.EscapeText(&v.out, []byte(canon))
+		switch {
+		case canon == "":
+			// <a></a> has no character data either.
+		case canon == raw:
+			// f.text is the walk's own copy, and the popped frame
+			// no longer writes to it.
+			v.toks = append(v.toks, xml.CharData(f.text))
+		default:
+			v.toks = append(v.toks, xml.CharData(canon))
+		}
 	}
-	v.out.WriteString("</")
-	v.out.WriteString(f.el.name)
-	v.out.WriteByte('>')
+	v.toks = append(v.toks, f.el.endToken())
 	return nil
 }
