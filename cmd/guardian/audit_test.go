@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/guardian-network/guardian/internal/intaketest"
 )
@@ -56,12 +57,22 @@ func TestAuditCommands(t *testing.T) {
 		t.Errorf("first witness run: %q", out)
 	}
 	flow(5)
+	// The hub puts new events into a checkpoint in the background, and a
+	// run that finds the saved size unchanged prints "grew from N to N":
+	// wait for a checkpoint that is larger, so that a consistency proof
+	// between two sizes is what gets checked.
+	grew := regexp.MustCompile(`grew from (\d+) to (\d+) entries`)
 	waitGrown := func() string {
-		for i := 0; ; i++ {
+		deadline := time.Now().Add(waitTimeout)
+		for {
 			out := MustRunGuardian(t, "audit", "verify", "--url", h.URL+"/audit", "--checkpoint", cp)
-			if strings.Contains(out, "grew") || i > 50 {
+			if m := grew.FindStringSubmatch(out); m != nil && m[1] != m[2] {
 				return out
 			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the hub's checkpoint did not grow in %v: %q", waitTimeout, out)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 	if out := waitGrown(); !strings.Contains(out, "consistently") {

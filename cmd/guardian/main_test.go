@@ -99,6 +99,11 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
+// waitTimeout bounds the tests' waits for something a hub does in the
+// background. It is generous: under "go test ./..." on two loaded cores, or
+// under the race detector, a hub can lag seconds behind its test.
+const waitTimeout = 60 * time.Second
+
 var servingURL = regexp.MustCompile(`msg="guardian is serving" url=(http://\S+)`)
 
 // StartHub starts "guardian serve" on a free port with the given extra
@@ -130,6 +135,9 @@ func StartHub(tb testing.TB, args ...string) *hub {
 				}
 			}
 		}
+		// A line too long for the scanner must not leave the hub blocked
+		// writing its log into a pipe that nobody reads.
+		_, _ = io.Copy(io.Discard, pr)
 	}()
 	go func() {
 		err := cmd.Wait()
@@ -151,6 +159,21 @@ func StartHub(tb testing.TB, args ...string) *hub {
 	}
 	resp.Body.Close()
 	return h
+}
+
+// MustWaitLog waits until the hub has logged s. What the hub logs reaches
+// h.stderr through a pipe and a copying goroutine, so it can arrive after
+// what the hub did next is already visible (an audit event committed, a
+// response received): a test must not look at the log only once.
+func (h *hub) MustWaitLog(tb testing.TB, s string) {
+	tb.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !strings.Contains(h.stderr.String(), s) {
+		if time.Now().After(deadline) {
+			tb.Fatalf("the hub logged no %q in %v:\n%s", s, waitTimeout, h.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Kill stops the process with SIGKILL, as a crash would, and waits for it.
