@@ -33,7 +33,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/guardian-network/guardian"
@@ -250,9 +249,8 @@ func (s *Store) setFileDetailsCTE(ctx context.Context, reporterID, reportID int6
 	return f, nil
 }
 
-// closeReportCTE is closeReport in one statement, which also returns the
-// report's files, or, with finish hooks to run, that statement and the hooks
-// in a transaction.
+// closeReportCTE is closeReport in one statement, or, with finish hooks to
+// run, one statement and the hooks in a transaction.
 func (s *Store) closeReportCTE(ctx context.Context, reporterID, reportID int64, state guardian.ReportState, ev *guardian.AuditEvent) (*guardian.Report, error) {
 	column := "finished_at"
 	if state == guardian.ReportRetracted {
@@ -268,19 +266,13 @@ func (s *Store) closeReportCTE(ctx context.Context, reporterID, reportID int64, 
 			return "", nil, err
 		}
 		args := append([]any{string(state), s.d.TimeValue(now), s.d.TimeValue(now)}, openReportArgs(s.d, now, reporterID, reportID)...)
-		// The files come from the statement's snapshot, which may miss
-		// one whose upload committed while this statement waited for
-		// the report's lock; the report's own count, which the UPDATE
-		// returns from the newest row, tells when that happened.
 		return `
 			WITH r AS (
 				UPDATE reports SET state = ?, modified_at = ?, ` + column + ` = ?
 				WHERE ` + openReportWhere + `
-				RETURNING ` + reportStateColumns + `, file_count
+				RETURNING ` + reportStateColumns + `
 			), e AS (` + audit + `)
-			SELECT ` + qualify("r", reportStateColumns) + `, r.file_count, e.event_id, ` + qualify("f", fileColumns) + `
-			FROM r CROSS JOIN e LEFT JOIN files f ON f.report_id = r.id
-			ORDER BY f.position`, append(args, auditArgs...), nil
+			SELECT ` + reportStateColumns + `, e.event_id FROM r, e`, append(args, auditArgs...), nil
 	}
 
 	s.hooksMu.Lock()
@@ -299,16 +291,13 @@ func (s *Store) closeReportCTE(ctx context.Context, reporterID, reportID int64, 
 			if err != nil {
 				return fmt.Errorf("update report %d: %w", reportID, err)
 			}
-			var complete bool
-			if r, complete, err = scanClosedReport(rows, &ev.ID); errors.Is(err, sql.ErrNoRows) {
+			if r, err = scanOneReportState(rows, &ev.ID); errors.Is(err, sql.ErrNoRows) {
 				return whyNotOpen(tx, reporterID, reportID)
 			} else if err != nil {
 				return fmt.Errorf("update report %d: %w", reportID, err)
 			}
-			if !complete {
-				if r.Files, err = findFiles(tx, r.ID); err != nil {
-					return err
-				}
+			if r.Files, err = findFiles(tx, r.ID); err != nil {
+				return err
 			}
 			return s.finished(tx, r.ID)
 		})
@@ -323,17 +312,14 @@ func (s *Store) closeReportCTE(ctx context.Context, reporterID, reportID int64, 
 	if err != nil {
 		return nil, fmt.Errorf("update report %d: %w", reportID, s.d.FormatError(err))
 	}
-	r, complete, err := scanClosedReport(rows, &ev.ID)
+	r, err = scanOneReportState(rows, &ev.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, s.whyNotOpenNow(ctx, reporterID, reportID)
 	} else if err != nil {
 		return nil, fmt.Errorf("update report %d: %w", reportID, s.d.FormatError(err))
 	}
-	if complete {
-		return r, nil
-	}
-	// Read after the commit, and then all of them: a closed report takes
-	// no more files. One statement needs no transaction.
+	// Read after the commit, and still all of them: a closed report
+	// takes no more files. One statement needs no transaction.
 	rows, err = s.readDB.QueryContext(ctx, s.d.Rebind(`SELECT `+fileColumns+` FROM files WHERE report_id = ? ORDER BY position`), r.ID)
 	if err != nil {
 		return nil, fmt.Errorf("find files: %w", s.d.FormatError(err))
@@ -342,110 +328,4 @@ func (s *Store) closeReportCTE(ctx context.Context, reporterID, reportID int64, 
 		return nil, fmt.Errorf("find files: %w", err)
 	}
 	return r, nil
-}
-
-// scanClosedReport reads and closes the rows of closeReportCTE's statement:
-// the report and one row per file, or one row without a file, each with the
-// report's file count and the audit event's id. complete says whether the
-// files read are as many as the report counts. No row is sql.ErrNoRows.
-func scanClosedReport(rows *sql.Rows, eventID *int64) (r *guardian.Report, complete bool, err error) {
-	defer rows.Close()
-	var (
-		row       guardian.Report
-		fileCount int
-		vals      = make([]any, fileColumnCount)
-		dest      = append(reportStateDest(&row), &fileCount, eventID)
-	)
-	for i := range vals {
-		dest = append(dest, &vals[i])
-	}
-	files := []*guardian.File{}
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return nil, false, fmt.Errorf("scan report: %w", err)
-		}
-		if r == nil {
-			r = &row
-		}
-		if vals[0] == nil {
-			continue // the outer join's row of a report without files
-		}
-		f, err := fileFromValues(vals)
-		if err != nil {
-			return nil, false, err
-		}
-		files = append(files, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	if r == nil {
-		return nil, false, sql.ErrNoRows
-	}
-	r.Files = files
-	return r, len(files) == fileCount, rows.Close()
-}
-
-// fileColumnCount is the number of columns in fileColumns.
-var fileColumnCount = len(strings.Split(fileColumns, ","))
-
-// fileFromValues makes a file of the values of fileColumns, as scanned into
-// *any: text arrives as a string or []byte, bytea as []byte, bigint as
-// int64 and a time as the driver gives it (see timeScanner).
-func fileFromValues(v []any) (*guardian.File, error) {
-	var f guardian.File
-	var details []byte
-	text := func(i int, dst *string) error {
-		switch x := v[i].(type) {
-		case string:
-			*dst = x
-		case []byte:
-			*dst = string(x)
-		default:
-			return fmt.Errorf("scan file: column %d is %T, not text", i, v[i])
-		}
-		return nil
-	}
-	bytes := func(i int, dst *[]byte) error {
-		switch x := v[i].(type) {
-		case nil:
-			*dst = nil
-		case []byte:
-			*dst = x
-		case string:
-			*dst = []byte(x)
-		default:
-			return fmt.Errorf("scan file: column %d is %T, not bytes", i, v[i])
-		}
-		return nil
-	}
-	integer := func(i int, dst *int64) error {
-		x, ok := v[i].(int64)
-		if !ok {
-			return fmt.Errorf("scan file: column %d is %T, not an integer", i, v[i])
-		}
-		*dst = x
-		return nil
-	}
-	// In the order of fileColumns.
-	err := errors.Join(text(0, &f.ID), integer(1, &f.ReportID), text(2, &f.Name), integer(3, &f.Size),
-		text(4, &f.MD5), text(5, &f.SHA1), text(6, &f.SHA256), timeScanner{&f.UploadedAt}.Scan(v[7]),
-		text(8, &f.BlobKey), bytes(9, &f.WrappedKey), bytes(10, &f.DetailsXML), bytes(11, &details),
-		nullTimeScanner{&f.DetailsAt}.Scan(v[12]))
-	if err != nil {
-		return nil, err
-	}
-	if details != nil {
-		f.Details = details
-	}
-	return &f, nil
-}
-
-// qualify prefixes each column of a comma-separated list with table.
-func qualify(table, columns string) string {
-	cols := strings.Split(columns, ",")
-	for i, c := range cols {
-		cols[i] = table + "." + strings.TrimSpace(c)
-	}
-	return strings.Join(cols, ", ")
 }
