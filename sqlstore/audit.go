@@ -37,19 +37,8 @@ func (s *Store) AppendAuditEvent(ctx context.Context, ev *guardian.AuditEvent) e
 // appends it. Identifiers the caller left empty are filled from the object
 // the change acted on.
 func recordSuccess(tx *tx, ev *guardian.AuditEvent, objectKind, objectID string, reportID int64, fileID string) error {
-	if ev == nil {
-		return errors.New("audit event missing: every change is recorded")
-	}
-	ev.Time = tx.now
-	ev.Outcome = guardian.OutcomeSuccess
-	if ev.ObjectKind == "" {
-		ev.ObjectKind, ev.ObjectID = objectKind, objectID
-	}
-	if ev.ReportID == 0 {
-		ev.ReportID = reportID
-	}
-	if ev.FileID == "" {
-		ev.FileID = fileID
+	if err := successEvent(ev, tx.now, objectKind, objectID, reportID, fileID); err != nil {
+		return err
 	}
 	return appendAuditEvent(tx, ev)
 }

@@ -87,8 +87,7 @@ func auditCTE(d Dialect, ev *guardian.AuditEvent, src, objectIDExpr, reportIDExp
 }
 
 // successEvent completes ev as the record of a change, at now, to the
-// object named, filling what the caller left empty (as recordSuccess does
-// in a transaction).
+// object named, filling the identifiers the caller left empty.
 func successEvent(ev *guardian.AuditEvent, now time.Time, objectKind, objectID string, reportID int64, fileID string) error {
 	if ev == nil {
 		return errors.New("audit event missing: every change is recorded")

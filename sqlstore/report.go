@@ -99,23 +99,20 @@ func (s *Store) FindReportByID(ctx context.Context, id int64) (*guardian.Report,
 // any columns of dest), without its files, and closes rows. No row is
 // sql.ErrNoRows.
 func scanOneReport(rows *sql.Rows, dest ...any) (*guardian.Report, error) {
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		return nil, sql.ErrNoRows
-	}
-	r, err := scanReport(rows, dest...)
-	if err != nil {
-		return nil, err
-	}
-	return r, rows.Close()
+	return scanOne(rows, func(r *guardian.Report) []any {
+		return append(append(reportStateDest(r), &r.XML, (*[]byte)(&r.Document)), dest...)
+	})
 }
 
 // scanOneReportState is scanOneReport for the columns reportStateColumns:
 // the report without its documents.
 func scanOneReportState(rows *sql.Rows, dest ...any) (*guardian.Report, error) {
+	return scanOne(rows, func(r *guardian.Report) []any { return append(reportStateDest(r), dest...) })
+}
+
+// scanOne scans the one row of rows into the destinations columns gives
+// for a new report, and closes rows. No row is sql.ErrNoRows.
+func scanOne(rows *sql.Rows, columns func(*guardian.Report) []any) (*guardian.Report, error) {
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
@@ -124,7 +121,7 @@ func scanOneReportState(rows *sql.Rows, dest ...any) (*guardian.Report, error) {
 		return nil, sql.ErrNoRows
 	}
 	var r guardian.Report
-	if err := rows.Scan(append(reportStateDest(&r), dest...)...); err != nil {
+	if err := rows.Scan(columns(&r)...); err != nil {
 		return nil, fmt.Errorf("scan report: %w", err)
 	}
 	return &r, rows.Close()
