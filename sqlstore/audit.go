@@ -77,11 +77,15 @@ func (s *Store) AppendAuditEvents(ctx context.Context, events []*guardian.AuditE
 // insertAuditEvent appends an event, with the arguments auditEventArgs
 // returns, and returns its id.
 const insertAuditEvent = `
-	INSERT INTO audit_events (time, actor_kind, actor_id, actor_name, actor_organisation,
-		category, action, object_kind, object_id, report_id, file_id,
-		outcome, reason, justification, recipients, request_id, client_addr)
+	INSERT INTO audit_events (` + auditColumns + `)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	RETURNING id`
+
+// auditColumns are the columns an event is inserted with, in the order of
+// the arguments auditEventArgs returns.
+const auditColumns = `time, actor_kind, actor_id, actor_name, actor_organisation,
+		category, action, object_kind, object_id, report_id, file_id,
+		outcome, reason, justification, recipients, request_id, client_addr`
 
 // appendAuditEvent inserts ev and sets ev.ID. The id comes from the table's
 // own key (a rowid or an identity column), never from a counter row that

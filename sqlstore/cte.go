@@ -38,12 +38,6 @@ import (
 	"github.com/guardian-network/guardian"
 )
 
-// auditColumns are the columns of insertAuditEvent, in the order of the
-// arguments auditEventArgs returns.
-const auditColumns = `time, actor_kind, actor_id, actor_name, actor_organisation,
-		category, action, object_kind, object_id, report_id, file_id,
-		outcome, reason, justification, recipients, request_id, client_addr`
-
 // Positions in auditEventArgs of the arguments auditCTE may derive.
 const (
 	argObjectID = 8
