@@ -115,11 +115,9 @@ func (s *Store) whyNotOpenNow(ctx context.Context, reporterID, reportID int64) e
 // createReportCTE is CreateReport in one statement.
 func (s *Store) createReportCTE(ctx context.Context, r *guardian.Report, ev *guardian.AuditEvent) error {
 	now := s.clock()
-	objectID := ""
-	if ev != nil && ev.ObjectKind != "" {
-		objectID = ev.ObjectID
-	}
-	if err := successEvent(ev, now, "report", objectID, 0, ""); err != nil {
+	// The report's id is drawn by the statement: the audit INSERT names
+	// it where the caller did not (see auditCTE).
+	if err := successEvent(ev, now, "report", "", 0, ""); err != nil {
 		return err
 	}
 	audit, auditArgs, err := auditCTE(s.d, ev, "r", "CAST(r.id AS text)", "r.id")
@@ -268,9 +266,7 @@ func (s *Store) closeReportCTE(ctx context.Context, reporterID, reportID int64, 
 			SELECT ` + reportStateColumns + `, e.event_id FROM r, e`, append(args, auditArgs...), nil
 	}
 
-	s.hooksMu.Lock()
-	hooks := len(s.finishHooks) > 0 && state == guardian.ReportFinished
-	s.hooksMu.Unlock()
+	hooks := state == guardian.ReportFinished && len(s.currentFinishHooks()) > 0
 	var r *guardian.Report
 	if hooks {
 		// What a finished report sets in motion is enqueued in the
@@ -313,7 +309,7 @@ func (s *Store) closeReportCTE(ctx context.Context, reporterID, reportID int64, 
 	}
 	// Read after the commit, and still all of them: a closed report
 	// takes no more files. One statement needs no transaction.
-	rows, err = s.readDB.QueryContext(ctx, s.d.Rebind(`SELECT `+fileColumns+` FROM files WHERE report_id = ? ORDER BY position`), r.ID)
+	rows, err = s.readDB.QueryContext(ctx, s.d.Rebind(selectReportFiles), r.ID)
 	if err != nil {
 		return nil, fmt.Errorf("find files: %w", s.d.FormatError(err))
 	}

@@ -144,9 +144,12 @@ func fileDetailsConflict(tx *tx, reportID int64, fileID string, xml []byte) (*gu
 // nothing, when the caller is to succeed all the same.
 var errUnchanged = errors.New("unchanged")
 
+// selectReportFiles reads the files of a report in upload order.
+const selectReportFiles = `SELECT ` + fileColumns + ` FROM files WHERE report_id = ? ORDER BY position`
+
 // findFiles returns the files of a report in upload order.
 func findFiles(tx *tx, reportID int64) ([]*guardian.File, error) {
-	rows, err := tx.query(`SELECT `+fileColumns+` FROM files WHERE report_id = ? ORDER BY position`, reportID)
+	rows, err := tx.query(selectReportFiles, reportID)
 	if err != nil {
 		return nil, fmt.Errorf("find files: %w", err)
 	}

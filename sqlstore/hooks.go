@@ -27,15 +27,19 @@ func (s *Store) OnFinish(fn FinishHook) {
 // finished runs the finish hooks in tx. closeReport calls it for a report
 // it has just moved to finished.
 func (s *Store) finished(tx *tx, reportID int64) error {
-	s.hooksMu.Lock()
-	fns := s.finishHooks
-	s.hooksMu.Unlock()
-	for _, fn := range fns {
+	for _, fn := range s.currentFinishHooks() {
 		if err := fn(tx.ctx, tx.tx, reportID); err != nil {
 			return fmt.Errorf("finish hook: %w", err)
 		}
 	}
 	return nil
+}
+
+// currentFinishHooks returns the hooks registered so far.
+func (s *Store) currentFinishHooks() []FinishHook {
+	s.hooksMu.Lock()
+	defer s.hooksMu.Unlock()
+	return s.finishHooks
 }
 
 // DB returns the database that write transactions run on. Package jobs

@@ -95,13 +95,10 @@ func (s *Store) FindReportByID(ctx context.Context, id int64) (*guardian.Report,
 	return r, nil
 }
 
-// scanOneReport reads the one report of rows (columns reportColumns, then
-// any columns of dest), without its files, and closes rows. No row is
-// sql.ErrNoRows.
-func scanOneReport(rows *sql.Rows, dest ...any) (*guardian.Report, error) {
-	return scanOne(rows, func(r *guardian.Report) []any {
-		return append(append(reportStateDest(r), &r.XML, (*[]byte)(&r.Document)), dest...)
-	})
+// scanOneReport reads the one report of rows (columns reportColumns),
+// without its files, and closes rows. No row is sql.ErrNoRows.
+func scanOneReport(rows *sql.Rows) (*guardian.Report, error) {
+	return scanOne(rows, reportDest)
 }
 
 // scanOneReportState is scanOneReport for the columns reportStateColumns:
@@ -127,14 +124,18 @@ func scanOne(rows *sql.Rows, columns func(*guardian.Report) []any) (*guardian.Re
 	return &r, rows.Close()
 }
 
-// scanReport reads a report from the columns reportColumns, and any
-// columns after them into dest.
-func scanReport(rows *sql.Rows, dest ...any) (*guardian.Report, error) {
+// scanReport reads a report from the columns reportColumns.
+func scanReport(rows *sql.Rows) (*guardian.Report, error) {
 	var r guardian.Report
-	if err := rows.Scan(append(append(reportStateDest(&r), &r.XML, (*[]byte)(&r.Document)), dest...)...); err != nil {
+	if err := rows.Scan(reportDest(&r)...); err != nil {
 		return nil, fmt.Errorf("scan report: %w", err)
 	}
 	return &r, nil
+}
+
+// reportDest returns where the columns reportColumns of r are scanned.
+func reportDest(r *guardian.Report) []any {
+	return append(reportStateDest(r), &r.XML, (*[]byte)(&r.Document))
 }
 
 // reportStateDest returns where the columns reportStateColumns of r are
