@@ -22,6 +22,61 @@ const (
 	ReferralRerouted     ReferralState = "re-routed"    // the agency sent it back as not theirs
 )
 
+// RoutingStatus is where an existing referral stands as far as re-routing
+// cares: whether the agency has it, and whether it can still be withdrawn
+// without the agency ever knowing. [ReferralState.RoutingStatus] gives it.
+type RoutingStatus string
+
+// Routing statuses.
+const (
+	// RoutingPending: the referral exists but the agency has not received
+	// it. It can still be withdrawn without the agency ever knowing.
+	RoutingPending RoutingStatus = "pending"
+	// RoutingDelivered: the agency has it. Withdrawing it cannot undo the
+	// disclosure, so re-routing never does; it reports it as stale.
+	RoutingDelivered RoutingStatus = "delivered"
+	// RoutingWithdrawn: withdrawn before delivery, by routing or by an
+	// analyst.
+	RoutingWithdrawn RoutingStatus = "withdrawn"
+	// RoutingDeclined: the agency returned it. Only an analyst can send it
+	// back.
+	RoutingDeclined RoutingStatus = "declined"
+)
+
+// RoutingStatus maps the state onto what re-routing cares about:
+//
+//	new (including waiting for an analyst's confirmation)   → RoutingPending
+//	delivered, opened, acknowledged, closed                 → RoutingDelivered
+//	withdrawn                                               → RoutingWithdrawn
+//	re-routed (the agency sent it back as not theirs)       → RoutingDeclined
+//
+// Any other state counts as delivered: when in doubt, the agency may have
+// the report, and nothing is withdrawn behind its back.
+func (s ReferralState) RoutingStatus() RoutingStatus {
+	switch s {
+	case ReferralNew:
+		return RoutingPending
+	case ReferralWithdrawn:
+		return RoutingWithdrawn
+	case ReferralRerouted:
+		return RoutingDeclined
+	}
+	return RoutingDelivered
+}
+
+// ReferralReason says why routing chose an agency for a report.
+type ReferralReason string
+
+// Referral reasons.
+const (
+	ReasonPartner    ReferralReason = "partner"     // a partner's direct agreement covers the country
+	ReasonLiaison    ReferralReason = "liaison"     // no partner covers it; a liaison office does
+	ReasonFallback   ReferralReason = "fallback"    // no agreement covers it
+	ReasonDomestic   ReferralReason = "domestic"    // the domestic agreement lists the country
+	ReasonNoLocation ReferralReason = "no-location" // the report has no location at all
+	ReasonAnalyst    ReferralReason = "analyst"     // an analyst added the agency
+)
+
 // Referral is one report sent, or to be sent, to one agency. A report has
 // at most one referral per agency: routing again updates, withdraws or
 // reinstates it, and never creates a second one.
@@ -36,9 +91,8 @@ type Referral struct {
 	// rank order; empty for a report without location.
 	Countries []string `json:"countries"`
 	Channel   Channel  `json:"channel"`
-	// Reason is why routing chose the agency: partner, liaison, fallback,
-	// domestic, no-location or analyst.
-	Reason string `json:"reason"`
+	// Reason is why routing chose the agency.
+	Reason ReferralReason `json:"reason"`
 
 	Priority          Priority      `json:"priority"`
 	Label             Label         `json:"label"`
@@ -90,15 +144,41 @@ type QueueEntry struct {
 	ResolvedAt *time.Time `json:"resolvedAt,omitempty"`
 }
 
-// RoutingOverride is an analyst's decision about one agency for a report:
-// "add", "withdraw" or "clear" (see package routing).
+// OverrideAction is an analyst's decision about one agency for a report.
+type OverrideAction string
+
+// Override actions. For each agency the last override of a report counts.
+const (
+	// OverrideAdd: the agency receives the report whatever the evidence
+	// says, without a further confirmation.
+	OverrideAdd OverrideAction = "add"
+	// OverrideWithdraw: the agency does not receive the report whatever
+	// the evidence says.
+	OverrideWithdraw OverrideAction = "withdraw"
+	// OverrideClear: routing decides again for the agency, as if the
+	// analyst had never overridden it.
+	OverrideClear OverrideAction = "clear"
+)
+
+// Valid reports whether a is one of the override actions.
+func (a OverrideAction) Valid() bool {
+	switch a {
+	case OverrideAdd, OverrideWithdraw, OverrideClear:
+		return true
+	}
+	return false
+}
+
+// RoutingOverride is an analyst's decision about one agency for a report,
+// kept with the report and applied by every later routing run so that
+// re-routing cannot undo it.
 type RoutingOverride struct {
-	ID        int64     `json:"id"`
-	ReportID  int64     `json:"reportId"`
-	AgencyID  string    `json:"agencyId"`
-	Action    string    `json:"action"`
-	Actor     string    `json:"actor"`
-	CreatedAt time.Time `json:"createdAt"`
+	ID        int64          `json:"id"`
+	ReportID  int64          `json:"reportId"`
+	AgencyID  string         `json:"agencyId"`
+	Action    OverrideAction `json:"action"`
+	Actor     string         `json:"actor"`
+	CreatedAt time.Time      `json:"createdAt"`
 }
 
 // RoutingState is what a routing run reads in its transaction: the

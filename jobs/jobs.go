@@ -1,6 +1,14 @@
-// Package jobs runs the hub's background work on top of the store: expiring
-// unfinished reports and removing evidence blobs that no committed file
-// refers to.
+// Package jobs schedules the hub's background work on top of the store: it
+// decides when work runs, retries it and stops it, and holds no domain
+// policy. What the work does is decided by the packages it calls:
+//
+//   - [Pipeline], the triage pipeline: a River job enqueued in the
+//     transaction that finishes a report runs [routing.Service.RouteReport],
+//     which triages and routes the report.
+//   - [Expirer] expires unfinished reports whose time is up and deletes
+//     their evidence blobs.
+//   - [CollectOrphanBlobs] removes evidence blobs that no committed file
+//     refers to.
 //
 // Work is derived from rows, not from in-memory queues, so a crash loses
 // nothing: whatever was due before is still due when the hub restarts.

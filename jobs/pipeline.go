@@ -13,11 +13,13 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/routing"
 )
 
-// TriageArgs is the job that triages and routes a finished report. It is
-// enqueued in the transaction that finishes the report (see
-// [Pipeline.Enqueue]), so a report is never finished without one.
+// TriageArgs is the job that triages and routes a finished report with
+// [routing.Service.RouteReport]. It is enqueued in the transaction that
+// finishes the report (see [Pipeline.Enqueue]), so a report is never
+// finished without one.
 type TriageArgs struct {
 	ReportID int64 `json:"report_id"`
 }
@@ -33,11 +35,11 @@ func (TriageArgs) InsertOpts() river.InsertOpts {
 
 type triageWorker struct {
 	river.WorkerDefaults[TriageArgs]
-	router *Router
+	router *routing.Service
 }
 
 func (w *triageWorker) Work(ctx context.Context, job *river.Job[TriageArgs]) error {
-	err := w.router.Route(ctx, job.Args.ReportID, guardian.Actor{Kind: guardian.ActorSystem, Name: "triage"}, "")
+	err := w.router.RouteReport(ctx, job.Args.ReportID, guardian.Actor{Kind: guardian.ActorSystem, Name: "triage"}, "")
 	var e *guardian.Error
 	if errors.As(err, &e) && e.Code == guardian.EREPORTNOTFOUND {
 		// Nothing to route, now or later.
@@ -67,7 +69,8 @@ type PipelineConfig struct {
 	// SQLite (store.DB(), the single write connection) or riverdatabasesql
 	// on PostgreSQL.
 	Driver riverdriver.Driver[*sql.Tx]
-	Router *Router
+	// Router is the service each job runs.
+	Router *routing.Service
 	Logger *slog.Logger
 	// Workers is how many jobs run at once; default 4.
 	Workers int
@@ -77,10 +80,11 @@ type PipelineConfig struct {
 	PollInterval time.Duration
 }
 
-// Pipeline runs the durable triage and routing jobs with River.
+// Pipeline schedules the triage and routing of finished reports as durable
+// River jobs, each of which runs the configured [routing.Service].
 type Pipeline struct {
 	client *river.Client[*sql.Tx]
-	router *Router
+	router *routing.Service
 }
 
 // NewPipeline builds the River client; River's tables must exist
@@ -126,7 +130,7 @@ func (p *Pipeline) Enqueue(ctx context.Context, tx *sql.Tx, reportID int64) erro
 // evidence, as actor (with a justification if a person). It is the same
 // idempotent run as the job's.
 func (p *Pipeline) Reroute(ctx context.Context, reportID int64, actor guardian.Actor, justification string) error {
-	return p.router.Route(ctx, reportID, actor, justification)
+	return p.router.RouteReport(ctx, reportID, actor, justification)
 }
 
 // Start works jobs until Stop. Jobs left by a crash (running when the

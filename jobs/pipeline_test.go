@@ -17,6 +17,7 @@ import (
 	"github.com/guardian-network/guardian/geo"
 	"github.com/guardian-network/guardian/jobs"
 	"github.com/guardian-network/guardian/network"
+	"github.com/guardian-network/guardian/routing"
 	"github.com/guardian-network/guardian/sqlstore"
 	"github.com/guardian-network/guardian/storetest"
 )
@@ -25,12 +26,13 @@ import (
 // $GUARDIAN_TEST_POSTGRES.
 var backends = []storetest.Backend{storetest.SQLite, storetest.Postgres}
 
-// driverFor returns River's driver on the store's database.
-func driverFor(b storetest.Backend, s *sqlstore.Store) riverdriver.Driver[*sql.Tx] {
+// driverFor returns River's driver on db, the store's database, or nil for
+// an insert-only client.
+func driverFor(b storetest.Backend, db *sql.DB) riverdriver.Driver[*sql.Tx] {
 	if b.Name == "sqlite" {
-		return riversqlite.New(s.DB())
+		return riversqlite.New(db)
 	}
-	return riverdatabasesql.New(s.DB())
+	return riverdatabasesql.New(db)
 }
 
 // MustLoadDemo loads the demo network.
@@ -52,19 +54,19 @@ type fixture struct {
 	routed   chan int64
 }
 
-// mustPipeline opens a store with River's tables and a pipeline on it,
-// registered as the store's finish hook; it does not start it.
+// mustPipeline creates River's tables in the store's database and a
+// pipeline on it; it does not start it.
 func mustPipeline(tb testing.TB, b storetest.Backend, s *sqlstore.Store) (*jobs.Pipeline, chan int64) {
 	tb.Helper()
 	ctx := context.Background()
-	if err := jobs.Migrate(ctx, driverFor(b, s), nil); err != nil {
+	if err := jobs.Migrate(ctx, driverFor(b, s.DB()), nil); err != nil {
 		tb.Fatal(err)
 	}
 	n := MustLoadDemo(tb)
 	routed := make(chan int64, 1024)
 	p, err := jobs.NewPipeline(jobs.PipelineConfig{
-		Driver: driverFor(b, s),
-		Router: &jobs.Router{Store: s, Network: func() *guardian.Network { return n }, Geo: geo.Embedded(),
+		Driver: driverFor(b, s.DB()),
+		Router: &routing.Service{Store: s, Network: func() *guardian.Network { return n }, Geo: geo.Embedded(),
 			Routed: func(id int64) {
 				select {
 				case routed <- id:
@@ -76,14 +78,27 @@ func mustPipeline(tb testing.TB, b storetest.Backend, s *sqlstore.Store) (*jobs.
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s.OnFinish(p.Enqueue)
-	tb.Cleanup(s.ClearFinishHooks)
 	return p, routed
 }
 
 func mustFixture(tb testing.TB, b storetest.Backend) *fixture {
 	tb.Helper()
-	s, dsn := storetest.MustOpen(tb, b, sqlstore.Options{})
+	return mustFixtureHook(tb, b, nil)
+}
+
+// mustFixtureHook is mustFixture with the store's finish hook, the triage
+// enqueue as "guardian serve" gives it, wrapped by wrap if set.
+func mustFixtureHook(tb testing.TB, b storetest.Backend, wrap func(sqlstore.FinishHook) sqlstore.FinishHook) *fixture {
+	tb.Helper()
+	enq, err := jobs.NewEnqueuer(driverFor(b, nil))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hook := sqlstore.FinishHook(enq.Enqueue)
+	if wrap != nil {
+		hook = wrap(hook)
+	}
+	s, dsn := storetest.MustOpen(tb, b, sqlstore.Options{OnFinish: hook})
 	p, routed := mustPipeline(tb, b, s)
 	rep := &guardian.Reporter{Name: "svc", PasswordHash: "x"}
 	if err := s.CreateReporter(context.Background(), rep, &guardian.AuditEvent{
@@ -268,9 +283,9 @@ func TestOverride(t *testing.T) {
 		}
 		refs, _ := f.store.FindReferrals(ctx, id)
 		for _, step := range []struct {
-			action string
+			action guardian.OverrideAction
 			want   guardian.ReferralState
-		}{{"withdraw", guardian.ReferralWithdrawn}, {"clear", guardian.ReferralNew}} {
+		}{{guardian.OverrideWithdraw, guardian.ReferralWithdrawn}, {guardian.OverrideClear, guardian.ReferralNew}} {
 			err := f.store.AddRoutingOverride(ctx, &guardian.RoutingOverride{ReportID: id, AgencyID: "de-bka-cac", Action: step.action, Actor: "7"},
 				&guardian.AuditEvent{Actor: analyst, Category: guardian.CategoryAlteration, Action: "routing.override", Justification: "analyst decision"})
 			if err != nil {
@@ -290,15 +305,19 @@ func TestOverride(t *testing.T) {
 // TestEnqueueInFinishTx: the job commits with the finish, or not at all.
 func TestEnqueueInFinishTx(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
-		f := mustFixture(t, b)
 		ctx := context.Background()
 		failing := errors.New("fail after enqueue")
 		fail := true
-		f.store.OnFinish(func(context.Context, *sql.Tx, int64) error {
-			if fail {
-				return failing
+		f := mustFixtureHook(t, b, func(enqueue sqlstore.FinishHook) sqlstore.FinishHook {
+			return func(ctx context.Context, tx *sql.Tx, id int64) error {
+				if err := enqueue(ctx, tx, id); err != nil {
+					return err
+				}
+				if fail {
+					return failing
+				}
+				return nil
 			}
-			return nil
 		})
 		js, _ := json.Marshal(docIn(t, "DE"))
 		r := &guardian.Report{ReporterID: f.reporter.ID, XML: []byte("<report/>"), Document: js, WrappedKey: []byte("k")}
@@ -344,7 +363,6 @@ func TestRestart(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		f.pipeline.Stop(ctx)
 		cancel()
-		f.store.ClearFinishHooks()
 		// A new pipeline, as after a restart, on the same store.
 		p, _ := mustPipeline(t, b, f.store)
 		f.pipeline = p

@@ -122,11 +122,6 @@ func (dialect) LockSkipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 
 func (dialect) TimeValue(t time.Time) any { return t }
 
-// WritableCTEs implements [sqlstore.Dialect]: each round trip to the server
-// costs both sides more CPU than the statement it carries, so the intake's
-// changes go in one statement each.
-func (dialect) WritableCTEs() bool { return true }
-
 func (dialect) SchemaMigrationsTable() string {
 	return `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    integer     PRIMARY KEY,

@@ -1,37 +1,10 @@
 package routing
 
-import "slices"
+import (
+	"slices"
 
-// Status is where an existing referral stands, as far as re-routing cares.
-// The referral's own states map onto it:
-//
-//	new (including waiting for an analyst's confirmation)   → Pending
-//	delivered, opened, acknowledged, closed                 → Delivered
-//	withdrawn                                               → Withdrawn
-//	re-routed (the agency sent it back as not theirs)       → Declined
-type Status string
-
-const (
-	// Pending: the referral exists but the agency has not received it.
-	// It can still be withdrawn without the agency ever knowing.
-	Pending Status = "pending"
-	// Delivered: the agency has it. Withdrawing it cannot undo the
-	// disclosure, so re-routing never does; it reports it as stale.
-	Delivered Status = "delivered"
-	// Withdrawn: withdrawn before delivery, by routing or by an analyst.
-	Withdrawn Status = "withdrawn"
-	// Declined: the agency returned it. Only an analyst can send it back.
-	Declined Status = "declined"
+	"github.com/guardian-network/guardian"
 )
-
-// ExistingReferral is what Diff needs to know of a referral the report
-// already has. A report has at most one referral per agency (the store
-// keeps report × agency unique); the agency ID identifies it.
-type ExistingReferral struct {
-	AgencyID  string
-	Countries []string
-	Status    Status
-}
 
 // Plan is what re-routing asks the caller to do. Applying it, then calling
 // Diff again with the referrals as they now are, yields a Plan with nothing
@@ -47,12 +20,12 @@ type Plan struct {
 	// is for changed; record the intent's countries on it.
 	Update []Intent
 	// Withdraw: pending referrals no longer intended; withdraw them.
-	Withdraw []ExistingReferral
+	Withdraw []*guardian.Referral
 	// Stale: delivered referrals no longer intended. They are left as they
 	// are, because the agency already has the report; an analyst decides
 	// whether to tell the agency. Stale entries are not work: they come
 	// back on every Diff until the referral is closed or intended again.
-	Stale []ExistingReferral
+	Stale []*guardian.Referral
 }
 
 // Empty reports whether the plan changes nothing. Stale referrals do not
@@ -62,32 +35,35 @@ func (p Plan) Empty() bool {
 }
 
 // Diff compares the referrals a report has with the intents of a fresh
-// [Route] and says what to change. It never adds a referral for an agency
-// that already has one in any state, and never plans two actions for one
-// agency, even if existing or intended list an agency twice (the first
+// [Route] and says what to change. Of each existing referral it reads the
+// agency, the countries and the state's [guardian.RoutingStatus]; a report
+// has at most one referral per agency (the store keeps report × agency
+// unique), so the agency identifies it. Diff never adds a referral for an
+// agency that already has one in any state, and never plans two actions for
+// one agency, even if existing or intended list an agency twice (the first
 // intent counts, and the liveliest referral: delivered, pending, declined,
 // withdrawn).
 //
-// The rules, for each agency:
+// The rules, for each agency, by the existing referral's status:
 //
 //	existing \ intended   yes                                no
 //	none                  Add                                -
-//	Pending               Update if countries differ         Withdraw
-//	Delivered             Update if countries differ         Stale
-//	Withdrawn             Reinstate                          -
-//	Declined              Reinstate if Reason is analyst     -
+//	pending               Update if countries differ         Withdraw
+//	delivered             Update if countries differ         Stale
+//	withdrawn             Reinstate                          -
+//	declined              Reinstate if Reason is analyst     -
 //
-// A referral with any other status is left alone: Diff never plans an
-// addition for its agency.
+// Every state maps onto one of these statuses, so Diff never plans an
+// addition for an agency that has a referral.
 //
 // Analysts' overrides reach Diff through the intents: a forced withdrawal
 // removes the agency from them (so a pending referral is withdrawn and a
 // withdrawn one stays so), a forced addition keeps it there.
-func Diff(existing []ExistingReferral, intended []Intent) Plan {
+func Diff(existing []*guardian.Referral, intended []Intent) Plan {
 	var p Plan
-	have := make(map[string]ExistingReferral, len(existing))
+	have := make(map[string]*guardian.Referral, len(existing))
 	for _, r := range existing {
-		if prev, ok := have[r.AgencyID]; !ok || liveliness(r.Status) > liveliness(prev.Status) {
+		if prev, ok := have[r.AgencyID]; !ok || liveliness(r.State) > liveliness(prev.State) {
 			have[r.AgencyID] = r
 		}
 	}
@@ -98,17 +74,21 @@ func Diff(existing []ExistingReferral, intended []Intent) Plan {
 		}
 		want[in.AgencyID] = true
 		r, ok := have[in.AgencyID]
-		switch {
-		case !ok:
+		if !ok {
 			p.Add = append(p.Add, in)
-		case r.Status == Pending || r.Status == Delivered:
+			continue
+		}
+		switch r.State.RoutingStatus() {
+		case guardian.RoutingPending, guardian.RoutingDelivered:
 			if !sameCountries(r.Countries, in.Countries) {
 				p.Update = append(p.Update, in)
 			}
-		case r.Status == Withdrawn:
+		case guardian.RoutingWithdrawn:
 			p.Reinstate = append(p.Reinstate, in)
-		case r.Status == Declined && in.Reason == ReasonAnalyst:
-			p.Reinstate = append(p.Reinstate, in)
+		case guardian.RoutingDeclined:
+			if in.Reason == guardian.ReasonAnalyst {
+				p.Reinstate = append(p.Reinstate, in)
+			}
 		}
 	}
 	done := make(map[string]bool, len(existing))
@@ -117,27 +97,27 @@ func Diff(existing []ExistingReferral, intended []Intent) Plan {
 			continue
 		}
 		done[r.AgencyID] = true
-		switch r = have[r.AgencyID]; r.Status {
-		case Pending:
+		switch r = have[r.AgencyID]; r.State.RoutingStatus() {
+		case guardian.RoutingPending:
 			p.Withdraw = append(p.Withdraw, r)
-		case Delivered:
+		case guardian.RoutingDelivered:
 			p.Stale = append(p.Stale, r)
 		}
 	}
 	return p
 }
 
-// liveliness orders statuses for choosing among duplicates: the one that
+// liveliness orders states for choosing among duplicates: the one that
 // matters most for what the agency knows wins.
-func liveliness(s Status) int {
-	switch s {
-	case Delivered:
+func liveliness(s guardian.ReferralState) int {
+	switch s.RoutingStatus() {
+	case guardian.RoutingDelivered:
 		return 4
-	case Pending:
+	case guardian.RoutingPending:
 		return 3
-	case Declined:
+	case guardian.RoutingDeclined:
 		return 2
-	case Withdrawn:
+	case guardian.RoutingWithdrawn:
 		return 1
 	}
 	return 0

@@ -9,18 +9,19 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/routing"
 )
 
 // agencies names the agencies of a list of intents or referrals, for compact
 // comparisons.
-func agencies[T routing.Intent | routing.ExistingReferral](items []T) []string {
+func agencies[T routing.Intent | *guardian.Referral](items []T) []string {
 	var ids []string
 	for _, it := range items {
 		switch v := any(it).(type) {
 		case routing.Intent:
 			ids = append(ids, v.AgencyID)
-		case routing.ExistingReferral:
+		case *guardian.Referral:
 			ids = append(ids, v.AgencyID)
 		}
 	}
@@ -28,77 +29,82 @@ func agencies[T routing.Intent | routing.ExistingReferral](items []T) []string {
 }
 
 func TestDiff(t *testing.T) {
-	intent := func(id string, reason routing.Reason, countries ...string) routing.Intent {
+	intent := func(id string, reason guardian.ReferralReason, countries ...string) routing.Intent {
 		return routing.Intent{AgencyID: id, Reason: reason, Countries: countries}
 	}
-	ref := func(id string, s routing.Status, countries ...string) routing.ExistingReferral {
-		return routing.ExistingReferral{AgencyID: id, Status: s, Countries: countries}
+	ref := func(id string, s guardian.ReferralState, countries ...string) *guardian.Referral {
+		return &guardian.Referral{AgencyID: id, State: s, Countries: countries}
 	}
 	type want struct{ Add, Reinstate, Update, Withdraw, Stale []string }
 	for _, tt := range []struct {
 		name     string
-		existing []routing.ExistingReferral
+		existing []*guardian.Referral
 		intended []routing.Intent
 		want     want
 	}{{
 		name:     "FirstRouting",
-		intended: []routing.Intent{intent("a", routing.ReasonPartner, "PY"), intent("b", routing.ReasonLiaison, "BR")},
+		intended: []routing.Intent{intent("a", guardian.ReasonPartner, "PY"), intent("b", guardian.ReasonLiaison, "BR")},
 		want:     want{Add: []string{"a", "b"}},
 	}, {
 		name:     "NothingChanged",
-		existing: []routing.ExistingReferral{ref("a", routing.Pending, "PY"), ref("b", routing.Delivered, "BR")},
-		intended: []routing.Intent{intent("a", routing.ReasonPartner, "PY"), intent("b", routing.ReasonLiaison, "BR")},
+		existing: []*guardian.Referral{ref("a", guardian.ReferralNew, "PY"), ref("b", guardian.ReferralDelivered, "BR")},
+		intended: []routing.Intent{intent("a", guardian.ReasonPartner, "PY"), intent("b", guardian.ReasonLiaison, "BR")},
 	}, {
 		name:     "NewEvidenceAddsAgency",
-		existing: []routing.ExistingReferral{ref("a", routing.Delivered, "PY")},
-		intended: []routing.Intent{intent("a", routing.ReasonPartner, "PY"), intent("b", routing.ReasonLiaison, "BR")},
+		existing: []*guardian.Referral{ref("a", guardian.ReferralDelivered, "PY")},
+		intended: []routing.Intent{intent("a", guardian.ReasonPartner, "PY"), intent("b", guardian.ReasonLiaison, "BR")},
 		want:     want{Add: []string{"b"}},
 	}, {
 		name:     "NewCountryUnderSameAgencyUpdates",
-		existing: []routing.ExistingReferral{ref("b", routing.Pending, "BR")},
-		intended: []routing.Intent{intent("b", routing.ReasonLiaison, "BR", "CL")},
+		existing: []*guardian.Referral{ref("b", guardian.ReferralNew, "BR")},
+		intended: []routing.Intent{intent("b", guardian.ReasonLiaison, "BR", "CL")},
 		want:     want{Update: []string{"b"}},
 	}, {
 		name:     "CountryOrderIsNoChange",
-		existing: []routing.ExistingReferral{ref("b", routing.Pending, "CL", "BR")},
-		intended: []routing.Intent{intent("b", routing.ReasonLiaison, "BR", "CL")},
+		existing: []*guardian.Referral{ref("b", guardian.ReferralNew, "CL", "BR")},
+		intended: []routing.Intent{intent("b", guardian.ReasonLiaison, "BR", "CL")},
 	}, {
 		name:     "PendingNoLongerIntendedIsWithdrawn",
-		existing: []routing.ExistingReferral{ref("a", routing.Pending, "PY")},
+		existing: []*guardian.Referral{ref("a", guardian.ReferralNew, "PY")},
 		want:     want{Withdraw: []string{"a"}},
 	}, {
 		name:     "DeliveredNoLongerIntendedIsStale",
-		existing: []routing.ExistingReferral{ref("a", routing.Delivered, "PY")},
+		existing: []*guardian.Referral{ref("a", guardian.ReferralDelivered, "PY")},
 		want:     want{Stale: []string{"a"}},
 	}, {
 		name:     "WithdrawnIntendedAgainIsReinstated",
-		existing: []routing.ExistingReferral{ref("a", routing.Withdrawn, "PY")},
-		intended: []routing.Intent{intent("a", routing.ReasonPartner, "PY")},
+		existing: []*guardian.Referral{ref("a", guardian.ReferralWithdrawn, "PY")},
+		intended: []routing.Intent{intent("a", guardian.ReasonPartner, "PY")},
 		want:     want{Reinstate: []string{"a"}},
 	}, {
 		name:     "WithdrawnNotIntendedStays",
-		existing: []routing.ExistingReferral{ref("a", routing.Withdrawn, "PY")},
+		existing: []*guardian.Referral{ref("a", guardian.ReferralWithdrawn, "PY")},
 	}, {
 		name:     "DeclinedIsNotResentByRouting",
-		existing: []routing.ExistingReferral{ref("a", routing.Declined, "PY")},
-		intended: []routing.Intent{intent("a", routing.ReasonPartner, "PY")},
+		existing: []*guardian.Referral{ref("a", guardian.ReferralRerouted, "PY")},
+		intended: []routing.Intent{intent("a", guardian.ReasonPartner, "PY")},
 	}, {
 		name:     "DeclinedIsResentByAnalyst",
-		existing: []routing.ExistingReferral{ref("a", routing.Declined, "PY")},
-		intended: []routing.Intent{intent("a", routing.ReasonAnalyst, "PY")},
+		existing: []*guardian.Referral{ref("a", guardian.ReferralRerouted, "PY")},
+		intended: []routing.Intent{intent("a", guardian.ReasonAnalyst, "PY")},
 		want:     want{Reinstate: []string{"a"}},
 	}, {
+		name:     "OpenedAcknowledgedClosedCountAsDelivered",
+		existing: []*guardian.Referral{ref("a", guardian.ReferralOpened, "PY"), ref("b", guardian.ReferralAcknowledged, "BR"), ref("c", guardian.ReferralClosed, "CL")},
+		intended: []routing.Intent{intent("a", guardian.ReasonPartner, "PY", "AR")},
+		want:     want{Update: []string{"a"}, Stale: []string{"b", "c"}},
+	}, {
 		name:     "DuplicateIntentsAddOnce",
-		intended: []routing.Intent{intent("a", routing.ReasonPartner, "PY"), intent("a", routing.ReasonAnalyst)},
+		intended: []routing.Intent{intent("a", guardian.ReasonPartner, "PY"), intent("a", guardian.ReasonAnalyst)},
 		want:     want{Add: []string{"a"}},
 	}, {
 		name:     "DuplicateReferralsLivelierCounts",
-		existing: []routing.ExistingReferral{ref("a", routing.Withdrawn, "PY"), ref("a", routing.Delivered, "PY")},
+		existing: []*guardian.Referral{ref("a", guardian.ReferralWithdrawn, "PY"), ref("a", guardian.ReferralDelivered, "PY")},
 		want:     want{Stale: []string{"a"}},
 	}, {
 		name:     "DuplicateReferralsNeverAdded",
-		existing: []routing.ExistingReferral{ref("a", routing.Withdrawn, "PY"), ref("a", routing.Pending, "PY")},
-		intended: []routing.Intent{intent("a", routing.ReasonPartner, "PY")},
+		existing: []*guardian.Referral{ref("a", guardian.ReferralWithdrawn, "PY"), ref("a", guardian.ReferralNew, "PY")},
+		intended: []routing.Intent{intent("a", guardian.ReasonPartner, "PY")},
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := routing.Diff(tt.existing, tt.intended)
@@ -112,14 +118,24 @@ func TestDiff(t *testing.T) {
 
 // referralStore is a report's referrals as a store keeps them: one per
 // agency. apply fails the test if a plan would break that.
-type referralStore map[string]*routing.ExistingReferral
+type referralStore map[string]*guardian.Referral
 
-func (s referralStore) list() []routing.ExistingReferral {
-	var out []routing.ExistingReferral
+// list returns copies of the referrals, as a store reads them.
+func (s referralStore) list() []*guardian.Referral {
+	var out []*guardian.Referral
 	for _, id := range slices.Sorted(maps.Keys(s)) {
-		out = append(out, *s[id])
+		r := *s[id]
+		out = append(out, &r)
 	}
 	return out
+}
+
+func (s referralStore) String() string {
+	var out []string
+	for _, r := range s.list() {
+		out = append(out, fmt.Sprintf("%s:%s%v", r.AgencyID, r.State, r.Countries))
+	}
+	return fmt.Sprint(out)
 }
 
 func (s referralStore) apply(t *testing.T, p routing.Plan) {
@@ -136,20 +152,20 @@ func (s referralStore) apply(t *testing.T, p routing.Plan) {
 		if _, ok := s[in.AgencyID]; ok {
 			t.Fatalf("plan adds a second referral to agency %s", in.AgencyID)
 		}
-		s[in.AgencyID] = &routing.ExistingReferral{AgencyID: in.AgencyID, Countries: in.Countries, Status: routing.Pending}
+		s[in.AgencyID] = &guardian.Referral{AgencyID: in.AgencyID, Countries: in.Countries, State: guardian.ReferralNew}
 	}
 	for _, in := range p.Reinstate {
 		once(in.AgencyID)
 		r := s[in.AgencyID]
-		if r == nil || (r.Status != routing.Withdrawn && r.Status != routing.Declined) {
+		if r == nil || (r.State.RoutingStatus() != guardian.RoutingWithdrawn && r.State.RoutingStatus() != guardian.RoutingDeclined) {
 			t.Fatalf("plan reinstates agency %s from %+v", in.AgencyID, r)
 		}
-		r.Status, r.Countries = routing.Pending, in.Countries
+		r.State, r.Countries = guardian.ReferralNew, in.Countries
 	}
 	for _, in := range p.Update {
 		once(in.AgencyID)
 		r := s[in.AgencyID]
-		if r == nil || (r.Status != routing.Pending && r.Status != routing.Delivered) {
+		if r == nil || (r.State.RoutingStatus() != guardian.RoutingPending && r.State.RoutingStatus() != guardian.RoutingDelivered) {
 			t.Fatalf("plan updates agency %s from %+v", in.AgencyID, r)
 		}
 		r.Countries = in.Countries
@@ -157,10 +173,10 @@ func (s referralStore) apply(t *testing.T, p routing.Plan) {
 	for _, w := range p.Withdraw {
 		once(w.AgencyID)
 		r := s[w.AgencyID]
-		if r == nil || r.Status != routing.Pending {
+		if r == nil || r.State.RoutingStatus() != guardian.RoutingPending {
 			t.Fatalf("plan withdraws agency %s from %+v", w.AgencyID, r)
 		}
-		r.Status = routing.Withdrawn
+		r.State = guardian.ReferralWithdrawn
 	}
 }
 
@@ -176,32 +192,33 @@ func TestReroutingNeverDuplicates(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for report := range 200 {
 		store := referralStore{}
-		var overrides []routing.Override
+		var overrides []*guardian.RoutingOverride
 		for step := range 12 {
 			var locs []routing.Location
 			for range rng.IntN(4) {
 				locs = append(locs, routing.Location{Country: countries[rng.IntN(len(countries))], Confident: rng.IntN(3) > 0})
 			}
 			if rng.IntN(4) == 0 {
-				actions := []routing.OverrideAction{routing.ForceAdd, routing.ForceWithdraw, routing.Clear}
-				overrides = append(overrides, routing.Override{
+				actions := []guardian.OverrideAction{guardian.OverrideAdd, guardian.OverrideWithdraw, guardian.OverrideClear}
+				overrides = append(overrides, &guardian.RoutingOverride{
 					AgencyID: agencyIDs[rng.IntN(len(agencyIDs))],
 					Action:   actions[rng.IntN(len(actions))],
 				})
 			}
 			for _, r := range store {
+				// Delivery, then the agency sending it back.
 				switch {
-				case r.Status == routing.Pending && rng.IntN(3) == 0:
-					r.Status = routing.Delivered
-				case r.Status == routing.Delivered && rng.IntN(10) == 0:
-					r.Status = routing.Declined
+				case r.State == guardian.ReferralNew && rng.IntN(3) == 0:
+					r.State = guardian.ReferralDelivered
+				case r.State == guardian.ReferralDelivered && rng.IntN(10) == 0:
+					r.State = guardian.ReferralRerouted
 				}
 			}
-			before := fmt.Sprintf("%+v", store.list())
+			before := store.String()
 			d := routing.Route(n, locs, overrides)
 			p := routing.Diff(store.list(), d.Intents)
 			for _, st := range p.Stale {
-				if st.Status != routing.Delivered {
+				if st.State.RoutingStatus() != guardian.RoutingDelivered {
 					t.Fatalf("report %d step %d: stale %+v is not delivered", report, step, st)
 				}
 			}
@@ -213,8 +230,8 @@ func TestReroutingNeverDuplicates(t *testing.T) {
 			// declined and no analyst sent it back.
 			for _, in := range d.Intents {
 				r := store[in.AgencyID]
-				if r.Status != routing.Pending && r.Status != routing.Delivered && r.Status != routing.Declined {
-					t.Fatalf("report %d step %d: intended agency %s left %s", report, step, in.AgencyID, r.Status)
+				if s := r.State.RoutingStatus(); s != guardian.RoutingPending && s != guardian.RoutingDelivered && s != guardian.RoutingDeclined {
+					t.Fatalf("report %d step %d: intended agency %s left %s", report, step, in.AgencyID, s)
 				}
 			}
 		}

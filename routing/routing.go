@@ -1,11 +1,11 @@
-// Package routing decides which agencies receive a report. It is pure
-// decision logic: it reads a [guardian.Network] and the report's resolved
-// locations and returns intentions, and it compares intentions with the
-// referrals that already exist to say what to create, withdraw or leave. It
-// stores nothing, sends nothing and never fails; the caller applies the
-// result in one transaction with its audit events.
+// Package routing decides which agencies receive a report, and applies the
+// decision.
 //
-// Most callers need two functions:
+// The decisions are pure logic: they read a [guardian.Network] and the
+// report's resolved locations and return intentions, and they compare
+// intentions with the referrals that already exist to say what to create,
+// withdraw or leave. They store nothing, send nothing and never fail. Two
+// functions make them:
 //
 //   - [Route] turns the ranked locations of a report, and any analyst
 //     overrides, into a [Decision]: one [Intent] per agency that should
@@ -15,6 +15,15 @@
 //     returns a [Plan]. Applying the plan and diffing again yields an empty
 //     plan, so routing can be re-run whenever evidence changes or an analyst
 //     decides, without ever creating a second referral to one agency.
+//
+// [Service] is the one part with I/O: for a finished report it runs triage,
+// Route and Diff, and has the store apply the result in one transaction with
+// its audit events. The triage job (jobs.Pipeline) and an analyst's decision
+// both call [Service.RouteReport].
+//
+// The vocabulary routing shares with the store and the API is typed in
+// package guardian: [guardian.OverrideAction], [guardian.ReferralReason] and
+// [guardian.RoutingStatus] (from [guardian.ReferralState.RoutingStatus]).
 //
 // docs/routing.md describes the rules for operators.
 package routing
@@ -36,21 +45,10 @@ type Location struct {
 	// record.
 	Score float64
 	// Confident says the evidence is strong enough to refer the report to
-	// this country without an analyst looking first.
+	// this country without an analyst looking first; triage decides it
+	// (triage.Confident).
 	Confident bool
 }
-
-// Reason says why an agency is intended.
-type Reason string
-
-const (
-	ReasonPartner    Reason = "partner"     // a partner's direct agreement covers the country
-	ReasonLiaison    Reason = "liaison"     // no partner covers it; a liaison office does
-	ReasonFallback   Reason = "fallback"    // no agreement covers it
-	ReasonDomestic   Reason = "domestic"    // the domestic agreement lists the country
-	ReasonNoLocation Reason = "no-location" // the report has no location at all
-	ReasonAnalyst    Reason = "analyst"     // an analyst added the agency
-)
 
 // Intent is one referral that routing wants to exist.
 type Intent struct {
@@ -62,7 +60,7 @@ type Intent struct {
 	// Empty for a report without location.
 	Countries []string
 	Channel   guardian.Channel
-	Reason    Reason
+	Reason    guardian.ReferralReason
 	// Confirm holds the referral until an analyst confirms it: the
 	// agreement asks for that, or routing had no confident location.
 	Confirm bool
@@ -95,27 +93,6 @@ func (in Intent) Terms(priority string) (Terms, bool) {
 	}, true
 }
 
-// OverrideAction is an analyst's decision about one agency.
-type OverrideAction string
-
-const (
-	// ForceAdd: the agency receives the report whatever the evidence says.
-	ForceAdd OverrideAction = "add"
-	// ForceWithdraw: the agency does not receive the report whatever the
-	// evidence says.
-	ForceWithdraw OverrideAction = "withdraw"
-	// Clear: routing decides again for the agency, as if the analyst had
-	// never overridden it.
-	Clear OverrideAction = "clear"
-)
-
-// Override is an analyst's decision, kept with the report and passed to
-// every later [Route] so that re-routing cannot undo it.
-type Override struct {
-	AgencyID string
-	Action   OverrideAction
-}
-
 // Decision is the result of [Route].
 type Decision struct {
 	// Network is the digest of the network routing used, for the record:
@@ -135,7 +112,8 @@ type Decision struct {
 
 // Route decides which agencies should receive a report, from its ranked
 // locations (best first) and the analysts' overrides (oldest first; for each
-// agency the last one counts).
+// agency the last one counts). Overrides are read for their AgencyID and
+// Action only.
 //
 // For each confident location, the agency is the partner whose direct
 // agreement covers the country, else the liaison office whose agreement
@@ -151,7 +129,7 @@ type Decision struct {
 //
 // Countries that are not two capital letters are ignored with a note; codes
 // of that shape that no agreement covers go to the fallback.
-func Route(n *guardian.Network, locations []Location, overrides []Override) Decision {
+func Route(n *guardian.Network, locations []Location, overrides []*guardian.RoutingOverride) Decision {
 	d := Decision{Network: n.Digest}
 	var valid []Location
 	seen := make(map[string]bool)
@@ -203,7 +181,7 @@ func Route(n *guardian.Network, locations []Location, overrides []Override) Deci
 			AgencyID:  ag.Agency,
 			Agreement: ag,
 			Channel:   ag.Channel,
-			Reason:    ReasonNoLocation,
+			Reason:    guardian.ReasonNoLocation,
 			Confirm:   ag.Dispatch == guardian.DispatchConfirm,
 		})
 		d.note("no location: referred to the domestic agency %s and queued for an analyst", ag.Agency)
@@ -214,8 +192,8 @@ func Route(n *guardian.Network, locations []Location, overrides []Override) Deci
 }
 
 // applyOverrides folds the analysts' decisions into the intents.
-func (d *Decision) applyOverrides(n *guardian.Network, overrides []Override, valid []Location, byAgency map[string]int) {
-	last := make(map[string]OverrideAction)
+func (d *Decision) applyOverrides(n *guardian.Network, overrides []*guardian.RoutingOverride, valid []Location, byAgency map[string]int) {
+	last := make(map[string]guardian.OverrideAction)
 	var order []string
 	for _, o := range overrides {
 		if _, ok := last[o.AgencyID]; !ok {
@@ -226,9 +204,9 @@ func (d *Decision) applyOverrides(n *guardian.Network, overrides []Override, val
 	withdrawn := make(map[string]bool)
 	for _, id := range order {
 		switch last[id] {
-		case ForceWithdraw:
+		case guardian.OverrideWithdraw:
 			withdrawn[id] = true
-		case ForceAdd:
+		case guardian.OverrideAdd:
 			if i, ok := byAgency[id]; ok {
 				// The analyst's word is the confirmation.
 				d.Intents[i].Confirm = false
@@ -251,9 +229,9 @@ func (d *Decision) applyOverrides(n *guardian.Network, overrides []Override, val
 				Agreement: ag,
 				Countries: countries,
 				Channel:   ag.Channel,
-				Reason:    ReasonAnalyst,
+				Reason:    guardian.ReasonAnalyst,
 			})
-		case Clear:
+		case guardian.OverrideClear:
 		default:
 			d.note("override %q of agency %q is unknown; ignored", last[id], id)
 		}
@@ -268,17 +246,17 @@ func (d *Decision) note(format string, args ...any) {
 	d.Notes = append(d.Notes, fmt.Sprintf(format, args...))
 }
 
-func reasonFor(n *guardian.Network, ag *guardian.Agreement) Reason {
+func reasonFor(n *guardian.Network, ag *guardian.Agreement) guardian.ReferralReason {
 	a, _ := n.Agency(ag.Agency) // NewNetwork guarantees it exists
 	switch a.Kind {
 	case guardian.AgencyLiaison:
-		return ReasonLiaison
+		return guardian.ReasonLiaison
 	case guardian.AgencyFallback:
-		return ReasonFallback
+		return guardian.ReasonFallback
 	case guardian.AgencyDomestic:
-		return ReasonDomestic
+		return guardian.ReasonDomestic
 	}
-	return ReasonPartner
+	return guardian.ReasonPartner
 }
 
 // isCountryCode checks the shape of an ISO 3166-1 alpha-2 code. Whether the

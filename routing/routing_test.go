@@ -35,7 +35,7 @@ func confident(countries ...string) []routing.Location {
 type brief struct {
 	Agency    string
 	Countries []string
-	Reason    routing.Reason
+	Reason    guardian.ReferralReason
 	Confirm   bool
 }
 
@@ -62,12 +62,12 @@ func TestRouteDemoReachesFiftyEightCountries(t *testing.T) {
 		in := d.Intents[0]
 		a, _ := n.Agency(in.AgencyID)
 		switch in.Reason {
-		case routing.ReasonPartner:
+		case guardian.ReasonPartner:
 			direct++
 			if a.Kind != guardian.AgencyPartner || in.Channel != guardian.ChannelDirect {
 				t.Errorf("%s: partner reason with agency %s of kind %s, channel %s", c, a.ID, a.Kind, in.Channel)
 			}
-		case routing.ReasonLiaison:
+		case guardian.ReasonLiaison:
 			liaison++
 			if a.Kind != guardian.AgencyLiaison || in.Channel != guardian.ChannelLiaison {
 				t.Errorf("%s: liaison reason with agency %s of kind %s, channel %s", c, a.ID, a.Kind, in.Channel)
@@ -89,100 +89,100 @@ func TestRoute(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
 		locations []routing.Location
-		overrides []routing.Override
+		overrides []*guardian.RoutingOverride
 		want      []brief
 		review    bool
 	}{{
 		name:      "PartnerCountry",
 		locations: confident("DE"),
-		want:      []brief{{"de-bka-cac", []string{"DE"}, routing.ReasonPartner, false}},
+		want:      []brief{{"de-bka-cac", []string{"DE"}, guardian.ReasonPartner, false}},
 	}, {
 		name:      "PartnerWinsOverLiaisonThatListsIt",
 		locations: confident("PY"),
-		want:      []brief{{"py-fiscalia-cyber", []string{"PY"}, routing.ReasonPartner, false}},
+		want:      []brief{{"py-fiscalia-cyber", []string{"PY"}, guardian.ReasonPartner, false}},
 	}, {
 		name:      "PartnerThatAsksForConfirmation",
 		locations: confident("IT"),
-		want:      []brief{{"it-postal-police", []string{"IT"}, routing.ReasonPartner, true}},
+		want:      []brief{{"it-postal-police", []string{"IT"}, guardian.ReasonPartner, true}},
 	}, {
 		name:      "NoPartnerGoesToCoveringLiaison",
 		locations: confident("BR"),
-		want:      []brief{{"lo-buenos-aires", []string{"BR"}, routing.ReasonLiaison, true}},
+		want:      []brief{{"lo-buenos-aires", []string{"BR"}, guardian.ReasonLiaison, true}},
 	}, {
 		name:      "UncoveredGoesToFallback",
 		locations: confident("JP"),
-		want:      []brief{{"intl-cac-desk", []string{"JP"}, routing.ReasonFallback, true}},
+		want:      []brief{{"intl-cac-desk", []string{"JP"}, guardian.ReasonFallback, true}},
 	}, {
 		name:      "HomeCountryGoesToDomestic",
 		locations: confident("US"),
-		want:      []brief{{"us-federal-cac", []string{"US"}, routing.ReasonDomestic, false}},
+		want:      []brief{{"us-federal-cac", []string{"US"}, guardian.ReasonDomestic, false}},
 	}, {
 		name:   "NoLocationGoesToDomesticAndAnalysts",
-		want:   []brief{{"us-federal-cac", nil, routing.ReasonNoLocation, false}},
+		want:   []brief{{"us-federal-cac", nil, guardian.ReasonNoLocation, false}},
 		review: true,
 	}, {
 		name:      "OneReferralPerAgency",
 		locations: confident("BR", "DE", "CL", "JP", "KR", "PY"),
 		want: []brief{
-			{"lo-buenos-aires", []string{"BR", "CL"}, routing.ReasonLiaison, true},
-			{"de-bka-cac", []string{"DE"}, routing.ReasonPartner, false},
-			{"intl-cac-desk", []string{"JP", "KR"}, routing.ReasonFallback, true},
-			{"py-fiscalia-cyber", []string{"PY"}, routing.ReasonPartner, false},
+			{"lo-buenos-aires", []string{"BR", "CL"}, guardian.ReasonLiaison, true},
+			{"de-bka-cac", []string{"DE"}, guardian.ReasonPartner, false},
+			{"intl-cac-desk", []string{"JP", "KR"}, guardian.ReasonFallback, true},
+			{"py-fiscalia-cyber", []string{"PY"}, guardian.ReasonPartner, false},
 		},
 	}, {
 		name:      "RepeatedCountryCountsOnce",
 		locations: confident("BR", "BR"),
-		want:      []brief{{"lo-buenos-aires", []string{"BR"}, routing.ReasonLiaison, true}},
+		want:      []brief{{"lo-buenos-aires", []string{"BR"}, guardian.ReasonLiaison, true}},
 	}, {
 		name: "OnlyConfidentLocationsWhenThereAreSome",
 		locations: []routing.Location{
 			{Country: "JP", Score: 0.9},
 			{Country: "CA", Score: 0.6, Confident: true},
 		},
-		want: []brief{{"ca-rcmp-ncecc", []string{"CA"}, routing.ReasonPartner, false}},
+		want: []brief{{"ca-rcmp-ncecc", []string{"CA"}, guardian.ReasonPartner, false}},
 	}, {
 		name:      "NoConfidentLocationHoldsTheBestCandidate",
 		locations: []routing.Location{{Country: "NL", Score: 0.4}, {Country: "DE", Score: 0.3}},
-		want:      []brief{{"nl-police-avc", []string{"NL"}, routing.ReasonPartner, true}},
+		want:      []brief{{"nl-police-avc", []string{"NL"}, guardian.ReasonPartner, true}},
 		review:    true,
 	}, {
 		name:      "MalformedCodesAreIgnored",
 		locations: []routing.Location{{Country: "usa", Confident: true}, {Country: "", Confident: true}},
-		want:      []brief{{"us-federal-cac", nil, routing.ReasonNoLocation, false}},
+		want:      []brief{{"us-federal-cac", nil, guardian.ReasonNoLocation, false}},
 		review:    true,
 	}, {
 		name:      "AnalystAddsLiaisonOfficeInSupport",
 		locations: confident("PY"),
-		overrides: []routing.Override{{AgencyID: "lo-buenos-aires", Action: routing.ForceAdd}},
+		overrides: []*guardian.RoutingOverride{{AgencyID: "lo-buenos-aires", Action: guardian.OverrideAdd}},
 		want: []brief{
-			{"py-fiscalia-cyber", []string{"PY"}, routing.ReasonPartner, false},
-			{"lo-buenos-aires", []string{"PY"}, routing.ReasonAnalyst, false},
+			{"py-fiscalia-cyber", []string{"PY"}, guardian.ReasonPartner, false},
+			{"lo-buenos-aires", []string{"PY"}, guardian.ReasonAnalyst, false},
 		},
 	}, {
 		name:      "AnalystWithdrawsAgency",
 		locations: confident("BR", "DE"),
-		overrides: []routing.Override{{AgencyID: "de-bka-cac", Action: routing.ForceWithdraw}},
-		want:      []brief{{"lo-buenos-aires", []string{"BR"}, routing.ReasonLiaison, true}},
+		overrides: []*guardian.RoutingOverride{{AgencyID: "de-bka-cac", Action: guardian.OverrideWithdraw}},
+		want:      []brief{{"lo-buenos-aires", []string{"BR"}, guardian.ReasonLiaison, true}},
 	}, {
 		name:      "AnalystAdditionConfirms",
 		locations: confident("BR"),
-		overrides: []routing.Override{{AgencyID: "lo-buenos-aires", Action: routing.ForceAdd}},
-		want:      []brief{{"lo-buenos-aires", []string{"BR"}, routing.ReasonLiaison, false}},
+		overrides: []*guardian.RoutingOverride{{AgencyID: "lo-buenos-aires", Action: guardian.OverrideAdd}},
+		want:      []brief{{"lo-buenos-aires", []string{"BR"}, guardian.ReasonLiaison, false}},
 	}, {
 		name:      "LastOverrideWins",
 		locations: confident("DE"),
-		overrides: []routing.Override{
-			{AgencyID: "de-bka-cac", Action: routing.ForceWithdraw},
-			{AgencyID: "gb-nca-ceop", Action: routing.ForceAdd},
-			{AgencyID: "de-bka-cac", Action: routing.Clear},
-			{AgencyID: "gb-nca-ceop", Action: routing.ForceWithdraw},
+		overrides: []*guardian.RoutingOverride{
+			{AgencyID: "de-bka-cac", Action: guardian.OverrideWithdraw},
+			{AgencyID: "gb-nca-ceop", Action: guardian.OverrideAdd},
+			{AgencyID: "de-bka-cac", Action: guardian.OverrideClear},
+			{AgencyID: "gb-nca-ceop", Action: guardian.OverrideWithdraw},
 		},
-		want: []brief{{"de-bka-cac", []string{"DE"}, routing.ReasonPartner, false}},
+		want: []brief{{"de-bka-cac", []string{"DE"}, guardian.ReasonPartner, false}},
 	}, {
 		name:      "AnalystAddsAgencyNoLongerInNetwork",
 		locations: confident("DE"),
-		overrides: []routing.Override{{AgencyID: "lo-atlantis", Action: routing.ForceAdd}},
-		want:      []brief{{"de-bka-cac", []string{"DE"}, routing.ReasonPartner, false}},
+		overrides: []*guardian.RoutingOverride{{AgencyID: "lo-atlantis", Action: guardian.OverrideAdd}},
+		want:      []brief{{"de-bka-cac", []string{"DE"}, guardian.ReasonPartner, false}},
 		review:    true,
 	}} {
 		t.Run(tt.name, func(t *testing.T) {

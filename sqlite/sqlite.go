@@ -160,10 +160,6 @@ func (dialect) LockSkipLocked() string { return "" }
 // Times are INTEGER microseconds since the Unix epoch (see the schema).
 func (dialect) TimeValue(t time.Time) any { return t.UnixMicro() }
 
-// WritableCTEs implements [sqlstore.Dialect]: SQLite's WITH holds only
-// SELECTs, and a statement costs no round trip in an embedded database.
-func (dialect) WritableCTEs() bool { return false }
-
 func (dialect) SchemaMigrationsTable() string {
 	return `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,

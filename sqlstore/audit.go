@@ -43,6 +43,26 @@ func recordSuccess(tx *tx, ev *guardian.AuditEvent, objectKind, objectID string,
 	return appendAuditEvent(tx, ev)
 }
 
+// successEvent completes ev as the record of a change, at now, to the
+// object named, filling the identifiers the caller left empty.
+func successEvent(ev *guardian.AuditEvent, now time.Time, objectKind, objectID string, reportID int64, fileID string) error {
+	if ev == nil {
+		return errors.New("audit event missing: every change is recorded")
+	}
+	ev.Time = now
+	ev.Outcome = guardian.OutcomeSuccess
+	if ev.ObjectKind == "" {
+		ev.ObjectKind, ev.ObjectID = objectKind, objectID
+	}
+	if ev.ReportID == 0 {
+		ev.ReportID = reportID
+	}
+	if ev.FileID == "" {
+		ev.FileID = fileID
+	}
+	return nil
+}
+
 // AppendAuditEvents appends events in one transaction, as one batch of
 // AppendAuditEvent: all of them or none. It is for recording many events at
 // once (an import, a bulk job), which it does several times faster than

@@ -28,12 +28,6 @@ func (s *Store) AddFile(ctx context.Context, reporterID int64, f *guardian.File,
 	if f.BlobKey == "" || len(f.WrappedKey) == 0 {
 		return errors.New("add file: blob key and wrapped key are required")
 	}
-	if s.d.WritableCTEs() {
-		if err := s.addFileCTE(ctx, reporterID, f, ev); err != nil {
-			return fmt.Errorf("add file: %w", err)
-		}
-		return nil
-	}
 	err := s.update(ctx, func(tx *tx) error {
 		// The report counts its files, numbering them in upload order;
 		// the UPDATE that touches it also locks it (or SQLite's single
@@ -74,13 +68,6 @@ func validFileID(id string) bool {
 func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, fileID string, xml []byte, details json.RawMessage, ev *guardian.AuditEvent) (*guardian.File, error) {
 	if len(xml) == 0 || !json.Valid(details) {
 		return nil, errors.New("set file details: XML and valid JSON details are required")
-	}
-	if s.d.WritableCTEs() {
-		f, err := s.setFileDetailsCTE(ctx, reporterID, reportID, fileID, xml, details, ev)
-		if err != nil {
-			return nil, fmt.Errorf("set file details: %w", err)
-		}
-		return f, nil
 	}
 	var f *guardian.File
 	err := s.update(ctx, func(tx *tx) error {

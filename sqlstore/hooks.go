@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -12,34 +13,20 @@ import (
 // same transaction: a crash then neither drops nor doubles it.
 type FinishHook func(ctx context.Context, tx *sql.Tx, reportID int64) error
 
-// OnFinish adds fn to the hooks that run in the transaction finishing a
-// report. Register hooks before serving: a report finished earlier does
-// not run a hook added later.
-func (s *Store) OnFinish(fn FinishHook) {
-	s.hooksMu.Lock()
-	defer s.hooksMu.Unlock()
-	// A new slice each time, so that finished can range over the one it
-	// loaded while hooks are added.
-	fns := append(s.finishHooks[:len(s.finishHooks):len(s.finishHooks)], fn)
-	s.finishHooks = fns
-}
+// errNoFinishHook refuses a finish on a store opened without
+// [Options.OnFinish]: the report would be finished and never triaged.
+var errNoFinishHook = errors.New("store opened without a finish hook: a finished report would never be triaged")
 
-// finished runs the finish hooks in tx. closeReport calls it for a report
-// it has just moved to finished.
+// finished runs the finish hook in tx. closeReport calls it for a report it
+// has just moved to finished.
 func (s *Store) finished(tx *tx, reportID int64) error {
-	for _, fn := range s.currentFinishHooks() {
-		if err := fn(tx.ctx, tx.tx, reportID); err != nil {
-			return fmt.Errorf("finish hook: %w", err)
-		}
+	if s.onFinish == nil {
+		return errNoFinishHook
+	}
+	if err := s.onFinish(tx.ctx, tx.tx, reportID); err != nil {
+		return fmt.Errorf("finish hook: %w", err)
 	}
 	return nil
-}
-
-// currentFinishHooks returns the hooks registered so far.
-func (s *Store) currentFinishHooks() []FinishHook {
-	s.hooksMu.Lock()
-	defer s.hooksMu.Unlock()
-	return s.finishHooks
 }
 
 // DB returns the database that write transactions run on. Package jobs
@@ -47,10 +34,3 @@ func (s *Store) currentFinishHooks() []FinishHook {
 // the single write connection, which River shares with the store's writer.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// ClearFinishHooks removes the store's finish hooks (when the pipeline that
-// added them stops).
-func (s *Store) ClearFinishHooks() {
-	s.hooksMu.Lock()
-	defer s.hooksMu.Unlock()
-	s.finishHooks = nil
-}

@@ -33,12 +33,6 @@ func (s *Store) CreateReport(ctx context.Context, r *guardian.Report, ev *guardi
 	case !json.Valid(r.Document):
 		return errors.New("create report: document is not valid JSON")
 	}
-	if s.d.WritableCTEs() {
-		if err := s.createReportCTE(ctx, r, ev); err != nil {
-			return fmt.Errorf("create report: %w", err)
-		}
-		return nil
-	}
 	err := s.update(ctx, func(tx *tx) error {
 		err := tx.queryRow(`
 			INSERT INTO reports (reporter_id, state, opened_at, modified_at, xml, document, wrapped_key)
@@ -229,9 +223,6 @@ func (s *Store) RetractReport(ctx context.Context, reporterID, reportID int64, e
 // closeReport moves an open report of the reporter to state, finished or
 // retracted, and returns it with its files.
 func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, state guardian.ReportState, ev *guardian.AuditEvent) (*guardian.Report, error) {
-	if s.d.WritableCTEs() {
-		return s.closeReportCTE(ctx, reporterID, reportID, state, ev)
-	}
 	column := "finished_at"
 	if state == guardian.ReportRetracted {
 		column = "retracted_at"

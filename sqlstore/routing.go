@@ -53,125 +53,200 @@ func (s *Store) RouteReport(ctx context.Context, reportID int64, actor guardian.
 	return nil
 }
 
-// applyRouting applies u, recording one audit event per decision.
+// applyRouting applies u, recording one audit event per decision: the
+// triage, then each referral created, reinstated, updated and withdrawn,
+// then the analysts' queue.
 func applyRouting(tx *tx, reportID int64, actor guardian.Actor, network string, receivedAt, triagedAt time.Time, st *guardian.RoutingState, u *guardian.RoutingUpdate) error {
-	id := strconv.FormatInt(reportID, 10)
-	event := func(cat guardian.AuditCategory, action, objectKind, objectID, reason string, recipients ...string) error {
-		return recordSuccess(tx, &guardian.AuditEvent{
-			Actor: actor, Category: cat, Action: action, Reason: reason, Recipients: recipients, Justification: u.Justification,
-			ObjectKind: objectKind, ObjectID: objectID,
-		}, objectKind, objectID, reportID, "")
-	}
-	if u.Assessment != nil && u.Triage != nil {
-		changed, err := storeAssessment(tx, reportID, u.Assessment, u.Triage)
-		if err != nil {
-			return err
-		}
-		if changed {
-			reason := string(u.Triage.Label) + "/" + string(u.Triage.Priority)
-			if err := event(guardian.CategoryCombination, "report.triage", "report", id, reason); err != nil {
-				return err
-			}
-		}
-	}
-	byAgency := make(map[string]*guardian.Referral, len(st.Referrals))
+	run := &routingRun{tx: tx, reportID: reportID, actor: actor, network: network, receivedAt: receivedAt, triagedAt: triagedAt,
+		justification: u.Justification, byAgency: make(map[string]*guardian.Referral, len(st.Referrals))}
 	for _, r := range st.Referrals {
-		byAgency[r.AgencyID] = r
+		run.byAgency[r.AgencyID] = r
 	}
-	for _, r := range u.Create {
-		r.ReportID, r.Network, r.State = reportID, network, guardian.ReferralNew
-		r.ReceivedAt, r.TriagedAt, r.RoutedAt, r.UpdatedAt = receivedAt, triagedAt, tx.now, tx.now
-		r.Deadline = tx.now.Add(r.AcknowledgeWithin)
-		scope, _ := r.DataScope.MarshalText()
-		err := tx.queryRow(`
-			INSERT INTO referrals (report_id, agency_id, network, countries, channel, reason, priority, label,
-				handling_code, data_scope, acknowledge_within_us, retention_days, deadline, held, state,
-				received_at, triaged_at, routed_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			RETURNING id`,
-			[]any{reportID, r.AgencyID, network, strings.Join(r.Countries, ","), string(r.Channel), r.Reason,
-				string(r.Priority), string(r.Label), r.HandlingCode, string(scope), r.AcknowledgeWithin.Microseconds(),
-				r.RetentionDays, tx.t(r.Deadline), r.HeldForConfirmation, string(r.State),
-				tx.t(receivedAt), tx.t(triagedAt), tx.t(tx.now), tx.t(tx.now)}, &r.ID)
-		if err != nil {
-			return fmt.Errorf("insert referral to %s: %w", r.AgencyID, err)
-		}
-		if err := event(guardian.CategoryDisclosure, "referral.create", "referral", strconv.FormatInt(r.ID, 10), r.Reason, r.AgencyID); err != nil {
-			return err
-		}
+	if err := run.storeTriage(u.Assessment, u.Triage); err != nil {
+		return err
 	}
-	for _, r := range u.Reinstate {
-		old, ok := byAgency[r.AgencyID]
-		if !ok {
-			return fmt.Errorf("reinstate referral to %s: report %d has none", r.AgencyID, reportID)
-		}
-		scope, _ := r.DataScope.MarshalText()
-		_, err := tx.exec(`
-			UPDATE referrals SET network = ?, countries = ?, channel = ?, reason = ?, priority = ?, label = ?,
-				handling_code = ?, data_scope = ?, acknowledge_within_us = ?, retention_days = ?, deadline = ?,
-				held = ?, state = ?, triaged_at = ?, routed_at = ?, withdrawn_at = NULL, updated_at = ?
-			WHERE id = ?`,
-			network, strings.Join(r.Countries, ","), string(r.Channel), r.Reason, string(r.Priority), string(r.Label),
-			r.HandlingCode, string(scope), r.AcknowledgeWithin.Microseconds(), r.RetentionDays,
-			tx.t(tx.now.Add(r.AcknowledgeWithin)), r.HeldForConfirmation, string(guardian.ReferralNew),
-			tx.t(triagedAt), tx.t(tx.now), tx.t(tx.now), old.ID)
-		if err != nil {
-			return fmt.Errorf("reinstate referral %d: %w", old.ID, err)
-		}
-		if err := event(guardian.CategoryDisclosure, "referral.reinstate", "referral", strconv.FormatInt(old.ID, 10), r.Reason, r.AgencyID); err != nil {
-			return err
-		}
+	if err := each(u.Create, run.create); err != nil {
+		return err
 	}
-	for _, r := range u.Update {
-		old, ok := byAgency[r.AgencyID]
-		if !ok {
-			return fmt.Errorf("update referral to %s: report %d has none", r.AgencyID, reportID)
-		}
-		if _, err := tx.exec(`UPDATE referrals SET countries = ?, network = ?, updated_at = ? WHERE id = ?`,
-			strings.Join(r.Countries, ","), network, tx.t(tx.now), old.ID); err != nil {
-			return fmt.Errorf("update referral %d: %w", old.ID, err)
-		}
-		if err := event(guardian.CategoryAlteration, "referral.update", "referral", strconv.FormatInt(old.ID, 10), "countries", r.AgencyID); err != nil {
-			return err
-		}
+	if err := each(u.Reinstate, run.reinstate); err != nil {
+		return err
 	}
-	for _, agency := range u.Withdraw {
-		old, ok := byAgency[agency]
-		if !ok {
-			return fmt.Errorf("withdraw referral to %s: report %d has none", agency, reportID)
-		}
-		res, err := tx.exec(`UPDATE referrals SET state = ?, withdrawn_at = ?, updated_at = ? WHERE id = ? AND state = ?`,
-			string(guardian.ReferralWithdrawn), tx.t(tx.now), tx.t(tx.now), old.ID, string(guardian.ReferralNew))
-		if err != nil {
-			return fmt.Errorf("withdraw referral %d: %w", old.ID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return fmt.Errorf("withdraw referral %d: it is %s, not new", old.ID, old.State)
-		}
-		if err := event(guardian.CategoryAlteration, "referral.withdraw", "referral", strconv.FormatInt(old.ID, 10), "", agency); err != nil {
-			return err
-		}
+	if err := each(u.Update, run.update); err != nil {
+		return err
+	}
+	if err := each(u.Withdraw, run.withdraw); err != nil {
+		return err
 	}
 	if u.Review {
-		// One open entry per report: a report already waiting keeps its
-		// place in the queue.
-		res, err := tx.exec(`
-			INSERT INTO analyst_queue (report_id, reason, since) VALUES (?, ?, ?)
-			ON CONFLICT (report_id) DO UPDATE SET reason = excluded.reason, since = excluded.since, resolved_at = NULL
-			WHERE analyst_queue.resolved_at IS NOT NULL`,
-			reportID, u.ReviewReason, tx.t(tx.now))
-		if err != nil {
-			return fmt.Errorf("queue report %d: %w", reportID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("queue report %d: %w", reportID, err)
-		} else if n > 0 {
-			if err := event(guardian.CategoryAlteration, "report.queue", "report", id, ""); err != nil {
-				return err
-			}
+		return run.queue(u.ReviewReason)
+	}
+	return nil
+}
+
+// each applies step to every item in order, stopping at the first error.
+func each[T any](items []T, step func(T) error) error {
+	for _, it := range items {
+		if err := step(it); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// routingRun is one routing update being applied: its transaction, and
+// what its changes and their audit events are stamped with.
+type routingRun struct {
+	tx                    *tx
+	reportID              int64
+	actor                 guardian.Actor
+	network               string
+	receivedAt, triagedAt time.Time
+	justification         string
+	// byAgency holds the report's referrals as the run read them.
+	byAgency map[string]*guardian.Referral
+}
+
+// record records the audit event of one change by the run.
+func (run *routingRun) record(cat guardian.AuditCategory, action, objectKind, objectID, reason string, recipients ...string) error {
+	return recordSuccess(run.tx, &guardian.AuditEvent{
+		Actor: run.actor, Category: cat, Action: action, Reason: reason, Recipients: recipients, Justification: run.justification,
+		ObjectKind: objectKind, ObjectID: objectID,
+	}, objectKind, objectID, run.reportID, "")
+}
+
+// recordReferral records the audit event of a change to referral id, whose
+// recipient is agency.
+func (run *routingRun) recordReferral(cat guardian.AuditCategory, action string, id int64, reason, agency string) error {
+	return run.record(cat, action, "referral", strconv.FormatInt(id, 10), reason, agency)
+}
+
+// existing returns the report's referral to agency, which the change named
+// by verb needs.
+func (run *routingRun) existing(verb, agency string) (*guardian.Referral, error) {
+	old, ok := run.byAgency[agency]
+	if !ok {
+		return nil, fmt.Errorf("%s referral to %s: report %d has none", verb, agency, run.reportID)
+	}
+	return old, nil
+}
+
+// storeTriage stores the assessment and triage, if given, and records
+// report.triage if they changed.
+func (run *routingRun) storeTriage(a *guardian.Assessment, t *guardian.Triage) error {
+	if a == nil || t == nil {
+		return nil
+	}
+	changed, err := storeAssessment(run.tx, run.reportID, a, t)
+	if err != nil || !changed {
+		return err
+	}
+	return run.record(guardian.CategoryCombination, "report.triage", "report", strconv.FormatInt(run.reportID, 10), string(t.Label)+"/"+string(t.Priority))
+}
+
+// create inserts r, a new referral, and sets its ID, state and times.
+func (run *routingRun) create(r *guardian.Referral) error {
+	tx := run.tx
+	r.ReportID, r.Network, r.State = run.reportID, run.network, guardian.ReferralNew
+	r.ReceivedAt, r.TriagedAt, r.RoutedAt, r.UpdatedAt = run.receivedAt, run.triagedAt, tx.now, tx.now
+	r.Deadline = tx.now.Add(r.AcknowledgeWithin)
+	scope, _ := r.DataScope.MarshalText()
+	err := tx.queryRow(`
+		INSERT INTO referrals (report_id, agency_id, network, countries, channel, reason, priority, label,
+			handling_code, data_scope, acknowledge_within_us, retention_days, deadline, held, state,
+			received_at, triaged_at, routed_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING id`,
+		[]any{run.reportID, r.AgencyID, run.network, strings.Join(r.Countries, ","), string(r.Channel), string(r.Reason),
+			string(r.Priority), string(r.Label), r.HandlingCode, string(scope), r.AcknowledgeWithin.Microseconds(),
+			r.RetentionDays, tx.t(r.Deadline), r.HeldForConfirmation, string(r.State),
+			tx.t(run.receivedAt), tx.t(run.triagedAt), tx.t(tx.now), tx.t(tx.now)}, &r.ID)
+	if err != nil {
+		return fmt.Errorf("insert referral to %s: %w", r.AgencyID, err)
+	}
+	return run.recordReferral(guardian.CategoryDisclosure, "referral.create", r.ID, string(r.Reason), r.AgencyID)
+}
+
+// reinstate makes the agency's existing referral new again with r's
+// countries and terms.
+func (run *routingRun) reinstate(r *guardian.Referral) error {
+	old, err := run.existing("reinstate", r.AgencyID)
+	if err != nil {
+		return err
+	}
+	tx := run.tx
+	scope, _ := r.DataScope.MarshalText()
+	_, err = tx.exec(`
+		UPDATE referrals SET network = ?, countries = ?, channel = ?, reason = ?, priority = ?, label = ?,
+			handling_code = ?, data_scope = ?, acknowledge_within_us = ?, retention_days = ?, deadline = ?,
+			held = ?, state = ?, triaged_at = ?, routed_at = ?, withdrawn_at = NULL, updated_at = ?
+		WHERE id = ?`,
+		run.network, strings.Join(r.Countries, ","), string(r.Channel), string(r.Reason), string(r.Priority), string(r.Label),
+		r.HandlingCode, string(scope), r.AcknowledgeWithin.Microseconds(), r.RetentionDays,
+		tx.t(tx.now.Add(r.AcknowledgeWithin)), r.HeldForConfirmation, string(guardian.ReferralNew),
+		tx.t(run.triagedAt), tx.t(tx.now), tx.t(tx.now), old.ID)
+	if err != nil {
+		return fmt.Errorf("reinstate referral %d: %w", old.ID, err)
+	}
+	return run.recordReferral(guardian.CategoryDisclosure, "referral.reinstate", old.ID, string(r.Reason), r.AgencyID)
+}
+
+// update records r's countries (and the run's network) on the agency's
+// existing referral.
+func (run *routingRun) update(r *guardian.Referral) error {
+	old, err := run.existing("update", r.AgencyID)
+	if err != nil {
+		return err
+	}
+	if _, err := run.tx.exec(`UPDATE referrals SET countries = ?, network = ?, updated_at = ? WHERE id = ?`,
+		strings.Join(r.Countries, ","), run.network, run.tx.t(run.tx.now), old.ID); err != nil {
+		return fmt.Errorf("update referral %d: %w", old.ID, err)
+	}
+	return run.recordReferral(guardian.CategoryAlteration, "referral.update", old.ID, "countries", r.AgencyID)
+}
+
+// withdraw withdraws the agency's referral, which must still be new: one
+// delivered meanwhile is an error, and the run rolls back.
+func (run *routingRun) withdraw(agency string) error {
+	old, err := run.existing("withdraw", agency)
+	if err != nil {
+		return err
+	}
+	tx := run.tx
+	res, err := tx.exec(`UPDATE referrals SET state = ?, withdrawn_at = ?, updated_at = ? WHERE id = ? AND state = ?`,
+		string(guardian.ReferralWithdrawn), tx.t(tx.now), tx.t(tx.now), old.ID, string(guardian.ReferralNew))
+	if err != nil {
+		return fmt.Errorf("withdraw referral %d: %w", old.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("withdraw referral %d: %w", old.ID, err)
+	}
+	if n != 1 {
+		return fmt.Errorf("withdraw referral %d: it is %s, not new", old.ID, old.State)
+	}
+	return run.recordReferral(guardian.CategoryAlteration, "referral.withdraw", old.ID, "", agency)
+}
+
+// queue puts the report in the analysts' queue with reason, and records
+// report.queue, unless it is waiting there already: a report already
+// waiting keeps its place.
+func (run *routingRun) queue(reason string) error {
+	res, err := run.tx.exec(`
+		INSERT INTO analyst_queue (report_id, reason, since) VALUES (?, ?, ?)
+		ON CONFLICT (report_id) DO UPDATE SET reason = excluded.reason, since = excluded.since, resolved_at = NULL
+		WHERE analyst_queue.resolved_at IS NOT NULL`,
+		run.reportID, reason, run.tx.t(run.tx.now))
+	if err != nil {
+		return fmt.Errorf("queue report %d: %w", run.reportID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("queue report %d: %w", run.reportID, err)
+	}
+	if n == 0 {
+		return nil
+	}
+	return run.record(guardian.CategoryAlteration, "report.queue", "report", strconv.FormatInt(run.reportID, 10), "")
 }
 
 // storeAssessment stores a's and t's JSON unless the same is stored, and
@@ -355,20 +430,18 @@ func (s *Store) ResolveQueueEntry(ctx context.Context, reportID int64, ev *guard
 
 // AddRoutingOverride implements [guardian.RoutingStore].
 func (s *Store) AddRoutingOverride(ctx context.Context, o *guardian.RoutingOverride, ev *guardian.AuditEvent) error {
-	switch o.Action {
-	case "add", "withdraw", "clear":
-	default:
+	if !o.Action.Valid() {
 		return guardian.Errorf(guardian.EINVALID, "Unknown routing override %q.", o.Action)
 	}
 	err := s.update(ctx, func(tx *tx) error {
 		o.CreatedAt = tx.now
 		err := tx.queryRow(`INSERT INTO routing_overrides (report_id, agency_id, action, actor, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			[]any{o.ReportID, o.AgencyID, o.Action, o.Actor, tx.t(tx.now)}, &o.ID)
+			[]any{o.ReportID, o.AgencyID, string(o.Action), o.Actor, tx.t(tx.now)}, &o.ID)
 		if err != nil {
 			return err
 		}
 		if ev.Reason == "" {
-			ev.Reason = o.Action
+			ev.Reason = string(o.Action)
 		}
 		if len(ev.Recipients) == 0 {
 			ev.Recipients = []string{o.AgencyID}

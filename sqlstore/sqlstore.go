@@ -35,7 +35,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/guardian-network/guardian"
@@ -61,6 +60,15 @@ type Options struct {
 	// (default 10), for SQLite the read connections beside its single
 	// writer (default 4).
 	MaxConns int
+
+	// OnFinish runs in the transaction that finishes a report and
+	// enqueues what a finished report sets in motion (jobs.Enqueuer's
+	// Enqueue: the triage job). It is given when the store is opened, so
+	// that a store that can finish a report cannot forget to enqueue its
+	// triage: without it, FinishReport fails and changes nothing.
+	// Commands that never finish a report (migrate, audit verify, report
+	// show) leave it nil.
+	OnFinish FinishHook
 
 	// Migrations replaces the store's embedded migration files (named
 	// NNNN_description.sql). Leave it nil: it exists so that tests can
@@ -94,9 +102,7 @@ type Store struct {
 	now        guardian.Clock
 	logger     *slog.Logger
 	migrations []migration
-
-	hooksMu     sync.Mutex
-	finishHooks []FinishHook // see OnFinish
+	onFinish   FinishHook
 }
 
 var _ guardian.Store = (*Store)(nil)
@@ -105,11 +111,12 @@ var _ guardian.Store = (*Store)(nil)
 // store. On error it closes the databases in cfg.
 func New(ctx context.Context, cfg Config) (_ *Store, err error) {
 	s := &Store{
-		d:      cfg.Dialect,
-		db:     cfg.DB,
-		readDB: cfg.ReadDB,
-		now:    cfg.Options.Now,
-		logger: cfg.Options.Logger,
+		d:        cfg.Dialect,
+		db:       cfg.DB,
+		readDB:   cfg.ReadDB,
+		now:      cfg.Options.Now,
+		logger:   cfg.Options.Logger,
+		onFinish: cfg.Options.OnFinish,
 	}
 	if s.readDB == nil {
 		s.readDB = s.db
@@ -187,12 +194,6 @@ type Dialect interface {
 	// changes the schema, and makes it the only one until it ends. It may
 	// do nothing where a write transaction already excludes all others.
 	LockMigrations(ctx context.Context, tx *sql.Tx) error
-	// WritableCTEs reports whether a WITH clause may hold INSERT and
-	// UPDATE statements (PostgreSQL). The store then makes the intake's
-	// changes and their audit events in one statement each, outside any
-	// explicit transaction (see cte.go); otherwise it runs several
-	// statements in a write transaction.
-	WritableCTEs() bool
 }
 
 // Writer runs write transactions.

@@ -78,6 +78,9 @@ func MustOpenDSN(tb testing.TB, b Backend, dsn string, opts sqlstore.Options) *s
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.OnFinish == nil {
+		opts.OnFinish = nopFinishHook
+	}
 	s, err := b.Open(context.Background(), dsn, opts)
 	if err != nil {
 		tb.Fatalf("open %s store: %v", b.Name, err)

@@ -31,6 +31,7 @@ func Run(t *testing.T, b Backend) {
 		{"Schema/TooNew", testSchemaTooNew},
 		{"Schema/FailedMigration", testFailedMigration},
 		{"Schema/OpenTogether", testOpenTogether},
+		{"FinishHook", testFinishHook},
 		{"Reopen", testReopen},
 		{"SharedDatabase", testSharedDatabase},
 	} {

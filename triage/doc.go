@@ -6,10 +6,14 @@
 //	a := triage.Resolve(doc, files, geo.Embedded()) // jurisdiction: ranked countries with evidence
 //	t := triage.Assess(doc, files, a)               // actionability, urgency, label, priority
 //
-// Both are pure functions of their arguments: no I/O, no clock (times are
-// measured from the report's own incident time), no error. The triage job
-// stores their results with the report; [guardian.Assessment] and
-// [guardian.Triage] carry every piece of evidence and every rule that
+// A third, [Confident], says which of an assessment's countries are sure
+// enough to refer the report to without an analyst looking first; routing
+// (routing.Service) asks it before deciding.
+//
+// All three are pure functions of their arguments: no I/O, no clock (times
+// are measured from the report's own incident time), no error.
+// routing.Service stores the results with the report; [guardian.Assessment]
+// and [guardian.Triage] carry every piece of evidence and every rule that
 // applied, with weights, so a decision can be explained and audited later.
 //
 // # Rules

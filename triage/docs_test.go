@@ -70,6 +70,8 @@ func TestDocsMatchRules(t *testing.T) {
 		"proxyFactor":               proxyFactor,
 		"unroutableFactor":          unroutableFactor,
 		"markersFloor":              markersFloor,
+		"confidentTop":              confidentTop,
+		"confidentOther":            confidentOther,
 		"incidentTimeUnzonedFactor": incidentTimeUnzonedFactor,
 		"urgencyPriority1":          urgencyPriority1,
 		"urgencyPriority2":          urgencyPriority2,

@@ -132,6 +132,19 @@ const (
 	supportScale = 8.0
 )
 
+// The thresholds of Confident: how sure the resolution must be before a
+// report is referred to a country without an analyst looking first.
+const (
+	// confidentTop is the confidence from which the first country is
+	// confident: 0.4 to 0.7 "needs a look" but is routed; below 0.4 the
+	// location is a lead, not an answer.
+	confidentTop = 0.4
+	// confidentOther is the support × markers a further country needs on
+	// its own evidence (the first must be confident too): one fresh upload
+	// address (support 0.71) is enough.
+	confidentOther = 0.7
+)
+
 // # Triage: actionability
 
 // The actionability rules. Their weights add up to 100.

@@ -2,17 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 
-	"github.com/guardian-network/guardian/postgres"
-	"github.com/guardian-network/guardian/sqlite"
+	"github.com/guardian-network/guardian/hub"
 	"github.com/guardian-network/guardian/sqlstore"
 )
 
@@ -51,19 +48,15 @@ func (c *StoreConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Database, "database", "", "empty for SQLite inside --data, or a postgres:// URL (GUARDIAN_DATABASE)")
 }
 
-// open opens the store, creating the data directory if needed.
+// hub returns the configuration package hub opens stores with.
+func (c *StoreConfig) hub() hub.StoreConfig {
+	return hub.StoreConfig{Data: c.Data, Database: c.Database}
+}
+
+// open opens the store for a command that never finishes a report,
+// creating the data directory if needed.
 func (c *StoreConfig) open(ctx context.Context, migrate bool, logger *slog.Logger) (*sqlstore.Store, error) {
-	if err := os.MkdirAll(c.Data, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
-	}
-	opts := sqlstore.Options{Migrate: migrate, Logger: logger}
-	switch {
-	case c.Database == "":
-		return sqlite.Open(ctx, filepath.Join(c.Data, "guardian.db"), opts)
-	case strings.HasPrefix(c.Database, "postgres://"), strings.HasPrefix(c.Database, "postgresql://"):
-		return postgres.Open(ctx, c.Database, opts)
-	}
-	return nil, errors.New("--database must be empty (SQLite) or a postgres:// URL")
+	return c.hub().Open(ctx, sqlstore.Options{Migrate: migrate, Logger: logger})
 }
 
 // parseFlags parses args into fs after applying GUARDIAN_<NAME> environment

@@ -74,8 +74,8 @@ func cleanEnv() []string {
 	return env
 }
 
-// hub is a running "guardian serve" process.
-type hub struct {
+// hubProcess is a running "guardian serve" process.
+type hubProcess struct {
 	cmd    *exec.Cmd
 	URL    string // http://127.0.0.1:port
 	stderr *lockedBuffer
@@ -108,7 +108,7 @@ var servingURL = regexp.MustCompile(`msg="guardian is serving" url=(http://\S+)`
 
 // StartHub starts "guardian serve" on a free port with the given extra
 // arguments and waits until it answers.
-func StartHub(tb testing.TB, args ...string) *hub {
+func StartHub(tb testing.TB, args ...string) *hubProcess {
 	tb.Helper()
 	cmd := exec.Command(guardianBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "debug"}, args...)...)
 	// Every hub needs a network file: the demo network, unless args say.
@@ -118,7 +118,7 @@ func StartHub(tb testing.TB, args ...string) *hub {
 	}
 	cmd.Env = append(cleanEnv(), "GUARDIAN_NETWORK="+demo)
 	pr, pw := io.Pipe()
-	h := &hub{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	h := &hubProcess{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = io.MultiWriter(pw, h.stderr)
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("start guardian serve: %v", err)
@@ -165,7 +165,7 @@ func StartHub(tb testing.TB, args ...string) *hub {
 // h.stderr through a pipe and a copying goroutine, so it can arrive after
 // what the hub did next is already visible (an audit event committed, a
 // response received): a test must not look at the log only once.
-func (h *hub) MustWaitLog(tb testing.TB, s string) {
+func (h *hubProcess) MustWaitLog(tb testing.TB, s string) {
 	tb.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for !strings.Contains(h.stderr.String(), s) {
@@ -177,7 +177,7 @@ func (h *hub) MustWaitLog(tb testing.TB, s string) {
 }
 
 // Kill stops the process with SIGKILL, as a crash would, and waits for it.
-func (h *hub) Kill() {
+func (h *hubProcess) Kill() {
 	if h.cmd.ProcessState != nil {
 		return
 	}
@@ -189,7 +189,7 @@ func (h *hub) Kill() {
 }
 
 // Stop asks the process to shut down gracefully and waits for it.
-func (h *hub) Stop(tb testing.TB) {
+func (h *hubProcess) Stop(tb testing.TB) {
 	tb.Helper()
 	_ = h.cmd.Process.Signal(os.Interrupt)
 	select {

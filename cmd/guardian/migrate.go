@@ -32,7 +32,7 @@ func (c *MigrateCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer store.Close()
 	// River's tables (the job queue) follow ours, with River's migrator.
-	if err := jobs.Migrate(ctx, c.Store.riverDriver(store), stderrLogger(c.Stderr)); err != nil {
+	if err := jobs.Migrate(ctx, c.Store.hub().RiverDriver(store.DB()), stderrLogger(c.Stderr)); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	current, latest, err := store.SchemaVersion(ctx)

@@ -91,7 +91,7 @@ func MustAddToken(tb testing.TB, data, name, role string) string {
 
 // postReload calls POST /admin/network/reload with token (none if empty)
 // and returns the status and body.
-func postReload(tb testing.TB, h *hub, token string) (int, string) {
+func postReload(tb testing.TB, h *hubProcess, token string) (int, string) {
 	tb.Helper()
 	req, err := http.NewRequest(http.MethodPost, h.URL+"/admin/network/reload", nil)
 	if err != nil {

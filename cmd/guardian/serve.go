@@ -2,24 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
-	"github.com/guardian-network/guardian"
-	"github.com/guardian-network/guardian/auditlog"
-	"github.com/guardian-network/guardian/crypto"
-	"github.com/guardian-network/guardian/evidence"
-	"github.com/guardian-network/guardian/jobs"
+	"github.com/guardian-network/guardian/hub"
 	"github.com/guardian-network/guardian/server"
 )
 
@@ -71,169 +60,33 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError{cmd: "serve", msg: err.Error()}
 	}
-
-	store, err := c.Store.open(ctx, c.Migrate, logger)
-	if errors.Is(err, guardian.ErrSchemaOutdated) {
-		return fmt.Errorf("%w\n(the store needs migrating: run 'guardian migrate' or start with --migrate)", err)
-	} else if err != nil {
-		return fmt.Errorf("open store: %w", err)
-	}
-	defer store.Close()
-
-	// The network is validated before anything is served: a hub must not
-	// accept reports it cannot route.
-	nr, err := loadNetwork(ctx, networkPath(c.Network, c.Store.Data), store, logger)
+	h, err := hub.Open(ctx, hub.Config{
+		Store:         c.Store.hub(),
+		Migrate:       c.Migrate,
+		Addr:          c.Addr,
+		Prefix:        c.Prefix,
+		MaxUploadSize: c.MaxUploadSize,
+		MasterKeyFile: c.MasterKeyFile,
+		AuditOrigin:   c.AuditOrigin,
+		Network:       c.Network,
+		GeoIP:         c.GeoIP,
+		Logger:        logger,
+	})
 	if err != nil {
 		return err
 	}
-	geoDB, closeGeo, err := openGeo(c.GeoIP)
-	if err != nil {
-		return err
-	}
-	defer closeGeo()
-
-	mk, err := c.loadMasterKey(ctx, store)
-	if err != nil {
-		return err
-	}
-
-	ev := evidence.NewStore(filepath.Join(c.Store.Data, "evidence"))
-	if err := ev.Open(); err != nil {
-		return fmt.Errorf("open evidence store: %w", err)
-	}
-	defer ev.Close()
-	// Before serving, nothing can be mid-upload, so every blob without a
-	// committed row is a leftover of a crash or of an interrupted expiry.
-	if n, err := jobs.CollectOrphanBlobs(ctx, store, ev); err != nil {
-		return fmt.Errorf("collect orphan blobs: %w", err)
-	} else if n > 0 {
-		logger.Info("removed orphan evidence blobs", slog.Int("count", n))
-	}
-
-	signer, vkey, err := c.loadAuditKey()
-	if err != nil {
-		return err
-	}
-	alog := auditlog.New(store, signer, signer.Name(), logger)
-	// A key other than the one the database's log was signed with must stop
-	// the hub here, not fail in the background every 250 ms.
-	if err := alog.Check(ctx); err != nil {
-		return fmt.Errorf("audit log: %w", err)
-	}
-	if _, err := alog.Integrate(ctx); err != nil {
-		return fmt.Errorf("audit log: %w", err)
-	}
-
-	// The pipeline starts before the server, so that the finish hook is in
-	// place before the first report can be finished.
-	pipeline, err := startPipeline(ctx, &c.Store, store, nr, geoDB, logger)
-	if err != nil {
-		return fmt.Errorf("triage pipeline: %w", err)
-	}
-	stopSIGHUP := nr.reloadOnSIGHUP(ctx)
-	defer stopSIGHUP()
-
-	srv := server.New(store, ev, mk)
-	srv.ReloadNetwork = nr.Reload
-	srv.AuditLog, srv.AuditVerifierKey, srv.Tokens = alog, vkey, store
-	srv.Logger = logger
-	srv.Addr = c.Addr
-	srv.Prefix = c.Prefix
-	srv.MaxUploadSize = c.MaxUploadSize
-	if err := srv.Open(); err != nil {
-		return err
-	}
-	expirer := &jobs.Expirer{Store: store, Evidence: ev, Logger: logger}
-	expiryDone := make(chan struct{})
-	expiryCtx, stopExpiry := context.WithCancel(ctx)
-	go func() {
-		defer close(expiryDone)
-		expirer.Run(expiryCtx)
-	}()
-
-	auditDone := make(chan struct{})
-	go func() {
-		defer close(auditDone)
-		alog.Run(expiryCtx)
-	}()
-
-	logger.Info("guardian is serving", slog.String("url", srv.URL()), slog.String("intake", srv.URL()+srv.Prefix), slog.String("version", Version()))
+	stopSIGHUP := h.Network.ReloadOnSIGHUP(ctx)
+	logger.Info("guardian version", slog.String("version", Version()))
 	if c.Ready != nil {
-		c.Ready(srv.URL())
+		c.Ready(h.URL())
 	}
 	<-ctx.Done()
-
 	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	stopSIGHUP()
+	// Requests in flight get up to 30 seconds.
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	err = srv.Close(shutdownCtx)
-	if perr := pipeline.Stop(shutdownCtx); perr != nil {
-		logger.Error("stop triage pipeline", slog.Any("error", perr))
-	}
-	store.ClearFinishHooks()
-	stopExpiry()
-	<-expiryDone
-	<-auditDone
-	// Put the last events of this process into a checkpoint before leaving.
-	if _, ierr := alog.Integrate(shutdownCtx); ierr != nil {
-		logger.Error("final audit integration failed", slog.Any("error", ierr))
-	}
-	return err
-}
-
-// loadMasterKey reads the master key. A key file given explicitly must
-// exist. The default one in --data is created on first start, but never when
-// the store already holds reports: their keys were wrapped by a key that is
-// now missing, and a fresh key would silently make every one unreadable.
-func (c *ServeCommand) loadMasterKey(ctx context.Context, store guardian.Store) (*crypto.MasterKey, error) {
-	if c.MasterKeyFile != "" {
-		mk, err := crypto.LoadMasterKey(c.MasterKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("master key: %w", err)
-		}
-		return mk, nil
-	}
-	path := filepath.Join(c.Store.Data, "master.key")
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		reports, err := store.FindAuditEvents(ctx, guardian.AuditFilter{Action: "report.submit", Limit: 1})
-		if err != nil {
-			return nil, fmt.Errorf("check store before creating a master key: %w", err)
-		}
-		if len(reports) > 0 {
-			return nil, fmt.Errorf("master key %s is missing but the store holds reports encrypted under it; restore it from backup (or set GUARDIAN_MASTER_KEY_FILE)", path)
-		}
-	}
-	mk, err := crypto.LoadOrCreateMasterKey(path)
-	if err != nil {
-		return nil, fmt.Errorf("master key: %w", err)
-	}
-	return mk, nil
-}
-
-// loadAuditKey loads the checkpoint signing key from --data, creating it on
-// first start for the --audit-origin (or HOSTNAME/audit).
-func (c *ServeCommand) loadAuditKey() (note.Signer, string, error) {
-	path := filepath.Join(c.Store.Data, auditKeyFile)
-	origin := c.AuditOrigin
-	if origin == "" {
-		if b, err := os.ReadFile(path); err == nil {
-			if s, err := note.NewSigner(strings.TrimSpace(string(b))); err == nil {
-				origin = s.Name()
-			}
-		}
-	}
-	if origin == "" {
-		host, err := os.Hostname()
-		if err != nil || host == "" {
-			host = "guardian"
-		}
-		origin = host + "/audit"
-	}
-	signer, vkey, err := auditlog.LoadOrCreateSigningKey(path, origin)
-	if err != nil {
-		return nil, "", fmt.Errorf("audit signing key: %w", err)
-	}
-	return signer, vkey, nil
+	return h.Close(closeCtx)
 }
 
 // stderrLogger is the logger of the administrative commands.

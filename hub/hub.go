@@ -1,0 +1,299 @@
+// Package hub assembles a running Guardian hub from its parts: the store,
+// the evidence and its keys, the audit log, the triage pipeline, the
+// network file and the HTTP server. "guardian serve" and "guardian demo"
+// open one with [Open]; so do the benchmarks, so that what they measure is
+// the hub as it runs in production, with the same hooks, jobs and
+// settings.
+//
+// [Open] starts the parts in dependency order and binds the listener last;
+// [Hub.Close] stops them in reverse. A start that fails at any step stops
+// what it had started and returns the error, so a taken port or an
+// unreadable key ends the process instead of leaving workers running.
+package hub
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/auditlog"
+	"github.com/guardian-network/guardian/evidence"
+	"github.com/guardian-network/guardian/geo"
+	"github.com/guardian-network/guardian/jobs"
+	"github.com/guardian-network/guardian/postgres"
+	"github.com/guardian-network/guardian/routing"
+	"github.com/guardian-network/guardian/server"
+	"github.com/guardian-network/guardian/sqlite"
+	"github.com/guardian-network/guardian/sqlstore"
+)
+
+// StoreConfig is where a hub's data lives.
+type StoreConfig struct {
+	Data     string // directory for the SQLite file, evidence and keys
+	Database string // empty: SQLite in Data; postgres://...: PostgreSQL
+}
+
+// Open opens the store with opts, creating the data directory if needed.
+// A command that never finishes a report leaves opts.OnFinish nil.
+func (c StoreConfig) Open(ctx context.Context, opts sqlstore.Options) (*sqlstore.Store, error) {
+	if err := os.MkdirAll(c.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	switch {
+	case c.Database == "":
+		return sqlite.Open(ctx, filepath.Join(c.Data, "guardian.db"), opts)
+	case strings.HasPrefix(c.Database, "postgres://"), strings.HasPrefix(c.Database, "postgresql://"):
+		return postgres.Open(ctx, c.Database, opts)
+	}
+	return nil, errors.New("--database must be empty (SQLite) or a postgres:// URL")
+}
+
+// RiverDriver returns River's driver for the store's database kind on db,
+// the store's write database ([sqlstore.Store.DB]), or nil for an
+// insert-only client ([jobs.NewEnqueuer]).
+func (c StoreConfig) RiverDriver(db *sql.DB) riverdriver.Driver[*sql.Tx] {
+	if c.Database == "" {
+		return riversqlite.New(db)
+	}
+	return riverdatabasesql.New(db)
+}
+
+// Config is everything a hub is opened with. The zero value of a field is
+// its documented default.
+type Config struct {
+	Store   StoreConfig
+	Migrate bool // apply pending migrations; otherwise an outdated store is refused
+
+	Addr          string // listen address; default 127.0.0.1:8080
+	Prefix        string // path of the intake API; default server.DefaultPrefix
+	MaxUploadSize int64  // default server.DefaultMaxUploadSize
+
+	MasterKeyFile string // default master.key in Store.Data, created on first start
+	AuditOrigin   string // checkpoint origin; default the key's, or HOSTNAME/audit
+	Network       string // network file; default network.yaml in Store.Data
+	GeoIP         string // MaxMind-format country database; default the embedded table
+
+	// Audit integrates the audit log and signs checkpoints in the
+	// background, as a hub must. Only a benchmark that shows what the log
+	// costs turns it off (NoAuditIntegration).
+	NoAuditIntegration bool
+
+	Logger *slog.Logger // default slog.Default()
+
+	// Routed, if set, is called after each report's routing commits (for
+	// metrics and benchmarks).
+	Routed func(reportID int64)
+}
+
+// Hub is a running hub.
+type Hub struct {
+	Store    *sqlstore.Store
+	Evidence *evidence.Store
+	Server   *server.Server
+	AuditLog *auditlog.Log
+	Pipeline *jobs.Pipeline
+	Network  *NetworkReloader
+
+	logger  *slog.Logger
+	closers []func(ctx context.Context) error
+}
+
+// onClose registers fn to run when the hub closes, before everything
+// registered earlier.
+func (h *Hub) onClose(fn func(ctx context.Context) error) {
+	h.closers = append(h.closers, fn)
+}
+
+// Close stops what Open started, newest first: the listener (requests in
+// flight get until ctx ends), the background work, the pipeline, the
+// stores; last, the final events go into a checkpoint.
+func (h *Hub) Close(ctx context.Context) error {
+	var errs []error
+	for i := len(h.closers) - 1; i >= 0; i-- {
+		errs = append(errs, h.closers[i](ctx))
+	}
+	h.closers = nil
+	return errors.Join(errs...)
+}
+
+// URL returns the base URL the hub serves on.
+func (h *Hub) URL() string { return h.Server.URL() }
+
+// Open starts every part of the hub in order, binding the listener last.
+func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	h := &Hub{logger: logger}
+	defer func() {
+		if err != nil {
+			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if cerr := h.Close(closeCtx); cerr != nil {
+				logger.Error("stop after failed start", slog.Any("error", cerr))
+			}
+		}
+	}()
+
+	// The network file is read before the store is opened: a hub must
+	// not accept reports it cannot route, and a start refused for want
+	// of one leaves no new database behind.
+	reloader, err := ReadNetwork(NetworkPath(cfg.Network, cfg.Store.Data))
+	if err != nil {
+		return nil, err
+	}
+
+	// The store is given the triage enqueue when it opens: a store that
+	// can finish a report cannot forget to enqueue its triage.
+	enq, err := jobs.NewEnqueuer(cfg.Store.RiverDriver(nil))
+	if err != nil {
+		return nil, fmt.Errorf("triage pipeline: %w", err)
+	}
+	store, err := cfg.Store.Open(ctx, sqlstore.Options{Migrate: cfg.Migrate, Logger: logger, OnFinish: enq.Enqueue})
+	if errors.Is(err, guardian.ErrSchemaOutdated) {
+		return nil, fmt.Errorf("%w\n(the store needs migrating: run 'guardian migrate' or start with --migrate)", err)
+	} else if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	h.Store = store
+	h.onClose(func(context.Context) error { return store.Close() })
+	if err := jobs.Migrate(ctx, cfg.Store.RiverDriver(store.DB()), logger); err != nil {
+		return nil, fmt.Errorf("triage pipeline: %w", err)
+	}
+
+	h.Network = &NetworkReloader{r: reloader, store: store, logger: logger}
+	if err := h.Network.record(ctx, guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian serve"}, "start"); err != nil {
+		return nil, err
+	}
+	geoDB, closeGeo, err := OpenGeo(cfg.GeoIP)
+	if err != nil {
+		return nil, err
+	}
+	h.onClose(func(context.Context) error { return closeGeo() })
+
+	mk, err := loadMasterKey(ctx, cfg.MasterKeyFile, cfg.Store.Data, store)
+	if err != nil {
+		return nil, err
+	}
+	if h.Evidence, err = openEvidence(ctx, cfg.Store.Data, store, logger); err != nil {
+		return nil, err
+	}
+	h.onClose(func(context.Context) error { return h.Evidence.Close() })
+
+	signer, vkey, err := LoadAuditKey(cfg.Store.Data, cfg.AuditOrigin)
+	if err != nil {
+		return nil, err
+	}
+	h.AuditLog = auditlog.New(store, signer, signer.Name(), logger)
+	// A key other than the one the database's log was signed with must stop
+	// the hub here, not fail in the background every 250 ms.
+	if err := h.AuditLog.Check(ctx); err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	if _, err := h.AuditLog.Integrate(ctx); err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	// Runs last of all at close: the last events of this process go into
+	// a checkpoint before it leaves.
+	h.onClose(func(ctx context.Context) error {
+		if _, err := h.AuditLog.Integrate(ctx); err != nil {
+			return fmt.Errorf("final audit integration: %w", err)
+		}
+		return nil
+	})
+
+	h.Pipeline, err = jobs.NewPipeline(jobs.PipelineConfig{
+		Driver: cfg.Store.RiverDriver(store.DB()),
+		Router: newRouter(store, h.Network, geoDB, cfg.Routed),
+		Logger: logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("triage pipeline: %w", err)
+	}
+	if err := h.Pipeline.Start(ctx); err != nil {
+		return nil, fmt.Errorf("triage pipeline: %w", err)
+	}
+	h.onClose(h.Pipeline.Stop)
+
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	expirer := &jobs.Expirer{Store: store, Evidence: h.Evidence, Logger: logger}
+	wg.Go(func() { expirer.Run(bg) })
+	if !cfg.NoAuditIntegration {
+		wg.Go(func() { h.AuditLog.Run(bg) })
+	}
+	h.onClose(func(context.Context) error { stopBackground(); wg.Wait(); return nil })
+
+	srv := server.New(store, h.Evidence, mk)
+	srv.ReloadNetwork = h.Network.Reload
+	srv.AuditLog, srv.AuditVerifierKey, srv.Tokens = h.AuditLog, vkey, store
+	srv.Logger = logger
+	srv.Addr = cfg.Addr
+	if srv.Addr == "" {
+		srv.Addr = "127.0.0.1:8080"
+	}
+	if cfg.Prefix != "" {
+		srv.Prefix = cfg.Prefix
+	}
+	if cfg.MaxUploadSize > 0 {
+		srv.MaxUploadSize = cfg.MaxUploadSize
+	}
+	if err := srv.Open(); err != nil {
+		return nil, err
+	}
+	h.Server = srv
+	h.onClose(srv.Close)
+
+	logger.Info("guardian is serving", slog.String("url", srv.URL()), slog.String("intake", srv.URL()+srv.Prefix))
+	return h, nil
+}
+
+// openEvidence opens the evidence store in data and removes the blobs no
+// file row names. Before serving nothing can be mid-upload, so every such
+// blob is a leftover of a crash or of an interrupted expiry.
+func openEvidence(ctx context.Context, data string, store guardian.Store, logger *slog.Logger) (*evidence.Store, error) {
+	ev := evidence.NewStore(filepath.Join(data, "evidence"))
+	if err := ev.Open(); err != nil {
+		return nil, fmt.Errorf("open evidence store: %w", err)
+	}
+	n, err := jobs.CollectOrphanBlobs(ctx, store, ev)
+	if err != nil {
+		ev.Close()
+		return nil, fmt.Errorf("collect orphan blobs: %w", err)
+	}
+	if n > 0 {
+		logger.Info("removed orphan evidence blobs", slog.Int("count", n))
+	}
+	return ev, nil
+}
+
+// OpenGeo opens a MaxMind-format country database, or the embedded country
+// table when path is empty.
+func OpenGeo(path string) (geo.Resolver, func() error, error) {
+	if path == "" {
+		return geo.Embedded(), func() error { return nil }, nil
+	}
+	db, err := geo.OpenMMDB(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("geoip database: %w", err)
+	}
+	return db, db.Close, nil
+}
+
+// newRouter is the routing service the pipeline's jobs call.
+func newRouter(store *sqlstore.Store, nr *NetworkReloader, g geo.Resolver, routed func(int64)) *routing.Service {
+	return &routing.Service{Store: store, Network: nr.r.Network, Geo: g, Routed: routed}
+}
