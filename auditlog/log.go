@@ -24,7 +24,7 @@
 // The tree is RFC 6962's, computed with golang.org/x/mod/sumdb/tlog, whose
 // "stored hashes" (every complete subtree, at [tlog.StoredHashIndex]) the
 // store keeps. A leaf is the canonical encoding of one event
-// ([MarshalLeaf]).
+// ([format.MarshalLeaf]).
 //
 // # Formats
 //
@@ -33,7 +33,10 @@
 // (https://c2sp.org/tlog-checkpoint) in a signed note
 // (https://c2sp.org/signed-note) with an Ed25519 key whose name is the
 // log's origin; tiles and entry bundles are tlog-tiles
-// (https://c2sp.org/tlog-tiles), height 8, named by [TilePath].
+// (https://c2sp.org/tlog-tiles), height 8, named by [format.TilePath].
+//
+// Package format holds the leaf, tile and checkpoint formats apart from
+// the integrator, so that stores and verifiers can use them alone.
 package auditlog
 
 import (
@@ -49,6 +52,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/auditlog/format"
 )
 
 // IntegrateInterval is how often [Log.Run] integrates. With integration
@@ -211,7 +215,7 @@ func (l *Log) integrate(ctx context.Context, size int64, events []*guardian.Audi
 		if ev.Index == nil || *ev.Index != n {
 			return nil, fmt.Errorf("event %d: not given the leaf index %d", ev.ID, n)
 		}
-		leaf, err := appendLeaf(buf[:0], ev, n)
+		leaf, err := format.AppendLeaf(buf[:0], ev, n)
 		if err != nil {
 			return nil, err
 		}
@@ -226,7 +230,7 @@ func (l *Log) integrate(ctx context.Context, size int64, events []*guardian.Audi
 	if err != nil {
 		return nil, err
 	}
-	signed, err := signCheckpoint(Checkpoint{Origin: l.origin, TreeSize: newSize, RootHash: root}, l.signer)
+	signed, err := signCheckpoint(format.Checkpoint{Origin: l.origin, TreeSize: newSize, RootHash: root}, l.signer)
 	if err != nil {
 		return nil, err
 	}
@@ -241,6 +245,15 @@ func (l *Log) integrate(ctx context.Context, size int64, events []*guardian.Audi
 		out.Hashes[i] = guardian.AuditHash{Index: first + int64(i), Hash: newHashes[i][:]}
 	}
 	return out, nil
+}
+
+// signCheckpoint returns the signed note of c.
+func signCheckpoint(c format.Checkpoint, signer note.Signer) ([]byte, error) {
+	msg, err := note.Sign(&note.Note{Text: string(c.Text())}, signer)
+	if err != nil {
+		return nil, fmt.Errorf("sign checkpoint: %w", err)
+	}
+	return msg, nil
 }
 
 // Checkpoint returns the latest signed checkpoint; ENOTFOUND while the log
@@ -259,13 +272,13 @@ func (l *Log) Checkpoint(ctx context.Context) (*guardian.AuditCheckpoint, error)
 // is ENOTFOUND: a full tile not yet complete, or a partial tile wider than
 // the hashes there are. A partial tile narrower than that is served: its
 // hashes never change, and a client holding an older checkpoint needs it.
-func (l *Log) ReadTile(ctx context.Context, t TilePath, treeSize int64) ([]byte, error) {
-	w := int64(t.width())
+func (l *Log) ReadTile(ctx context.Context, t format.TilePath, treeSize int64) ([]byte, error) {
+	w := int64(t.Len())
 	notFound := guardian.Errorf(guardian.ENOTFOUND, "Tile %s is not in the log.", t)
-	if t.Index < 0 || t.Index > 1<<(62-TileHeight) || t.Level < 0 || t.Level > maxTileLevel {
+	if t.Index < 0 || t.Index > 1<<(62-format.TileHeight) || t.Level < 0 || t.Level > format.MaxTileLevel {
 		return nil, notFound
 	}
-	start := t.Index * TileWidth
+	start := t.Index * format.TileWidth
 	if t.Entries {
 		if start+w > treeSize {
 			return nil, notFound
@@ -274,10 +287,10 @@ func (l *Log) ReadTile(ctx context.Context, t TilePath, treeSize int64) ([]byte,
 	}
 	// Tile level L holds the hashes of tree level 8L: one per complete
 	// subtree of 2^8L leaves.
-	if start+w > treeSize>>(TileHeight*t.Level) {
+	if start+w > treeSize>>(format.TileHeight*t.Level) {
 		return nil, notFound
 	}
-	return tlog.ReadTileData(tlog.Tile{H: TileHeight, L: t.Level, N: t.Index, W: int(w)}, l.hashReader(ctx))
+	return tlog.ReadTileData(tlog.Tile{H: format.TileHeight, L: t.Level, N: t.Index, W: int(w)}, l.hashReader(ctx))
 }
 
 // readBundle returns the entry bundle of the leaves [start, end).
@@ -296,7 +309,7 @@ func (l *Log) readBundle(ctx context.Context, start, end int64) ([]byte, error) 
 		}
 		b = binary.BigEndian.AppendUint16(b, 0) // length, set below
 		at := len(b)
-		if b, err = appendLeaf(b, lf.Event, lf.Index); err != nil {
+		if b, err = format.AppendLeaf(b, lf.Event, lf.Index); err != nil {
 			return nil, err
 		}
 		binary.BigEndian.PutUint16(b[at-2:], uint16(len(b)-at))

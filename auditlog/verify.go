@@ -9,6 +9,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/auditlog/format"
 )
 
 // verifyChunk is how many leaves Verify reads at a time: memory stays
@@ -38,7 +39,7 @@ func (e *VerifyError) Error() string {
 type Report struct {
 	// Checkpoint is the latest checkpoint, whose signature and root the
 	// store's leaves bear out. Zero for an empty log.
-	Checkpoint Checkpoint
+	Checkpoint format.Checkpoint
 	// Signed is the checkpoint's signed note.
 	Signed []byte
 	// Duration is how long verification took.
@@ -72,7 +73,7 @@ func Verify(ctx context.Context, store guardian.AuditLogStore, verifierKey strin
 	} else if err != nil {
 		return nil, err
 	}
-	c, err := OpenCheckpoint(cp.Note, verifierKey)
+	c, err := format.OpenCheckpoint(cp.Note, verifierKey)
 	if err != nil {
 		return nil, &VerifyError{Index: -1, Reason: err.Error()}
 	}
@@ -143,7 +144,7 @@ func (v *verifier) chunk(start, end int64) error {
 		}
 		if reason == "" {
 			ev := leaves[j].Event
-			v.buf, err = appendLeaf(v.buf[:0], ev, i)
+			v.buf, err = format.AppendLeaf(v.buf[:0], ev, i)
 			if err != nil {
 				reason = err.Error()
 			} else {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/guardian-network/guardian/auditlog/format"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -20,7 +21,7 @@ var ErrInconsistent = errors.New("the hub's audit log is not consistent with the
 // Limits on what Witness reads from a hub.
 const (
 	maxCheckpointSize = 64 << 10
-	maxTileSize       = TileWidth * tlog.HashSize
+	maxTileSize       = format.TileWidth * tlog.HashSize
 )
 
 // Witness checks a remote hub's audit log against a checkpoint saved from
@@ -40,10 +41,10 @@ func Witness(ctx context.Context, client *http.Client, baseURL, verifierKey stri
 		client = http.DefaultClient
 	}
 	baseURL = strings.TrimSuffix(baseURL, "/")
-	var old Checkpoint
+	var old format.Checkpoint
 	if saved != nil {
 		var err error
-		if old, err = OpenCheckpoint(saved, verifierKey); err != nil {
+		if old, err = format.OpenCheckpoint(saved, verifierKey); err != nil {
 			return nil, fmt.Errorf("saved checkpoint: %w", err)
 		}
 	}
@@ -51,7 +52,7 @@ func Witness(ctx context.Context, client *http.Client, baseURL, verifierKey stri
 	if err != nil {
 		return nil, err
 	}
-	cur, err := OpenCheckpoint(signed, verifierKey)
+	cur, err := format.OpenCheckpoint(signed, verifierKey)
 	if err != nil {
 		return nil, fmt.Errorf("current checkpoint: %w", err)
 	}
@@ -96,13 +97,13 @@ type httpTileReader struct {
 	err     error // the first fetch error
 }
 
-func (r *httpTileReader) Height() int { return TileHeight }
+func (r *httpTileReader) Height() int { return format.TileHeight }
 
 func (r *httpTileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	data := make([][]byte, len(tiles))
 	for i, t := range tiles {
-		p := TilePath{Level: t.L, Index: t.N}
-		if t.W < TileWidth {
+		p := format.TilePath{Level: t.L, Index: t.N}
+		if t.W < format.TileWidth {
 			p.Width = t.W
 		}
 		b, err := fetch(r.ctx, r.client, r.baseURL+"/tile/"+p.String(), maxTileSize)

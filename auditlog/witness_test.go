@@ -13,6 +13,7 @@ import (
 
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/auditlog"
+	"github.com/guardian-network/guardian/auditlog/format"
 	"github.com/guardian-network/guardian/storetest"
 )
 
@@ -39,7 +40,7 @@ func newHub(t *testing.T, key note.Signer, events int) *hub {
 		w.Write(cp.Note)
 	})
 	mux.HandleFunc("GET /audit/tile/{path...}", func(w http.ResponseWriter, r *http.Request) {
-		p, err := auditlog.ParseTilePath(r.PathValue("path"))
+		p, err := format.ParseTilePath(r.PathValue("path"))
 		if err != nil || p.Entries {
 			http.NotFound(w, r)
 			return
@@ -90,7 +91,7 @@ func TestWitness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c, err := auditlog.OpenCheckpoint(first, vkey); err != nil || c.TreeSize != 40 {
+	if c, err := format.OpenCheckpoint(first, vkey); err != nil || c.TreeSize != 40 {
 		t.Fatalf("first checkpoint: %+v, %v", c, err)
 	}
 
@@ -105,7 +106,7 @@ func TestWitness(t *testing.T) {
 	if err != nil {
 		t.Fatalf("grown log: %v", err)
 	}
-	if c, _ := auditlog.OpenCheckpoint(grown, vkey); c.TreeSize != 300 {
+	if c, _ := format.OpenCheckpoint(grown, vkey); c.TreeSize != 300 {
 		t.Errorf("grown to %d, want 300", c.TreeSize)
 	}
 	t.Logf("proved 40 → 300 with %d tiles", h.tiles.Load())

@@ -14,7 +14,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/guardian-network/guardian"
-	"github.com/guardian-network/guardian/auditlog"
+	"github.com/guardian-network/guardian/auditlog/format"
 )
 
 // The audit log is served in the C2SP tlog-tiles layout under /audit/, so
@@ -52,7 +52,7 @@ func (s *Server) handleAuditKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAuditTile(w http.ResponseWriter, r *http.Request) {
-	t, err := auditlog.ParseTilePath(r.PathValue("path"))
+	t, err := format.ParseTilePath(r.PathValue("path"))
 	if err != nil {
 		s.auditError(w, r, guardian.Errorf(guardian.ENOTFOUND, "No such tile: %v", err))
 		return

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/guardian-network/guardian"
-	"github.com/guardian-network/guardian/auditlog"
+	"github.com/guardian-network/guardian/auditlog/format"
 )
 
 // Page sizes of FindAuditEvents.
@@ -134,7 +134,7 @@ func auditEventArgs(d Dialect, ev *guardian.AuditEvent) ([]any, error) {
 	ev.Time = ev.Time.UTC().Truncate(time.Microsecond)
 	// An event that could not become a leaf would stop the audit log,
 	// which integrates every event in order: refuse it now.
-	if err := auditlog.CheckEvent(ev); err != nil {
+	if err := format.CheckEvent(ev); err != nil {
 		return nil, err
 	}
 	var recipients any

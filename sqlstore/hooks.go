@@ -33,4 +33,3 @@ func (s *Store) finished(tx *tx, reportID int64) error {
 // gives it to River, whose jobs live in the same database. On SQLite it is
 // the single write connection, which River shares with the store's writer.
 func (s *Store) DB() *sql.DB { return s.db }
-

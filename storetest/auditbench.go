@@ -23,6 +23,7 @@ import (
 
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/auditlog"
+	"github.com/guardian-network/guardian/auditlog/format"
 	"github.com/guardian-network/guardian/sqlite"
 	"github.com/guardian-network/guardian/sqlstore"
 )
@@ -292,7 +293,7 @@ func buildLargeAuditLog(path string, n int64) error {
 	if err != nil {
 		return err
 	}
-	signed, err := note.Sign(&note.Note{Text: string(auditlog.Checkpoint{Origin: testOrigin, TreeSize: n, RootHash: root}.Text())}, signer)
+	signed, err := note.Sign(&note.Note{Text: string(format.Checkpoint{Origin: testOrigin, TreeSize: n, RootHash: root}.Text())}, signer)
 	if err != nil {
 		return err
 	}

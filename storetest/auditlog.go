@@ -20,6 +20,7 @@ import (
 
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/auditlog"
+	"github.com/guardian-network/guardian/auditlog/format"
 	"github.com/guardian-network/guardian/sqlstore"
 )
 
@@ -139,13 +140,13 @@ func (e *logEnv) integrate() int {
 }
 
 // checkpoint returns the latest checkpoint, verified.
-func (e *logEnv) checkpoint() auditlog.Checkpoint {
+func (e *logEnv) checkpoint() format.Checkpoint {
 	e.t.Helper()
 	cp, err := e.log.Checkpoint(e.ctx)
 	if err != nil {
 		e.t.Fatalf("Checkpoint: %v", err)
 	}
-	c, err := auditlog.OpenCheckpoint(cp.Note, e.vkey)
+	c, err := format.OpenCheckpoint(cp.Note, e.vkey)
 	if err != nil {
 		e.t.Fatalf("OpenCheckpoint: %v", err)
 	}
@@ -185,7 +186,7 @@ func treeOf(tb testing.TB, leaves []guardian.AuditLeaf) tlog.HashReaderFunc {
 		return out, nil
 	})
 	for i, lf := range leaves {
-		leaf, err := auditlog.MarshalLeaf(lf.Event)
+		leaf, err := format.MarshalLeaf(lf.Event)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -214,7 +215,7 @@ func testAuditLogEmpty(t *testing.T, b Backend) {
 	if rep, err := auditlog.Verify(e.ctx, e.s, e.vkey); err != nil || rep.Checkpoint.TreeSize != 0 {
 		t.Errorf("Verify of an empty log: %+v, %v", rep, err)
 	}
-	if _, err := e.log.ReadTile(e.ctx, auditlog.TilePath{Width: 1}, 0); guardian.ErrorCode(err) != guardian.ENOTFOUND {
+	if _, err := e.log.ReadTile(e.ctx, format.TilePath{Width: 1}, 0); guardian.ErrorCode(err) != guardian.ENOTFOUND {
 		t.Errorf("a tile of an empty log: %v, want ENOTFOUND", err)
 	}
 }
@@ -320,7 +321,7 @@ func testAuditTiles(t *testing.T, b Backend) {
 	leaves := e.leaves(300)
 	tree := treeOf(t, leaves)
 
-	read := func(p auditlog.TilePath) ([]byte, error) {
+	read := func(p format.TilePath) ([]byte, error) {
 		t.Helper()
 		return e.log.ReadTile(e.ctx, p, c.TreeSize)
 	}
@@ -354,7 +355,7 @@ func testAuditTiles(t *testing.T, b Backend) {
 		{"1/000", nil},
 		{"2/000.p/1", nil},
 	} {
-		p, err := auditlog.ParseTilePath(tc.path)
+		p, err := format.ParseTilePath(tc.path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -379,14 +380,14 @@ func testAuditTiles(t *testing.T, b Backend) {
 		{"entries/001.p/44", 256, 300},
 		{"entries/001.p/3", 256, 259},
 	} {
-		p, _ := auditlog.ParseTilePath(tc.path)
+		p, _ := format.ParseTilePath(tc.path)
 		got, err := read(p)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.path, err)
 		}
 		var want []byte
 		for _, lf := range leaves[tc.start:tc.end] {
-			leaf, _ := auditlog.MarshalLeaf(lf.Event)
+			leaf, _ := format.MarshalLeaf(lf.Event)
 			want = append(want, byte(len(leaf)>>8), byte(len(leaf)))
 			want = append(want, leaf...)
 		}
@@ -395,7 +396,7 @@ func testAuditTiles(t *testing.T, b Backend) {
 		}
 	}
 	for _, path := range []string{"entries/001", "entries/001.p/45", "entries/002.p/1"} {
-		p, _ := auditlog.ParseTilePath(path)
+		p, _ := format.ParseTilePath(path)
 		if _, err := read(p); guardian.ErrorCode(err) != guardian.ENOTFOUND {
 			t.Errorf("%s: %v, want ENOTFOUND", path, err)
 		}
@@ -418,16 +419,16 @@ func testAuditTiles(t *testing.T, b Backend) {
 // tileReader is a tlog.TileReader on Log.ReadTile.
 type tileReader struct {
 	t    *testing.T
-	read func(auditlog.TilePath) ([]byte, error)
+	read func(format.TilePath) ([]byte, error)
 }
 
-func (r tileReader) Height() int { return auditlog.TileHeight }
+func (r tileReader) Height() int { return format.TileHeight }
 
 func (r tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	var out [][]byte
 	for _, t := range tiles {
-		p := auditlog.TilePath{Level: t.L, Index: t.N}
-		if t.W < auditlog.TileWidth {
+		p := format.TilePath{Level: t.L, Index: t.N}
+		if t.W < format.TileWidth {
 			p.Width = t.W
 		}
 		b, err := r.read(p)
@@ -450,7 +451,7 @@ func testAuditProofs(t *testing.T, b Backend) {
 	old := e.checkpoint()
 	oldLeaves := e.leaves(21)
 	leafHash := func(lf guardian.AuditLeaf) tlog.Hash {
-		leaf, err := auditlog.MarshalLeaf(lf.Event)
+		leaf, err := format.MarshalLeaf(lf.Event)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -860,13 +861,13 @@ func testTwoIntegrators(t *testing.T, b Backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cps []auditlog.Checkpoint
+	var cps []format.Checkpoint
 	for rows.Next() {
 		var n []byte
 		if err := rows.Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		cp, err := auditlog.OpenCheckpoint(n, e.vkey)
+		cp, err := format.OpenCheckpoint(n, e.vkey)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/guardian-network/guardian/auditlog"
+	"github.com/guardian-network/guardian/auditlog/format"
 )
 
 // auditKeyFile is the name of the checkpoint signing key in --data.
@@ -136,7 +137,7 @@ func (c *AuditCommand) witness(ctx context.Context, url, cpFile, key string) err
 	} else if err != nil {
 		return fmt.Errorf("witness %s: %w", url, err)
 	}
-	cur, err := auditlog.OpenCheckpoint(signed, key)
+	cur, err := format.OpenCheckpoint(signed, key)
 	if err != nil {
 		return err
 	}
@@ -150,7 +151,7 @@ func (c *AuditCommand) witness(ctx context.Context, url, cpFile, key string) err
 		fmt.Fprintf(c.Stdout, "ok: first checkpoint saved: %s, tree size %d\n", cur.Origin, cur.TreeSize)
 		return nil
 	}
-	old, _ := auditlog.OpenCheckpoint(saved, key)
+	old, _ := format.OpenCheckpoint(saved, key)
 	fmt.Fprintf(c.Stdout, "ok: %s grew from %d to %d entries, consistently; new checkpoint saved\n", cur.Origin, old.TreeSize, cur.TreeSize)
 	return nil
 }

@@ -1,28 +1,28 @@
-package auditlog_test
+package format_test
 
 import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/guardian-network/guardian/auditlog"
+	"github.com/guardian-network/guardian/auditlog/format"
 )
 
 func TestTilePath(t *testing.T) {
 	for _, tc := range []struct {
 		path string
-		want auditlog.TilePath
+		want format.TilePath
 	}{
-		{"0/000", auditlog.TilePath{}},
-		{"0/067", auditlog.TilePath{Index: 67}},
-		{"1/x001/x234/067", auditlog.TilePath{Level: 1, Index: 1234067}},
-		{"3/x001/000.p/255", auditlog.TilePath{Level: 3, Index: 1000, Width: 255}},
-		{"0/999.p/1", auditlog.TilePath{Index: 999, Width: 1}},
-		{"7/000", auditlog.TilePath{Level: 7}},
-		{"entries/000.p/3", auditlog.TilePath{Entries: true, Width: 3}},
-		{"entries/x009/x223/x372/x036/x854/x775/807", auditlog.TilePath{Entries: true, Index: 1<<63 - 1}},
+		{"0/000", format.TilePath{}},
+		{"0/067", format.TilePath{Index: 67}},
+		{"1/x001/x234/067", format.TilePath{Level: 1, Index: 1234067}},
+		{"3/x001/000.p/255", format.TilePath{Level: 3, Index: 1000, Width: 255}},
+		{"0/999.p/1", format.TilePath{Index: 999, Width: 1}},
+		{"7/000", format.TilePath{Level: 7}},
+		{"entries/000.p/3", format.TilePath{Entries: true, Width: 3}},
+		{"entries/x009/x223/x372/x036/x854/x775/807", format.TilePath{Entries: true, Index: 1<<63 - 1}},
 	} {
-		got, err := auditlog.ParseTilePath(tc.path)
+		got, err := format.ParseTilePath(tc.path)
 		if err != nil {
 			t.Errorf("ParseTilePath(%q): %v", tc.path, err)
 			continue
@@ -41,7 +41,7 @@ func TestTilePath(t *testing.T) {
 		"0/../../etc", "0/000/", "/0/000", "0/x009/x223/x372/x036/x854/x775/808", "0/+01",
 		"0/x001/x001/x001/x001/x001/x001/x001/001",
 	} {
-		if p, err := auditlog.ParseTilePath(bad); err == nil {
+		if p, err := format.ParseTilePath(bad); err == nil {
 			t.Errorf("ParseTilePath(%q) = %+v, want an error", bad, p)
 		}
 	}
@@ -53,7 +53,7 @@ func FuzzTilePath(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, path string) {
-		p, err := auditlog.ParseTilePath(path)
+		p, err := format.ParseTilePath(path)
 		if err != nil {
 			return
 		}

@@ -1,4 +1,4 @@
-package auditlog
+package format
 
 import (
 	"encoding/base64"
@@ -63,8 +63,10 @@ func ParseCheckpoint(text []byte) (Checkpoint, error) {
 }
 
 // OpenCheckpoint verifies a signed checkpoint with the verifier key
-// ("<name>+<key hash>+<base64 key>", as [LoadOrCreateSigningKey] returns
-// it) and returns its body. The key's name must be the checkpoint's origin.
+// ("<name>+<key hash>+<base64 key>", as
+// [github.com/guardian-network/guardian/auditlog.LoadOrCreateSigningKey]
+// returns it) and returns its body. The key's name must be the
+// checkpoint's origin.
 func OpenCheckpoint(signed []byte, verifierKey string) (Checkpoint, error) {
 	v, err := note.NewVerifier(verifierKey)
 	if err != nil {
@@ -82,13 +84,4 @@ func OpenCheckpoint(signed []byte, verifierKey string) (Checkpoint, error) {
 		return Checkpoint{}, fmt.Errorf("checkpoint of origin %q, signed by key %q", c.Origin, v.Name())
 	}
 	return c, nil
-}
-
-// signCheckpoint returns the signed note of c.
-func signCheckpoint(c Checkpoint, signer note.Signer) ([]byte, error) {
-	msg, err := note.Sign(&note.Note{Text: string(c.Text())}, signer)
-	if err != nil {
-		return nil, fmt.Errorf("sign checkpoint: %w", err)
-	}
-	return msg, nil
 }

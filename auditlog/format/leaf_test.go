@@ -1,4 +1,4 @@
-package auditlog_test
+package format_test
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/guardian-network/guardian"
-	"github.com/guardian-network/guardian/auditlog"
+	"github.com/guardian-network/guardian/auditlog/format"
 )
 
 func ptr(i int64) *int64 { return &i }
@@ -53,7 +53,7 @@ func TestMarshalLeaf(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := auditlog.MarshalLeaf(&tc.ev)
+			got, err := format.MarshalLeaf(&tc.ev)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,7 +63,7 @@ func TestMarshalLeaf(t *testing.T) {
 			if !json.Valid(got) {
 				t.Error("not valid JSON")
 			}
-			if err := auditlog.CheckEvent(&tc.ev); err != nil {
+			if err := format.CheckEvent(&tc.ev); err != nil {
 				t.Errorf("CheckEvent: %v", err)
 			}
 		})
@@ -83,19 +83,19 @@ func TestMarshalLeafRefuses(t *testing.T) {
 	} {
 		ev := valid()
 		change(ev)
-		if b, err := auditlog.MarshalLeaf(ev); err == nil {
+		if b, err := format.MarshalLeaf(ev); err == nil {
 			t.Errorf("%s: MarshalLeaf succeeded: %s", name, b)
 		}
 	}
 	ev := valid()
 	ev.RequestID = "a\x00b"
-	if err := auditlog.CheckEvent(ev); err == nil {
+	if err := format.CheckEvent(ev); err == nil {
 		t.Error("CheckEvent accepted a NUL character")
 	}
 	// Just below the limit with the largest id and index is accepted.
 	ev = valid()
 	ev.Recipients = []string{strings.Repeat("x", 1<<16-500)}
-	if err := auditlog.CheckEvent(ev); err != nil {
+	if err := format.CheckEvent(ev); err != nil {
 		t.Errorf("CheckEvent of a large event: %v", err)
 	}
 }
@@ -108,7 +108,7 @@ func FuzzMarshalLeaf(f *testing.F) {
 		ev := &guardian.AuditEvent{ID: 3, Index: ptr(9), Time: time.Unix(1e9, 0),
 			Actor: guardian.Actor{Kind: guardian.ActorUser, Name: name}, Category: guardian.CategoryConsultation,
 			Action: "report.open", Outcome: guardian.OutcomeSuccess, Reason: reason, Recipients: []string{recipient}}
-		b, err := auditlog.MarshalLeaf(ev)
+		b, err := format.MarshalLeaf(ev)
 		valid := utf8.ValidString(name) && utf8.ValidString(reason) && utf8.ValidString(recipient)
 		if (err == nil) != valid {
 			t.Fatalf("MarshalLeaf: %v for valid UTF-8 %t", err, valid)

@@ -1,4 +1,4 @@
-package auditlog
+package format
 
 import (
 	"errors"
@@ -61,7 +61,7 @@ func MarshalLeaf(ev *guardian.AuditEvent) ([]byte, error) {
 	if ev.Index == nil {
 		return nil, fmt.Errorf("audit event %d: no leaf index", ev.ID)
 	}
-	return appendLeaf(make([]byte, 0, 384), ev, *ev.Index)
+	return AppendLeaf(make([]byte, 0, 384), ev, *ev.Index)
 }
 
 // CheckEvent reports whether ev can become a leaf, whatever id and index it
@@ -83,14 +83,17 @@ func CheckEvent(ev *guardian.AuditEvent) error {
 	const maxInt = 1<<63 - 1
 	e := *ev
 	e.ID = maxInt
-	_, err := appendLeaf(make([]byte, 0, 384), &e, maxInt)
+	_, err := AppendLeaf(make([]byte, 0, 384), &e, maxInt)
 	return err
 }
 
 var errLeafTooLarge = errors.New("leaf larger than 65535 bytes")
 
-// appendLeaf appends the leaf of ev, at index, to b.
-func appendLeaf(b []byte, ev *guardian.AuditEvent, index int64) ([]byte, error) {
+// AppendLeaf appends the leaf of ev, at index, to b: [MarshalLeaf] with
+// the index given rather than read from ev, for callers that know it from
+// the leaf's position (the integrator, entry bundles, verifiers) and that
+// encode many leaves into one buffer.
+func AppendLeaf(b []byte, ev *guardian.AuditEvent, index int64) ([]byte, error) {
 	start := len(b)
 	t := ev.Time.UTC()
 	if y := t.Year(); y < 0 || y > 9999 {

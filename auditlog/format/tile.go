@@ -1,4 +1,4 @@
-package auditlog
+package format
 
 import (
 	"errors"
@@ -15,9 +15,9 @@ const (
 	TileWidth  = 1 << TileHeight
 )
 
-// maxTileLevel is the highest level whose tiles can hold a hash of a tree
+// MaxTileLevel is the highest level whose tiles can hold a hash of a tree
 // of at most 2^63 leaves: level L holds the hashes of tree level 8L.
-const maxTileLevel = 63 / TileHeight
+const MaxTileLevel = 63 / TileHeight
 
 // TilePath names a tile of the log, as a path of C2SP tlog-tiles relative to
 // "tile/": a hash tile "<L>/<N>[.p/<W>]" or an entry bundle
@@ -52,8 +52,8 @@ func ParseTilePath(p string) (TilePath, error) {
 			return TilePath{}, fmt.Errorf("%q: %w", p, errBadTilePath)
 		}
 		t.Level, _ = strconv.Atoi(level)
-		if t.Level > maxTileLevel {
-			return TilePath{}, fmt.Errorf("%q: level above %d: %w", p, maxTileLevel, errBadTilePath)
+		if t.Level > MaxTileLevel {
+			return TilePath{}, fmt.Errorf("%q: level above %d: %w", p, MaxTileLevel, errBadTilePath)
 		}
 		rest = after
 	}
@@ -142,8 +142,9 @@ func formatTileIndex(n int64) string {
 	return s
 }
 
-// width returns the number of hashes or entries in the tile.
-func (t TilePath) width() int {
+// Len returns the number of hashes or entries in the tile: Width, or
+// [TileWidth] for a full tile.
+func (t TilePath) Len() int {
 	if t.Width == 0 {
 		return TileWidth
 	}
