@@ -201,16 +201,22 @@ func benchHub(b *testing.B, kind string, withLog bool, routed func(int64)) bench
 			b.Error(err)
 		}
 	})
+	return benchHubResult{hub: h, client: mustReporter(b, h, "bench")}
+}
+
+// mustReporter registers a reporter on the hub and returns its client.
+func mustReporter(tb testing.TB, h *hub.Hub, name string) *intaketest.Client {
+	tb.Helper()
 	password := crypto.GeneratePassword()
 	hash, err := crypto.HashPassword(password)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	ev := &guardian.AuditEvent{Actor: guardian.Actor{Kind: guardian.ActorSystem, Name: "bench"}, Category: guardian.CategoryPermission, Action: "reporter.create"}
-	if err := h.Store.CreateReporter(context.Background(), &guardian.Reporter{Name: "bench", PasswordHash: hash}, ev); err != nil {
-		b.Fatal(err)
+	ev := &guardian.AuditEvent{Actor: guardian.Actor{Kind: guardian.ActorSystem, Name: "test"}, Category: guardian.CategoryPermission, Action: "reporter.create"}
+	if err := h.Store.CreateReporter(context.Background(), &guardian.Reporter{Name: name, PasswordHash: hash}, ev); err != nil {
+		tb.Fatal(err)
 	}
-	return benchHubResult{hub: h, client: &intaketest.Client{BaseURL: h.URL() + h.Server.Prefix, User: "bench", Password: password}}
+	return &intaketest.Client{BaseURL: h.URL() + h.Server.Prefix, User: name, Password: password}
 }
 
 // benchFloor starts the floor: the same routes, each reading its body and
