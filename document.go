@@ -573,7 +573,7 @@ func (t DateTime) MarshalText() ([]byte, error) { return []byte(t.Lexical), nil 
 func (t *DateTime) UnmarshalText(b []byte) error {
 	v, err := ParseDateTime(string(b))
 	if err != nil {
-		return fmt.Errorf("%q: %w", clipForError(string(b), 40), err)
+		return fmt.Errorf("%q: %w", Clip(string(b), 40), err)
 	}
 	*t = v
 	return nil
@@ -591,7 +591,7 @@ func (d Date) MarshalText() ([]byte, error) { return []byte(d.Lexical), nil }
 func (d *Date) UnmarshalText(b []byte) error {
 	v, err := ParseDate(string(b))
 	if err != nil {
-		return fmt.Errorf("%q: %w", clipForError(string(b), 40), err)
+		return fmt.Errorf("%q: %w", Clip(string(b), 40), err)
 	}
 	*d = v
 	return nil
@@ -687,14 +687,4 @@ func xsdTimeYear(year int64) (int, bool) {
 		return 0, false
 	}
 	return int(year), true
-}
-
-func clipForError(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
-		n-- // do not split a UTF-8 sequence
-	}
-	return s[:n] + "…"
 }

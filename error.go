@@ -3,6 +3,7 @@ package guardian
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Error codes. Adapters translate them into their own format (a CyberTipline
@@ -61,4 +62,17 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// Clip shortens text that came from outside to at most n bytes, cut at a
+// rune boundary and marked with "…", so that an error message quoting it
+// stays short whatever was sent.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n-- // do not split a UTF-8 sequence
+	}
+	return s[:n] + "…"
 }

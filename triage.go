@@ -21,7 +21,7 @@ func ParsePriority(s string) (Priority, error) {
 	case Priority1, Priority2, Priority3, PriorityUnreviewed:
 		return p, nil
 	}
-	return "", fmt.Errorf("priority %q is not 1, 2, 3 or E", clipForError(s, 8))
+	return "", fmt.Errorf("priority %q is not 1, 2, 3 or E", Clip(s, 8))
 }
 
 // Label says whether a report goes to an agency.

@@ -205,12 +205,8 @@ func describe(n *yaml.Node) string {
 // pasted blob does not flood the terminal.
 func quote(s string) string {
 	const limit = 48
-	if len(s) > limit {
-		for n := limit; n > 0; n-- {
-			if utf8.RuneStart(s[n]) {
-				return strconv.Quote(s[:n]) + "…"
-			}
-		}
+	if c := guardian.Clip(s, limit); c != s {
+		return strconv.Quote(strings.TrimSuffix(c, "…")) + "…"
 	}
 	return strconv.Quote(s)
 }
