@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/guardian-network/guardian/internal/durable"
 )
 
 // masterKeyPrefix starts every master key file. The trailing digit is the
@@ -143,22 +145,8 @@ func createMasterKey(path string) (*MasterKey, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("create master key: %w", err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return nil, fmt.Errorf("create master key: %w", err)
 	}
 	return k, nil
-}
-
-// syncDir makes the directory entries in dir durable, such as a file just
-// linked or renamed into it.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return err
-	}
-	return d.Close()
 }

@@ -525,9 +525,11 @@ var (
 		doc: "The answer to finish. responseDescription is a Guardian addition (absent from the NCMEC XSD) that carries the reason of a failure.",
 		complex: &complexType{model: seq(
 			one(el("responseCode", tInt)),
-			opt(el("responseDescription", tString)),
 			one(el("reportId", tLong)),
 			one(elc("files", &complexType{model: seq(many(el("fileId", tString)))})),
+			// Last, so that a client reading the NCMEC sequence in
+			// order finds reportId and files where it expects them.
+			opt(el("responseDescription", tString)),
 		)}}
 )
 

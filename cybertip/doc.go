@@ -90,9 +90,10 @@
 //     reporter learns it with the document at fault. Not applied: the
 //     unverified "fileViewedByEsp must be true when exifViewedByEsp is"
 //     (see checkFileDetails), and any check of batchedReport's reason.
-//  10. reportDoneResponse may carry responseDescription after responseCode
-//     (§2.4): the served XSD allows it so that Guardian's own answers to a
-//     failed /finish are valid.
+//  10. reportDoneResponse may carry responseDescription last, after files
+//     (§2.4, §7.4): the served XSD allows it so that Guardian's own answers
+//     to a failed /finish are valid, and puts it where a client reading
+//     the NCMEC sequence strictly in order does not trip over it.
 //  11. Deviations from libxml2 that remain: the double "1e" (libxml2 takes
 //     it, XML Schema and Guardian do not); attribute values whose tab,
 //     newline or carriage return came from a character reference are

@@ -19,5 +19,5 @@ func ExampleDoneResponse() {
 	fmt.Printf("%s\n", cybertip.DoneResponse{Code: cybertip.CodeReportFinished, Description: "Report already finished", ReportID: 1000042}.Bytes())
 	// Output:
 	// <?xml version="1.0" encoding="UTF-8" standalone="yes"?><reportDoneResponse><responseCode>0</responseCode><reportId>1000042</reportId><files><fileId>c0ffee00d15ea5e0ab12cd34ef56a789</fileId></files></reportDoneResponse>
-	// <?xml version="1.0" encoding="UTF-8" standalone="yes"?><reportDoneResponse><responseCode>5102</responseCode><responseDescription>Report already finished</responseDescription><reportId>1000042</reportId><files/></reportDoneResponse>
+	// <?xml version="1.0" encoding="UTF-8" standalone="yes"?><reportDoneResponse><responseCode>5102</responseCode><reportId>1000042</reportId><files/><responseDescription>Report already finished</responseDescription></reportDoneResponse>
 }

@@ -135,21 +135,17 @@ type DoneResponse struct {
 	FileIDs     []string
 }
 
-// Bytes renders the response. A failure carries responseDescription after
-// responseCode: outside the NCMEC XSD (inside Guardian's), ignored by the
-// clients that do not read it and shown by those that do.
+// Bytes renders the response. A failure carries responseDescription last,
+// after files: it is outside the NCMEC XSD (inside Guardian's), and a client
+// that reads the children strictly in order (the Python client does) must
+// find reportId and files where the XSD puts them. Clients that search for
+// the description anywhere still find it there (reference §2.4).
 func (r DoneResponse) Bytes() []byte {
 	var b bytes.Buffer
 	b.WriteString(xmlDeclarationStandalone)
 	b.WriteString("<reportDoneResponse><responseCode>")
 	b.WriteString(strconv.Itoa(r.Code))
-	b.WriteString("</responseCode>")
-	if r.Code != 0 {
-		b.WriteString("<responseDescription>")
-		escape(&b, safeDescription(r.Code, r.Description))
-		b.WriteString("</responseDescription>")
-	}
-	b.WriteString("<reportId>")
+	b.WriteString("</responseCode><reportId>")
 	b.WriteString(strconv.FormatInt(r.ReportID, 10))
 	b.WriteString("</reportId>")
 	if len(r.FileIDs) == 0 {
@@ -162,6 +158,11 @@ func (r DoneResponse) Bytes() []byte {
 			b.WriteString("</fileId>")
 		}
 		b.WriteString("</files>")
+	}
+	if r.Code != 0 {
+		b.WriteString("<responseDescription>")
+		escape(&b, safeDescription(r.Code, r.Description))
+		b.WriteString("</responseDescription>")
 	}
 	b.WriteString("</reportDoneResponse>")
 	return b.Bytes()

@@ -21,7 +21,9 @@
 // A process holds a pool of open segments. Each Put takes one for itself,
 // appends one record at its end and gives it back, so concurrent uploads
 // never share a segment and stream without a lock. A segment that has grown
-// past [Store.SegmentSize] is sealed: closed, and never appended to again.
+// past [Store.SegmentSize] is sealed: closed, and never appended to again. A
+// segment that a failed Put leaves without any record is closed and removed,
+// so that aborted uploads leave neither files nor open descriptors behind.
 //
 // # Records
 //
@@ -91,6 +93,7 @@ import (
 	"time"
 
 	"github.com/guardian-network/guardian/crypto"
+	"github.com/guardian-network/guardian/internal/durable"
 )
 
 // DefaultMaxSize is the default limit on the plaintext size of one file.
@@ -357,7 +360,7 @@ func (s *Store) take() (*segment, error) {
 		return nil, err
 	}
 	seg.f = f
-	if err := syncDir(filepath.Join(s.dir, segmentsDir)); err != nil {
+	if err := durable.SyncDir(filepath.Join(s.dir, segmentsDir)); err != nil {
 		s.retire(seg)
 		os.Remove(f.Name())
 		return nil, err
@@ -391,6 +394,20 @@ func (s *Store) retire(seg *segment) {
 	if seg.f != nil {
 		seg.f.Close()
 	}
+}
+
+// discard drops seg, which holds no record, from the pool and removes its
+// file. Without this, every upload that fails while all segments are held
+// would leave an empty segment and its open descriptor behind for the life
+// of the process: many uploads aborted at once (a client that opens
+// hundreds and drops them, or a hub that cuts them off) would pile up as
+// many files and descriptors. The removal is not synced: if a crash undoes
+// it, Open finds an empty segment, which is harmless.
+func (s *Store) discard(seg *segment) {
+	name := seg.f.Name()
+	s.retire(seg)
+	// Should the removal fail, Open reuses the empty file: nothing is lost.
+	_ = os.Remove(name)
 }
 
 // bufPool holds Put's read buffers, so that many small uploads do not each
@@ -433,6 +450,8 @@ func (s *Store) Put(ctx context.Context, r io.Reader, maxSize int64) (*Blob, err
 		// segment can take more once the failed record is cut off.
 		if err := seg.f.Truncate(start); err != nil {
 			s.retire(seg)
+		} else if start == 0 {
+			s.discard(seg)
 		} else {
 			s.giveBack(seg, start)
 		}
@@ -652,7 +671,7 @@ func (s *Store) removeIfEmpty(num uint32, f *os.File) error {
 	if err := os.Remove(f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	return syncDir(filepath.Join(s.dir, segmentsDir))
+	return durable.SyncDir(filepath.Join(s.dir, segmentsDir))
 }
 
 func (s *Store) deleteLegacy(key string) error {
@@ -666,7 +685,7 @@ func (s *Store) deleteLegacy(key string) error {
 	}
 	// Sync even when the blob was already gone: an earlier Delete may
 	// have removed it and failed before its sync.
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("delete blob: %w", err)
 	}
 	return nil
@@ -980,19 +999,5 @@ func mkdirSync(dir string) error {
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	return syncDir(parent)
-}
-
-// syncDir makes the directory entries in dir durable, such as a file just
-// created in it or removed from it.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return err
-	}
-	return d.Close()
+	return durable.SyncDir(parent)
 }

@@ -1187,3 +1187,49 @@ func BenchmarkPut(b *testing.B) {
 		}
 	})
 }
+
+// openFDs counts the process's open file descriptors.
+func openFDs(tb testing.TB) int {
+	tb.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		tb.Skip("no /proc/self/fd:", err)
+	}
+	return len(entries)
+}
+
+// TestPutAbortedLeavesNothing holds n Puts in flight at once, each in a
+// segment of its own, and fails them all, as when many uploads are cut off
+// together: no segment file and no descriptor may stay behind.
+func TestPutAbortedLeavesNothing(t *testing.T) {
+	s, dir := MustOpenStore(t)
+	kept := MustPut(t, s, []byte("kept")) // a segment with a record stays
+	before, fds := segmentSizes(t, dir), openFDs(t)
+	const n = 32
+	var started, wg sync.WaitGroup
+	started.Add(n)
+	errAbort := errors.New("client gone")
+	for range n {
+		wg.Go(func() {
+			r := &hookReader{r: &patternReader{n: 1 << 20}, at: 1, hook: func() {
+				started.Done()
+				started.Wait()
+			}}
+			if _, err := s.Put(t.Context(), io.MultiReader(r, iotest.ErrReader(errAbort)), evidence.DefaultMaxSize); !errors.Is(err, errAbort) {
+				t.Errorf("Put = %v, want %v", err, errAbort)
+			}
+		})
+	}
+	wg.Wait()
+	if got := segmentSizes(t, dir); len(got) != len(before) {
+		t.Errorf("segments after %d aborted Puts: %v, want %v", n, got, before)
+	}
+	MustSizesUnchanged(t, dir, before)
+	if got := openFDs(t); got > fds {
+		t.Errorf("%d descriptors open after the aborted Puts, %d before", got, fds)
+	}
+	if keys, _ := s.List(t.Context()); len(keys) != 1 || keys[0] != kept.Key {
+		t.Errorf("List = %v, want only %s", keys, kept.Key)
+	}
+	MustPut(t, s, []byte("after")) // the store still works
+}

@@ -25,11 +25,11 @@ import (
 
 // registerAudit adds the /audit routes to mux.
 func (s *Server) registerAudit(mux *http.ServeMux) {
-	mux.HandleFunc("GET /audit/checkpoint", s.handleAuditCheckpoint)
-	mux.HandleFunc("GET /audit/key", s.handleAuditKey)
-	mux.HandleFunc("GET /audit/tile/{path...}", s.handleAuditTile)
-	mux.HandleFunc("GET /audit/proof/inclusion", s.handleInclusionProof)
-	mux.HandleFunc("GET /audit/proof/consistency", s.handleConsistencyProof)
+	mux.HandleFunc("GET /audit/checkpoint", s.limitAudit(s.handleAuditCheckpoint))
+	mux.HandleFunc("GET /audit/key", s.limitAudit(s.handleAuditKey))
+	mux.HandleFunc("GET /audit/tile/{path...}", s.limitAudit(s.handleAuditTile))
+	mux.HandleFunc("GET /audit/proof/inclusion", s.limitAudit(s.handleInclusionProof))
+	mux.HandleFunc("GET /audit/proof/consistency", s.limitAudit(s.handleConsistencyProof))
 }
 
 func (s *Server) handleAuditCheckpoint(w http.ResponseWriter, r *http.Request) {
@@ -197,38 +197,49 @@ func (s *Server) handleConsistencyProof(w http.ResponseWriter, r *http.Request) 
 
 // requireToken authenticates a bearer token with the given role. Tokens are
 // high-entropy secrets, so a SHA-256 identifies them; the comparison happens
-// in the database lookup of that digest, never of the secret.
+// in the database lookup of that digest, never of the secret. Lookups are
+// cheap, so only failures take a token of the client address's sign-in
+// bucket, and an address without one is answered 429 before any lookup.
 func (s *Server) requireToken(r *http.Request, role string) (*guardian.Token, error) {
-	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || secret == "" {
-		return nil, guardian.Errorf(guardian.EUNAUTHORIZED, "An auditor token is required (Authorization: Bearer ...).")
+	// The scheme is case-insensitive (RFC 9110 §11.1).
+	scheme, secret, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	secret = strings.TrimSpace(secret)
+	if !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		return nil, guardian.Errorf(guardian.EUNAUTHORIZED, "A token of the %s role is required (Authorization: Bearer ...).", role)
 	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(secret)))
+	if wait := s.guard.addrBlocked(requestInfoFrom(r.Context()).clientAddr); wait > 0 {
+		s.countFailure(r.Context(), "audit.authenticate", "429", guardian.ActorUser, "")
+		return nil, &throttledError{wait: wait}
+	}
+	sum := sha256.Sum256([]byte(secret))
 	tok, err := s.Tokens.FindTokenByHash(r.Context(), hex.EncodeToString(sum[:]))
 	if guardian.ErrorCode(err) == guardian.ENOTFOUND {
-		s.recordTokenFailure(r, "unknown token")
+		s.tokenFailed(r, "unknown token")
 		return nil, guardian.Errorf(guardian.EUNAUTHORIZED, "The token is not valid.")
 	} else if err != nil {
 		return nil, err
 	}
 	if tok.Disabled || tok.Role != role {
-		s.recordTokenFailure(r, "role")
+		s.tokenFailed(r, "role")
 		return nil, guardian.Errorf(guardian.EFORBIDDEN, "This token does not carry the %s role.", role)
 	}
 	return tok, nil
 }
 
-func (s *Server) recordTokenFailure(r *http.Request, reason string) {
-	s.recordFailure(r, &guardian.AuditEvent{
-		Actor:    guardian.Actor{Kind: guardian.ActorUser},
-		Category: guardian.CategoryAuthentication,
-		Action:   "audit.authenticate",
-	}, reason)
+// tokenFailed counts a failed bearer sign-in against its address.
+func (s *Server) tokenFailed(r *http.Request, reason string) {
+	s.guard.addrFailed(requestInfoFrom(r.Context()).clientAddr)
+	s.countFailure(r.Context(), "audit.authenticate", reason, guardian.ActorUser, "")
 }
 
 // auditError answers an /audit request in JSON.
 func (s *Server) auditError(w http.ResponseWriter, r *http.Request, err error) {
 	s.logError(r, err)
+	if te, ok := asThrottled(err); ok {
+		w.Header().Set("Retry-After", retryAfter(te.wait))
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": capitalize(te.Error()) + "."})
+		return
+	}
 	status := http.StatusInternalServerError
 	switch guardian.ErrorCode(err) {
 	case guardian.ENOTFOUND:

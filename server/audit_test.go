@@ -40,11 +40,14 @@ type auditHub struct {
 	URL   string // http://host:port
 }
 
-func MustOpenAuditHub(tb testing.TB) *auditHub {
+func MustOpenAuditHub(tb testing.TB, configure ...func(*server.Server)) *auditHub {
 	tb.Helper()
 	var key string
 	var log *auditlog.Log
 	h := MustOpenHub(tb, func(s *server.Server) {
+		for _, f := range configure {
+			f(s)
+		}
 		dir := tb.TempDir()
 		signer, verifier, err := auditlog.LoadOrCreateSigningKey(filepath.Join(dir, "audit-signing.key"), testOrigin)
 		if err != nil {
@@ -374,5 +377,48 @@ func TestAuditAccess(t *testing.T) {
 	got := strings.Join(h.events(t, guardian.AuditFilter{Action: "audit.entries.read"}), " ")
 	if got != "audit.entries.read:success:" {
 		t.Errorf("entry reads recorded: %q", got)
+	}
+}
+
+// TestBearerScheme: the scheme of the Authorization header is
+// case-insensitive (RFC 9110 §11.1), and a missing token is asked for with
+// the role the endpoint needs (issue 9, point 6).
+func TestBearerScheme(t *testing.T) {
+	h := MustOpenAuditHub(t, func(s *server.Server) {
+		s.ReloadNetwork = func(ctx context.Context, actor guardian.Actor) (string, bool, error) {
+			return "digest", false, nil
+		}
+	})
+	h.submit(t)
+	size, _, _ := parseCheckpointBody(h.waitForSize(t, 3))
+	entries := entriesURL(0, size)
+	for _, scheme := range []string{"Bearer", "bearer", "BEARER", "bEaReR"} {
+		req, _ := http.NewRequest("GET", h.URL+entries, nil)
+		req.Header.Set("Authorization", scheme+" "+h.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: HTTP %d", scheme, resp.StatusCode)
+		}
+	}
+	for path, role := range map[string]string{entries: "auditor", "/admin/network/reload": "admin"} {
+		method := "GET"
+		if strings.HasPrefix(path, "/admin") {
+			method = "POST"
+		}
+		req, _ := http.NewRequest(method, h.URL+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Error string }
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != 401 || !strings.Contains(body.Error, "token of the "+role+" role is required") {
+			t.Errorf("%s %s without a token: HTTP %d %q", method, path, resp.StatusCode, body.Error)
+		}
 	}
 }

@@ -4,12 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/crypto"
@@ -25,6 +24,12 @@ const authCacheTTL = 5 * time.Minute
 // authCacheMax bounds the cache's memory; when full it is cleared.
 const authCacheMax = 10000
 
+// knownTTL is how long credentials that verified once count as known: they
+// are checked again after authCacheTTL like any others, but pass the
+// sign-in throttles and go first in the hash queue (see signin.go). A week,
+// so that a reporter that sends once a day keeps its place.
+const knownTTL = 7 * 24 * time.Hour
+
 // authCache remembers credentials that verified recently, keyed by a SHA-256
 // of name and password so that no password is kept in memory. Requests that
 // present the same credentials while they are being verified wait for that
@@ -36,6 +41,9 @@ type authCache struct {
 	now      guardian.Clock
 	entries  map[[32]byte]authEntry
 	inFlight map[[32]byte]*authCall
+	// known holds, until when, the keys of credentials that verified;
+	// only verification adds to it, so only real credentials are in it.
+	known map[[32]byte]time.Time
 }
 
 // authCall is a verification in progress.
@@ -54,6 +62,15 @@ func (c *authCache) init(now guardian.Clock) {
 	c.now = now
 	c.entries = make(map[[32]byte]authEntry)
 	c.inFlight = make(map[[32]byte]*authCall)
+	c.known = make(map[[32]byte]time.Time)
+}
+
+// isKnown reports whether the credentials of key k verified within knownTTL.
+func (c *authCache) isKnown(k [32]byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, ok := c.known[k]
+	return ok && c.now().Before(until)
 }
 
 // verify returns the reporter whose credentials have the key k: from the
@@ -85,11 +102,19 @@ func (c *authCache) verify(ctx context.Context, k [32]byte, verify func() (*guar
 	defer func() {
 		c.mu.Lock()
 		delete(c.inFlight, k)
-		if call.err == nil {
+		switch guardian.ErrorCode(call.err) {
+		case "":
 			if len(c.entries) >= authCacheMax {
 				clear(c.entries)
 			}
 			c.entries[k] = authEntry{reporter: call.reporter, expires: c.now().Add(authCacheTTL)}
+			if len(c.known) >= authCacheMax {
+				clear(c.known)
+			}
+			c.known[k] = c.now().Add(knownTTL)
+		case guardian.EUNAUTHORIZED:
+			// A changed password or a disabled reporter: no longer known.
+			delete(c.known, k)
 		}
 		c.mu.Unlock()
 		close(call.done)
@@ -112,51 +137,121 @@ func credentialKey(name, password string) [32]byte {
 }
 
 // authenticate requires HTTP Basic credentials of an enabled reporter on
-// every intake route. Clients send them pre-emptively; a failure answers 401
-// with a challenge and an XML body (code 2000) and is an audit event.
+// every intake route. Clients send them pre-emptively. A failure answers
+// 401 with a challenge and an XML body (code 2000), a throttled sign-in 429
+// with Retry-After, and both are counted in the failed sign-ins (see
+// failures.go). A request that fails to sign in holds no request slot.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ri := requestInfoFrom(r.Context())
 		name, password, ok := r.BasicAuth() // splits at the first colon
+		var err error = guardian.Errorf(guardian.EUNAUTHORIZED, "Authentication required")
 		if ok {
+			k := credentialKey(name, password)
 			// The verification may be shared with other requests, so it
 			// must not end with this one.
 			ctx := context.WithoutCancel(r.Context())
-			rep, err := s.auth.verify(r.Context(), credentialKey(name, password), func() (*guardian.Reporter, error) {
-				return s.verifyReporter(ctx, name, password)
+			var rep *guardian.Reporter
+			rep, err = s.auth.verify(r.Context(), k, func() (*guardian.Reporter, error) {
+				return s.signIn(ctx, ri.clientAddr, name, password, k)
 			})
 			if err == nil {
 				ri.reporter = rep
 				next.ServeHTTP(w, r)
 				return
 			}
-			if guardian.ErrorCode(err) == guardian.EINTERNAL {
-				s.fail(w, r, "intake.authenticate", guardian.CategoryAuthentication, err)
-				return
-			}
 		}
-		w.Header().Set("WWW-Authenticate", `Basic realm="ESP Web Services", charset="UTF-8"`)
-		s.recordFailure(r, &guardian.AuditEvent{
-			Actor:    guardian.Actor{Kind: guardian.ActorReporter, Name: presentedName(name)},
-			Category: guardian.CategoryAuthentication,
-			Action:   "intake.authenticate",
-		}, "2000")
-		s.writeResponse(w, r, http.StatusUnauthorized, guardian.Errorf(guardian.EUNAUTHORIZED, "Authentication required"), 0, "", "")
+		if te, ok := asThrottled(err); ok {
+			s.countFailure(r.Context(), "intake.authenticate", "429", guardian.ActorReporter, name)
+			w.Header().Set("Retry-After", retryAfter(te.wait))
+			s.logError(r, err)
+			s.writeResponse(w, r, http.StatusTooManyRequests, guardian.Errorf(guardian.EUNAVAILABLE, "%s", capitalize(te.Error())+"."), 0, "", "")
+			return
+		}
+		switch guardian.ErrorCode(err) {
+		case guardian.EUNAUTHORIZED:
+			s.countFailure(r.Context(), "intake.authenticate", "2000", guardian.ActorReporter, name)
+			w.Header().Set("WWW-Authenticate", `Basic realm="ESP Web Services", charset="UTF-8"`)
+			s.writeResponse(w, r, http.StatusUnauthorized, err, 0, "", "")
+		case guardian.EUNAVAILABLE:
+			s.logError(r, err)
+			s.busy(w, r, err)
+		default:
+			s.fail(w, r, "intake.authenticate", guardian.CategoryAuthentication, err)
+		}
 	})
+}
+
+// signIn checks credentials that are not in the cache: throttled first,
+// unless they verified before, then verified against the store.
+func (s *Server) signIn(ctx context.Context, addr, name, password string, k [32]byte) (*guardian.Reporter, error) {
+	known := s.auth.isKnown(k)
+	nk := nameKey(name)
+	if !known {
+		if err := s.guard.allow(addr, nk); err != nil {
+			return nil, err
+		}
+	}
+	rep, err := s.verifyReporter(ctx, name, password, known)
+	switch guardian.ErrorCode(err) {
+	case "":
+		s.guard.succeeded(nk)
+	case guardian.EUNAUTHORIZED:
+		if s.guard.failed(nk) {
+			s.recordLock(ctx, name)
+		}
+	}
+	return rep, err
+}
+
+// recordLock records, once per lock, that a reporter's account name was
+// locked after repeated failures. Names nobody has are locked alike, so
+// that the answers do not tell which names exist, but their locks are not
+// recorded: the failed sign-ins are, and a lock of nothing is not an event.
+func (s *Server) recordLock(ctx context.Context, name string) {
+	rep, err := s.Store.FindReporterByName(ctx, name)
+	if err != nil {
+		return
+	}
+	ev := &guardian.AuditEvent{
+		Actor:      guardian.Actor{Kind: guardian.ActorSystem},
+		Category:   guardian.CategoryAuthentication,
+		Action:     "intake.lock",
+		ObjectKind: "reporter",
+		ObjectID:   strconv.FormatInt(rep.ID, 10),
+		Outcome:    guardian.OutcomeSuccess,
+		Reason:     "locked for " + s.LockDuration.String(),
+		ClientAddr: requestInfoFrom(ctx).clientAddr,
+		RequestID:  requestInfoFrom(ctx).id,
+	}
+	if err := s.Store.AppendAuditEvent(ctx, ev); err != nil {
+		s.Logger.ErrorContext(ctx, "cannot record an account lock", slog.String("reporter", rep.Name), slog.Any(attrError, err))
+	}
+	s.Logger.WarnContext(ctx, "reporter account locked after repeated failed sign-ins", slog.String("reporter", rep.Name), slog.Duration("for", s.LockDuration))
 }
 
 // verifyReporter checks a name and password against the store. Unknown names,
 // disabled reporters and wrong passwords are all EUNAUTHORIZED, so that the
-// answer does not reveal which names exist.
-func (s *Server) verifyReporter(ctx context.Context, name, password string) (*guardian.Reporter, error) {
+// answer does not reveal which names exist. The hash waits for a slot of the
+// hash gate, at the front of the queue if the credentials are known.
+func (s *Server) verifyReporter(ctx context.Context, name, password string, known bool) (*guardian.Reporter, error) {
 	rep, err := s.Store.FindReporterByName(ctx, name)
-	if guardian.ErrorCode(err) == guardian.ENOTFOUND {
+	if err != nil && guardian.ErrorCode(err) != guardian.ENOTFOUND {
+		return nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, hashWaitTimeout)
+	defer cancel()
+	if err := s.hashes.acquire(wctx, known); errors.Is(err, context.DeadlineExceeded) {
+		return nil, errHashQueueFull
+	} else if err != nil {
+		return nil, err
+	}
+	defer s.hashes.release()
+	if rep == nil {
 		// Spend the same time as a real check so that timing does not
 		// reveal which names exist.
 		_, _ = crypto.VerifyPassword(dummyHash(), password)
 		return nil, guardian.Errorf(guardian.EUNAUTHORIZED, "Authentication required")
-	} else if err != nil {
-		return nil, err
 	}
 	ok, err := crypto.VerifyPassword(rep.PasswordHash, password)
 	if err != nil {
@@ -168,6 +263,10 @@ func (s *Server) verifyReporter(ctx context.Context, name, password string) (*gu
 	return rep, nil
 }
 
+// hashWaitTimeout bounds how long a sign-in waits for a hash slot before it
+// is answered 503: long enough for the queue to drain at normal load.
+const hashWaitTimeout = 10 * time.Second
+
 // dummyHash is verified against when a name is unknown.
 var dummyHash = sync.OnceValue(func() string {
 	h, err := crypto.HashPassword("guardian-timing-equaliser")
@@ -177,21 +276,10 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
-// presentedName is the user name a failed login presented, made safe to
-// record: it is attacker-controlled, so it is cut short and stripped of
-// anything that is not printable text.
-func presentedName(name string) string {
-	const max = 64
-	var b strings.Builder
-	for _, r := range name {
-		if b.Len() >= max {
-			b.WriteString("…")
-			break
-		}
-		if r == utf8.RuneError || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			r = '?'
-		}
-		b.WriteRune(r)
+// capitalize upper-cases the first letter of an ASCII message.
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
 	}
-	return b.String()
+	return string(s[0]-'a'+'A') + s[1:]
 }

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -66,7 +65,6 @@ func (s *Server) handleIntakeNotFound(w http.ResponseWriter, r *http.Request) {
 // handleSubmit opens a report from a <report> document.
 func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	ev := s.event(r, "report.submit", guardian.CategoryCollection)
-	s.setReadDeadline(w, s.RequestTimeout)
 	body, err := s.readDocument(w, r)
 	if err != nil {
 		s.failReport(w, r, ev, err)
@@ -104,7 +102,6 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
 // handleFileInfo stores the <fileDetails> of an uploaded file.
 func (s *Server) handleFileInfo(w http.ResponseWriter, r *http.Request) {
 	ev := s.event(r, "file.details", guardian.CategoryCollection)
-	s.setReadDeadline(w, s.RequestTimeout)
 	body, err := s.readDocument(w, r)
 	if err != nil {
 		s.failReport(w, r, ev, err)
@@ -134,16 +131,15 @@ func (s *Server) handleFileInfo(w http.ResponseWriter, r *http.Request) {
 // reportDoneResponse.
 func (s *Server) handleFinish(w http.ResponseWriter, r *http.Request) {
 	ev := s.event(r, "report.finish", guardian.CategoryCollection)
-	s.setReadDeadline(w, s.RequestTimeout)
-	id, err := readIDField(r)
+	id, err := s.readIDField(r)
 	if err != nil {
-		s.failReport(w, r, ev, err)
+		s.failFinish(w, r, ev, err)
 		return
 	}
 	ev.ReportID, ev.ObjectKind, ev.ObjectID = id, "report", strconv.FormatInt(id, 10)
 	rep, err := s.Store.FinishReport(r.Context(), requestInfoFrom(r.Context()).reporter.ID, id, ev)
 	if err != nil {
-		s.failReport(w, r, ev, err)
+		s.failFinish(w, r, ev, err)
 		return
 	}
 	ids := make([]string, len(rep.Files))
@@ -158,8 +154,7 @@ func (s *Server) handleFinish(w http.ResponseWriter, r *http.Request) {
 // still account for what was received.
 func (s *Server) handleRetract(w http.ResponseWriter, r *http.Request) {
 	ev := s.event(r, "report.retract", guardian.CategoryAlteration)
-	s.setReadDeadline(w, s.RequestTimeout)
-	id, err := readIDField(r)
+	id, err := s.readIDField(r)
 	if err != nil {
 		s.failReport(w, r, ev, err)
 		return
@@ -172,135 +167,138 @@ func (s *Server) handleRetract(w http.ResponseWriter, r *http.Request) {
 	s.writeResponse(w, r, http.StatusOK, nil, id, "", "")
 }
 
-// handleUpload adds one file to an open report. The multipart body is read
-// part by part; the file part is streamed through hashing and encryption to
-// the evidence store and never held whole in memory. Parts may come in any
-// order: when "id" comes first (as every known client sends it) the report
-// is checked before the file is read.
+// handleUpload adds one file to an open report: it reads the form, then
+// records the file. Whatever goes wrong after the file's blob is written,
+// the blob does not stay.
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	ev := s.event(r, "file.upload", guardian.CategoryCollection)
-	s.setReadDeadline(w, s.UploadTimeout)
 	reporterID := requestInfoFrom(r.Context()).reporter.ID
-
-	mr, br, err := multipartReader(r)
+	up := &upload{}
+	defer s.dropBlob(r, up)
+	if err := s.readUpload(r, reporterID, ev, up); err != nil {
+		s.failReport(w, r, ev, err)
+		return
+	}
+	f, err := s.addFile(r.Context(), reporterID, up, ev)
 	if err != nil {
 		s.failReport(w, r, ev, err)
 		return
 	}
-	defer releaseReadBuf(br)
-	var (
-		id       int64
-		haveID   bool
-		rep      *guardian.Report
-		blob     *evidence.Blob
-		fileName string
-	)
-	// Whatever goes wrong after the blob is written, it must not stay.
-	defer func() {
-		if blob != nil {
-			if err := s.Evidence.Delete(blob.Key); err != nil {
-				s.logError(r, fmt.Errorf("delete unused blob: %w", err))
-			}
-		}
-	}()
-	for {
-		part, err := mr.NextRawPart()
-		if err == io.EOF {
-			break
-		} else if err != nil {
-			s.failReport(w, r, ev, invalidf("unreadable multipart body: %v", err))
-			return
-		}
-		switch part.FormName() {
-		case "id":
-			if haveID {
-				s.failReport(w, r, ev, invalidf("more than one 'id' part"))
-				return
-			}
-			if id, err = parseID(part); err != nil {
-				s.failReport(w, r, ev, err)
-				return
-			}
-			haveID = true
-			ev.ReportID, ev.ObjectKind, ev.ObjectID = id, "report", strconv.FormatInt(id, 10)
-			if blob == nil {
-				// Fail fast, before a large file is read for nothing.
-				if rep, err = s.openReport(r.Context(), reporterID, id); err != nil {
-					s.failReport(w, r, ev, err)
-					return
-				}
-			}
-		case "file":
-			if blob != nil {
-				s.failReport(w, r, ev, invalidf("more than one 'file' part"))
-				return
-			}
-			fileName = sanitizeFileName(part.FileName())
-			blob, err = s.Evidence.Put(r.Context(), part, s.MaxUploadSize)
-			if errors.Is(err, evidence.ErrTooLarge) {
-				s.failReport(w, r, ev, guardian.Errorf(guardian.EMALFORMEDFILE, "file exceeds the limit of %d bytes", s.MaxUploadSize))
-				return
-			} else if err != nil {
-				var mbe *http.MaxBytesError
-				if errors.As(err, &mbe) || errors.Is(err, io.ErrUnexpectedEOF) || isNetError(err) {
-					err = guardian.Errorf(guardian.EMALFORMEDFILE, "file part could not be read to its end")
-				}
-				s.failReport(w, r, ev, err)
-				return
-			}
-		default:
-			// Unknown fields are tolerated but bounded.
-			if _, err := io.CopyN(io.Discard, part, maxFieldSize+1); err != io.EOF {
-				s.failReport(w, r, ev, invalidf("part %q is too large", truncate(part.FormName(), 40)))
-				return
-			}
-		}
-		part.Close()
-	}
-	if !haveID {
-		s.failReport(w, r, ev, invalidf("the form field 'id' is missing"))
-		return
-	}
-	if blob == nil {
-		s.failReport(w, r, ev, invalidf("the file part 'file' is missing"))
-		return
-	}
-	if blob.Size == 0 {
-		s.failReport(w, r, ev, guardian.Errorf(guardian.EMALFORMEDFILE, "the file is empty"))
-		return
-	}
+	up.blob = nil // committed: keep it
+	s.writeResponse(w, r, http.StatusOK, nil, up.id, f.ID, f.MD5)
+}
 
-	if rep == nil {
-		if rep, err = s.openReport(r.Context(), reporterID, id); err != nil {
-			s.failReport(w, r, ev, err)
-			return
-		}
+// upload is what the multipart body of /upload carried.
+type upload struct {
+	id       int64
+	haveID   bool
+	report   *guardian.Report // set once the report is known to be open
+	blob     *evidence.Blob   // the file, stored but not yet committed
+	fileName string
+}
+
+// readUpload reads the parts of an /upload body into up. The file part is
+// streamed through hashing and encryption to the evidence store and never
+// held whole in memory. Parts may come in any order: when "id" comes first
+// (as every known client sends it) the report is checked before the file
+// is read, so a large file is not read for nothing.
+func (s *Server) readUpload(r *http.Request, reporterID int64, ev *guardian.AuditEvent, up *upload) error {
+	err := s.walkParts(r, map[string]func(*multipart.Part) error{
+		"id": func(part *multipart.Part) error {
+			if up.haveID {
+				return invalidf("more than one 'id' part")
+			}
+			id, err := s.parseID(part)
+			if err != nil {
+				return err
+			}
+			up.id, up.haveID = id, true
+			ev.ReportID, ev.ObjectKind, ev.ObjectID = id, "report", strconv.FormatInt(id, 10)
+			if up.blob != nil {
+				return nil // checked once the form is read
+			}
+			up.report, err = s.openReport(r.Context(), reporterID, id)
+			return err
+		},
+		"file": func(part *multipart.Part) error {
+			if up.blob != nil {
+				return invalidf("more than one 'file' part")
+			}
+			up.fileName = sanitizeFileName(part.FileName())
+			var err error
+			up.blob, err = s.Evidence.Put(r.Context(), part, s.MaxUploadSize)
+			return s.fileReadError(err)
+		},
+	})
+	switch {
+	case err != nil:
+		return err
+	case !up.haveID:
+		return invalidf("the form field 'id' is missing")
+	case up.blob == nil:
+		return invalidf("the file part 'file' is missing")
+	case up.blob.Size == 0:
+		return guardian.Errorf(guardian.EMALFORMEDFILE, "the file is empty")
 	}
-	// AddFile checks the report's state again in its transaction: it may
-	// have been finished while the file streamed in.
+	if up.report == nil {
+		up.report, err = s.openReport(r.Context(), reporterID, up.id)
+	}
+	return err
+}
+
+// fileReadError turns an error of storing the file part into the answer
+// the client gets: a file over the limit, or cut short, or too slow, is the
+// client's (4200); anything else is the hub's.
+func (s *Server) fileReadError(err error) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, evidence.ErrTooLarge):
+		return guardian.Errorf(guardian.EMALFORMEDFILE, "file exceeds the limit of %d bytes", s.MaxUploadSize)
+	case errors.Is(err, errSlowBody):
+		return s.slowBodyError(guardian.EMALFORMEDFILE, "file part")
+	case errors.As(err, &mbe) || errors.Is(err, io.ErrUnexpectedEOF) || isNetError(err):
+		return guardian.Errorf(guardian.EMALFORMEDFILE, "file part could not be read to its end")
+	}
+	return err
+}
+
+// addFile records the uploaded file in its report. The store checks the
+// report's state again in its transaction: it may have been finished while
+// the file streamed in.
+func (s *Server) addFile(ctx context.Context, reporterID int64, up *upload, ev *guardian.AuditEvent) (*guardian.File, error) {
+	rep := up.report
 	dk, err := s.MasterKey.UnwrapDataKey(rep.WrappedKey, reporterContext(rep.ReporterID))
 	if err != nil {
-		s.failReport(w, r, ev, fmt.Errorf("unwrap data key of report %d: %w", rep.ID, err))
-		return
+		return nil, fmt.Errorf("unwrap data key of report %d: %w", rep.ID, err)
 	}
 	f := &guardian.File{
 		ID:         newFileID(),
-		ReportID:   id,
-		Name:       fileName,
-		Size:       blob.Size,
-		MD5:        blob.MD5,
-		SHA1:       blob.SHA1,
-		SHA256:     blob.SHA256,
-		BlobKey:    blob.Key,
-		WrappedKey: dk.WrapFileKey(blob.FileKey, blob.Key),
+		ReportID:   up.id,
+		Name:       up.fileName,
+		Size:       up.blob.Size,
+		MD5:        up.blob.MD5,
+		SHA1:       up.blob.SHA1,
+		SHA256:     up.blob.SHA256,
+		BlobKey:    up.blob.Key,
+		WrappedKey: dk.WrapFileKey(up.blob.FileKey, up.blob.Key),
 	}
 	ev.FileID, ev.ObjectKind, ev.ObjectID = f.ID, "file", f.ID
-	if err := s.Store.AddFile(r.Context(), reporterID, f, ev); err != nil {
-		s.failReport(w, r, ev, err)
+	if err := s.Store.AddFile(ctx, reporterID, f, ev); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// dropBlob deletes the blob of an upload that was not committed.
+func (s *Server) dropBlob(r *http.Request, up *upload) {
+	if up.blob == nil {
 		return
 	}
-	blob = nil // committed: keep it
-	s.writeResponse(w, r, http.StatusOK, nil, id, f.ID, f.MD5)
+	if err := s.Evidence.Delete(up.blob.Key); err != nil {
+		s.logError(r, fmt.Errorf("delete unused blob: %w", err))
+	}
 }
 
 // openReport returns the reporter's report if files may still be added to it.
@@ -337,7 +335,7 @@ func (s *Server) readDocument(w http.ResponseWriter, r *http.Request) ([]byte, e
 	if errors.As(err, &mbe) {
 		return nil, guardian.Errorf(guardian.EVALIDATION, "document exceeds the limit of %d bytes", s.MaxDocumentSize)
 	} else if err != nil {
-		return nil, invalidf("request body could not be read")
+		return nil, s.bodyReadError(err, invalidf("request body could not be read"))
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, guardian.Errorf(guardian.EMALFORMED, "the request body is empty; an XML document was expected")
@@ -352,48 +350,46 @@ const (
 )
 
 // readIDField reads the form field "id" of /finish and /retract from an
-// urlencoded or a multipart body (clients send both). Multipart bodies are
-// read part by part so that a file part sent here is never spooled to disk.
-func readIDField(r *http.Request) (int64, error) {
+// urlencoded or a multipart body (clients send both).
+func (s *Server) readIDField(r *http.Request) (int64, error) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "multipart/form-data" {
-		mr, br, err := multipartReader(r)
-		if err != nil {
-			return 0, err
-		}
-		defer releaseReadBuf(br)
-		var (
-			id    int64
-			found bool
-		)
-		for {
-			part, err := mr.NextRawPart()
-			if err == io.EOF {
-				break
-			} else if err != nil {
-				return 0, invalidf("unreadable multipart body: %v", err)
-			}
-			if part.FormName() == "id" {
-				if found {
-					return 0, invalidf("more than one 'id' field")
-				}
-				if id, err = parseID(part); err != nil {
-					return 0, err
-				}
-				found = true
-			} else if _, err := io.CopyN(io.Discard, part, maxFieldSize+1); err != io.EOF {
-				return 0, invalidf("part %q is too large", truncate(part.FormName(), 40))
-			}
-			part.Close()
-		}
-		if !found {
-			return 0, invalidf("the form field 'id' is missing")
-		}
-		return id, nil
+		return s.readMultipartID(r)
 	}
+	return s.readURLEncodedID(r)
+}
+
+// readMultipartID reads the one "id" part of a multipart body.
+func (s *Server) readMultipartID(r *http.Request) (int64, error) {
+	var (
+		id    int64
+		found bool
+	)
+	err := s.walkParts(r, map[string]func(*multipart.Part) error{
+		"id": func(part *multipart.Part) error {
+			if found {
+				return invalidf("more than one 'id' field")
+			}
+			var err error
+			id, err = s.parseID(part)
+			found = err == nil
+			return err
+		},
+	})
+	if err != nil {
+		return 0, err
+	} else if !found {
+		return 0, invalidf("the form field 'id' is missing")
+	}
+	return id, nil
+}
+
+// readURLEncodedID reads "id" from an application/x-www-form-urlencoded
+// body, which is all that clients that do not send multipart send.
+func (s *Server) readURLEncodedID(r *http.Request) (int64, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxFieldSize+1))
 	if err != nil {
-		return 0, invalidf("request body could not be read")
+		return 0, s.bodyReadError(err, invalidf("request body could not be read"))
 	} else if len(body) > maxFieldSize {
 		return 0, invalidf("form body is too large")
 	}
@@ -409,6 +405,38 @@ func readIDField(r *http.Request) (int64, error) {
 		return parseIDString(ids[0])
 	default:
 		return 0, invalidf("more than one 'id' field")
+	}
+}
+
+// walkParts reads a multipart/form-data body part by part, the one way both
+// /upload and the multipart form of /finish and /retract read theirs. Each
+// part goes to the function registered for its form name; a part without
+// one is read and dropped, up to maxFieldSize, and is an error beyond. A
+// function's error ends the walk and is returned. Nothing is spooled to
+// disk, so a file part sent where none is expected costs no space.
+func (s *Server) walkParts(r *http.Request, read map[string]func(*multipart.Part) error) error {
+	mr, br, err := multipartReader(r)
+	if err != nil {
+		return err
+	}
+	defer releaseReadBuf(br)
+	for {
+		part, err := mr.NextRawPart()
+		if err == io.EOF {
+			return nil
+		} else if err != nil {
+			return s.bodyReadError(err, invalidf("unreadable multipart body: %v", err))
+		}
+		if fn := read[part.FormName()]; fn != nil {
+			err = fn(part)
+		} else if _, cerr := io.CopyN(io.Discard, part, maxFieldSize+1); cerr != io.EOF {
+			// Unknown fields are tolerated but bounded.
+			err = s.bodyReadError(cerr, invalidf("part %q is too large", truncate(part.FormName(), 40)))
+		}
+		part.Close()
+		if err != nil {
+			return err
+		}
 	}
 }
 
@@ -454,10 +482,10 @@ func (zeros) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func parseID(part io.Reader) (int64, error) {
+func (s *Server) parseID(part io.Reader) (int64, error) {
 	b, err := io.ReadAll(io.LimitReader(part, maxIDLength+1))
 	if err != nil {
-		return 0, invalidf("the 'id' part could not be read")
+		return 0, s.bodyReadError(err, invalidf("the 'id' part could not be read"))
 	} else if len(b) > maxIDLength {
 		return 0, invalidf("the 'id' field is too long")
 	}
@@ -538,10 +566,4 @@ func truncate(s string, n int) string {
 func succeeded(ev *guardian.AuditEvent) *guardian.AuditEvent {
 	ev.Outcome = guardian.OutcomeSuccess
 	return ev
-}
-
-// setReadDeadline bounds how long the body of this request may take, in
-// place of a server-wide ReadTimeout that would cut off large uploads.
-func (s *Server) setReadDeadline(w http.ResponseWriter, d time.Duration) {
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
 }

@@ -179,7 +179,8 @@ func (h *testHub) events(tb testing.TB, f guardian.AuditFilter) []string {
 }
 
 func TestAuthentication(t *testing.T) {
-	h := MustOpenHub(t, nil)
+	// Failed sign-ins are recorded at the end of each window.
+	h := MustOpenHub(t, func(s *server.Server) { s.FailureWindow = 50 * time.Millisecond })
 	t.Run("Missing", func(t *testing.T) {
 		r := h.do(t, "GET", "status", "", nil, false)
 		if r.Status != 401 || r.Header.Get("WWW-Authenticate") == "" {
@@ -207,7 +208,12 @@ func TestAuthentication(t *testing.T) {
 		}
 	})
 	t.Run("Recorded", func(t *testing.T) {
-		got := strings.Join(h.events(t, guardian.AuditFilter{Action: "intake.authenticate"}), " ")
+		var got string
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if got = strings.Join(h.events(t, guardian.AuditFilter{Action: "intake.authenticate"}), " "); strings.Contains(got, "intake.authenticate:failure:2000") {
+				break
+			}
+		}
 		if !strings.Contains(got, "intake.authenticate:failure:2000") {
 			t.Errorf("events: %s", got)
 		}
@@ -679,4 +685,75 @@ func testLogger() *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+// xmlNode is any element with its children in document order.
+type xmlNode struct {
+	XMLName xml.Name
+	Text    string    `xml:",chardata"`
+	Nodes   []xmlNode `xml:",any"`
+}
+
+// readDoneStrictly reads a reportDoneResponse as a client with a strict,
+// in-order model of the reference's sequence does (the Python client's
+// pydantic-xml models, reference §2.4): responseCode, reportId and files
+// must be the first three children, in that order; anything after them is
+// ignored.
+func readDoneStrictly(b []byte) (code int, reportID int64, err error) {
+	var root xmlNode
+	if err := xml.Unmarshal(b, &root); err != nil {
+		return 0, 0, err
+	}
+	if root.XMLName.Local != "reportDoneResponse" {
+		return 0, 0, fmt.Errorf("root <%s>", root.XMLName.Local)
+	}
+	for i, want := range []string{"responseCode", "reportId", "files"} {
+		if i >= len(root.Nodes) || root.Nodes[i].XMLName.Local != want {
+			return 0, 0, fmt.Errorf("child %d is not <%s>", i+1, want)
+		}
+	}
+	if code, err = strconv.Atoi(root.Nodes[0].Text); err != nil {
+		return 0, 0, err
+	}
+	reportID, err = strconv.ParseInt(root.Nodes[1].Text, 10, 64)
+	return code, reportID, err
+}
+
+// TestFinishRefusalsStrictOrder reads every refusal of /finish as a strict
+// in-order client would (issue 9, point 5): before, each failed with a
+// validation error, because the description stood between responseCode and
+// reportId.
+func TestFinishRefusalsStrictOrder(t *testing.T) {
+	h := MustOpenHub(t, nil)
+	finished, retracted := h.submit(t), h.submit(t)
+	if _, err := h.client().Finish(context.Background(), finished); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.client().Retract(context.Background(), retracted); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		body string
+		code int
+		id   int64
+	}{
+		{"finished", "id=" + strconv.FormatInt(finished, 10), 5102, finished},
+		{"retracted", "id=" + strconv.FormatInt(retracted, 10), 5101, retracted},
+		{"unknown", "id=" + strconv.FormatInt(retracted+1000, 10), 5001, retracted + 1000},
+		{"bad id", "id=x", 4000, 0},
+		{"no id", "", 4000, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.post(t, "finish", "application/x-www-form-urlencoded", tc.body)
+			code, id, err := readDoneStrictly(r.Body)
+			if err != nil || code != tc.code || id != tc.id {
+				t.Errorf("read %d, %d, %v; want %d, %d\n%s", code, id, err, tc.code, tc.id, r.Body)
+			}
+			// The description is there for clients that look for it.
+			if r.Doc.Description == "" {
+				t.Errorf("no responseDescription: %s", r.Body)
+			}
+		})
+	}
 }

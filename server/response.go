@@ -94,21 +94,35 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, action string, cat
 	s.failReport(w, r, s.event(r, action, cat), err)
 }
 
-// failReport is fail for an event that already names the report or file.
+// failReport records a rejected operation whose event already names the
+// report or file, and answers with a reportResponse.
 func (s *Server) failReport(w http.ResponseWriter, r *http.Request, ev *guardian.AuditEvent, err error) {
+	s.reject(r, ev, err)
+	s.writeResponse(w, r, httpStatus(err), err, ev.ReportID, ev.FileID, "")
+}
+
+// failFinish is failReport for /finish, which answers with a
+// reportDoneResponse whatever the outcome.
+func (s *Server) failFinish(w http.ResponseWriter, r *http.Request, ev *guardian.AuditEvent, err error) {
+	s.reject(r, ev, err)
+	s.writeDoneResponse(w, r, httpStatus(err), err, ev.ReportID, nil)
+}
+
+// reject logs a rejected operation and records it with its response code.
+func (s *Server) reject(r *http.Request, ev *guardian.AuditEvent, err error) {
 	code, _ := cybertip.ResponseCode(err)
 	s.logError(r, err)
 	s.recordFailure(r, ev, strconv.Itoa(code))
-	if ev.Action == "report.finish" {
-		s.writeDoneResponse(w, r, httpStatus(err), err, ev.ReportID, nil)
-		return
-	}
-	s.writeResponse(w, r, httpStatus(err), err, ev.ReportID, ev.FileID, "")
 }
 
 // logError logs internal errors in full at ERROR; client mistakes at DEBUG.
 func (s *Server) logError(r *http.Request, err error) {
 	ri := requestInfoFrom(r.Context())
+	if te, ok := asThrottled(err); ok {
+		// A client's doing, and under attack a flood: never above DEBUG.
+		s.Logger.DebugContext(r.Context(), "sign-in throttled", slog.String(attrRequestID, ri.id), slog.String("path", r.URL.Path), slog.Duration("retry_after", te.wait), slog.Bool("locked", te.locked))
+		return
+	}
 	if guardian.ErrorCode(err) == guardian.EINTERNAL {
 		s.Logger.ErrorContext(r.Context(), "request failed", slog.String(attrRequestID, ri.id), slog.String("path", r.URL.Path), slog.Any(attrError, err))
 		return

@@ -9,7 +9,19 @@
 // The intake follows ../shared/reference/cybertipline-api.md: HTTP Basic auth on
 // every route, HTTP 200 with a numeric responseCode for every application
 // outcome, 401 only for authentication, and a Request-ID header on every
-// response. Every operation, accepted or rejected, is an audit event.
+// response. Every operation, accepted or rejected, is an audit event;
+// failed sign-ins are counted into one event per burst (failures.go), so
+// that they cannot grow the permanent log without bound.
+//
+// # Sharing the hub
+//
+// The hub is shared by every reporter and exposed to strangers, so no one
+// party may take what the others need (docs/security.md). Failed sign-ins
+// are throttled before any password is hashed (signin.go); requests take a
+// slot of their reporter's share and of the hub only once signed in, bodies
+// must keep arriving at a minimum rate, and /audit, /admin and /healthz are
+// answered apart from the intake (limits.go). Every limit is a field of
+// [Server] with a documented default.
 package server
 
 import (
@@ -20,8 +32,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/guardian-network/guardian"
@@ -31,15 +45,41 @@ import (
 	"github.com/guardian-network/guardian/evidence"
 )
 
-// Defaults for the limits a Server enforces.
+// Defaults for the limits a Server enforces. They are set so that a large
+// provider sending at full speed never meets the per-reporter ones: the
+// reference clients send one request at a time, and a batch uploader with
+// dozens of connections stays below them.
 const (
 	DefaultPrefix          = "/ispws"
 	DefaultMaxUploadSize   = 2 << 30                  // 2 GiB, per file
 	DefaultMaxDocumentSize = cybertip.MaxDocumentSize // per <report> or <fileDetails>
-	DefaultMaxInFlight     = 512                      // concurrent requests before answering 503
+	DefaultMaxInFlight     = 512                      // concurrent intake requests, hub-wide, before answering 503
 	DefaultUploadTimeout   = 2 * time.Hour
 	DefaultRequestTimeout  = 60 * time.Second
+
+	// Fair sharing (limits.go).
+	DefaultMaxInFlightPerReporter = 64          // concurrent intake requests of one reporter
+	DefaultMaxUploadsPerReporter  = 32          // of which uploads
+	DefaultMaxInFlightAudit       = 64          // concurrent /audit and /admin requests, apart from the intake
+	DefaultMinBodyRate            = 1024        // bytes per second, over each window
+	DefaultMinBodyRateWindow      = time.Minute // a body must deliver DefaultMinBodyRate × this per window
+
+	// Sign-in throttling (signin.go): a token per attempt that needs a
+	// password hash; credentials that verified before take none.
+	DefaultSignInAddrInterval = time.Second      // one more attempt per client address every…
+	DefaultSignInAddrBurst    = 30               // …after a burst of
+	DefaultSignInNameInterval = 10 * time.Second // one more attempt per account name every…
+	DefaultSignInNameBurst    = 10               // …after a burst of
+	DefaultLockAfter          = 10               // failures in a row that lock an account name
+	DefaultLockDuration       = 15 * time.Minute // for this long
+	DefaultMaxHashWaiters     = 64               // sign-ins queued for a hash before answering 503
+	DefaultFailureWindow      = 5 * time.Minute  // failed sign-ins are recorded once per window (failures.go)
 )
+
+// DefaultMaxConcurrentHashes is half the processors, at least one: password
+// hashes are CPU-bound and take a core each, and the other half keeps
+// serving reporters while guesses are checked.
+func DefaultMaxConcurrentHashes() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
 // Server serves the hub's HTTP API.
 type Server struct {
@@ -67,34 +107,92 @@ type Server struct {
 
 	MaxUploadSize   int64
 	MaxDocumentSize int64
-	MaxInFlight     int
-	UploadTimeout   time.Duration
-	RequestTimeout  time.Duration
+	UploadTimeout   time.Duration // for the whole body of an upload
+	RequestTimeout  time.Duration // for the whole body of any other request
 
-	ln       net.Listener
-	srv      *http.Server
-	inFlight chan struct{}
-	auth     authCache
-	done     chan struct{}
-	wg       sync.WaitGroup
+	// MaxInFlight bounds the intake requests served at once, hub-wide;
+	// MaxInFlightPerReporter and MaxUploadsPerReporter bound one
+	// reporter's share of them, so that no reporter can take all. Beyond
+	// any of them the answer is 503 with Retry-After.
+	MaxInFlight            int
+	MaxInFlightPerReporter int
+	MaxUploadsPerReporter  int
+	// MaxInFlightAudit bounds the /audit and /admin requests served at
+	// once. They have slots of their own, so that a busy intake never
+	// shuts out auditors; /healthz needs no slot.
+	MaxInFlightAudit int
+	// MinBodyRate (bytes per second) is the slowest an intake request body
+	// may arrive: each MinBodyRateWindow must bring MinBodyRate × window
+	// bytes, or the body must end. A body below it is cut off and answered
+	// with code 4000 (4200 for the file of an upload). 0 disables it.
+	MinBodyRate       int64
+	MinBodyRateWindow time.Duration
+
+	// Sign-in throttling. A sign-in that needs a password hash takes a
+	// token from the bucket of its client address (an IPv6 /64) and from
+	// that of its account name, refilled one per interval up to the burst;
+	// without one it is answered 429 with Retry-After. LockAfter failures
+	// in a row lock an account name for LockDuration. A zero interval or
+	// LockAfter disables that limit.
+	SignInAddrInterval time.Duration
+	SignInAddrBurst    int
+	SignInNameInterval time.Duration
+	SignInNameBurst    int
+	LockAfter          int
+	LockDuration       time.Duration
+	// MaxConcurrentHashes bounds the password hashes computed at once;
+	// MaxHashWaiters the sign-ins queued for one (credentials that
+	// verified before are not counted and go first).
+	MaxConcurrentHashes int
+	MaxHashWaiters      int
+	// FailureWindow is how often failed sign-ins are recorded in the audit
+	// log, one event per burst (see failures.go).
+	FailureWindow time.Duration
+
+	ln         net.Listener
+	srv        *http.Server
+	inFlight   chan struct{}
+	auditSlots chan struct{}
+	slots      reporterSlots
+	auth       authCache
+	guard      *signInGuard
+	hashes     *hashGate
+	failures   *failureLog
+	done       chan struct{}
+	closed     atomic.Bool
+	wg         sync.WaitGroup
 }
 
 // New returns a Server with default limits. Set the exported fields, then
 // call Open.
 func New(store guardian.Store, ev *evidence.Store, mk *crypto.MasterKey) *Server {
 	return &Server{
-		Store:           store,
-		Evidence:        ev,
-		MasterKey:       mk,
-		Logger:          slog.Default(),
-		Now:             guardian.SystemClock,
-		Addr:            "127.0.0.1:8080",
-		Prefix:          DefaultPrefix,
-		MaxUploadSize:   DefaultMaxUploadSize,
-		MaxDocumentSize: DefaultMaxDocumentSize,
-		MaxInFlight:     DefaultMaxInFlight,
-		UploadTimeout:   DefaultUploadTimeout,
-		RequestTimeout:  DefaultRequestTimeout,
+		Store:                  store,
+		Evidence:               ev,
+		MasterKey:              mk,
+		Logger:                 slog.Default(),
+		Now:                    guardian.SystemClock,
+		Addr:                   "127.0.0.1:8080",
+		Prefix:                 DefaultPrefix,
+		MaxUploadSize:          DefaultMaxUploadSize,
+		MaxDocumentSize:        DefaultMaxDocumentSize,
+		UploadTimeout:          DefaultUploadTimeout,
+		RequestTimeout:         DefaultRequestTimeout,
+		MaxInFlight:            DefaultMaxInFlight,
+		MaxInFlightPerReporter: DefaultMaxInFlightPerReporter,
+		MaxUploadsPerReporter:  DefaultMaxUploadsPerReporter,
+		MaxInFlightAudit:       DefaultMaxInFlightAudit,
+		MinBodyRate:            DefaultMinBodyRate,
+		MinBodyRateWindow:      DefaultMinBodyRateWindow,
+		SignInAddrInterval:     DefaultSignInAddrInterval,
+		SignInAddrBurst:        DefaultSignInAddrBurst,
+		SignInNameInterval:     DefaultSignInNameInterval,
+		SignInNameBurst:        DefaultSignInNameBurst,
+		LockAfter:              DefaultLockAfter,
+		LockDuration:           DefaultLockDuration,
+		MaxConcurrentHashes:    DefaultMaxConcurrentHashes(),
+		MaxHashWaiters:         DefaultMaxHashWaiters,
+		FailureWindow:          DefaultFailureWindow,
 	}
 }
 
@@ -105,9 +203,15 @@ func (s *Server) Open() error {
 	if s.Prefix == "/" {
 		return errors.New("server: prefix must not be empty")
 	}
+	if err := s.validate(); err != nil {
+		return err
+	}
 	s.inFlight = make(chan struct{}, s.MaxInFlight)
+	s.auditSlots = make(chan struct{}, s.MaxInFlightAudit)
 	s.done = make(chan struct{})
 	s.auth.init(s.Now)
+	s.initSignIn()
+	s.failures = newFailureLog()
 
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
@@ -123,14 +227,44 @@ func (s *Server) Open() error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelDebug),
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.Logger.Error("http server stopped", slog.Any("error", err))
 		}
 	}()
+	go func() {
+		defer s.wg.Done()
+		s.runFailureFlusher()
+	}()
 	return nil
+}
+
+// validate checks the limits that would otherwise fail obscurely.
+func (s *Server) validate() error {
+	var errs []error
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"MaxInFlight", int64(s.MaxInFlight)},
+		{"MaxInFlightPerReporter", int64(s.MaxInFlightPerReporter)},
+		{"MaxUploadsPerReporter", int64(s.MaxUploadsPerReporter)},
+		{"MaxInFlightAudit", int64(s.MaxInFlightAudit)},
+		{"MaxConcurrentHashes", int64(s.MaxConcurrentHashes)},
+		{"FailureWindow", int64(s.FailureWindow)},
+		{"UploadTimeout", int64(s.UploadTimeout)},
+		{"RequestTimeout", int64(s.RequestTimeout)},
+	} {
+		if f.v <= 0 {
+			errs = append(errs, fmt.Errorf("server: %s must be positive, not %d", f.name, f.v))
+		}
+	}
+	if s.MinBodyRate > 0 && s.MinBodyRateWindow <= 0 {
+		errs = append(errs, errors.New("server: MinBodyRateWindow must be positive when MinBodyRate is set"))
+	}
+	return errors.Join(errs...)
 }
 
 // URL returns the base URL of the running server, e.g. http://127.0.0.1:8080.
@@ -138,15 +272,19 @@ func (s *Server) URL() string {
 	return "http://" + s.ln.Addr().String()
 }
 
-// Close stops accepting requests and waits up to the context's deadline for
-// those in flight.
+// Close stops accepting requests, waits up to the context's deadline for
+// those in flight, and records the failed sign-ins counted so far. Calling
+// it again does nothing.
 func (s *Server) Close(ctx context.Context) error {
-	if s.srv == nil {
+	if s.srv == nil || s.closed.Swap(true) {
 		return nil
 	}
 	close(s.done)
 	err := s.srv.Shutdown(ctx)
 	s.wg.Wait()
+	// After Shutdown, so that the requests that were still being answered
+	// are counted too.
+	s.flushFailures(context.WithoutCancel(ctx))
 	return err
 }
 
@@ -154,21 +292,25 @@ func (s *Server) Close(ctx context.Context) error {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	p := s.Prefix
-	intake := func(h http.HandlerFunc) http.Handler { return s.authenticate(h) }
-	mux.Handle("GET "+p+"/status", intake(s.handleStatus))
-	mux.Handle("GET "+p+"/xsd", intake(s.handleXSD))
-	mux.Handle("POST "+p+"/submit", intake(s.handleSubmit))
-	mux.Handle("POST "+p+"/upload", intake(s.handleUpload))
-	mux.Handle("POST "+p+"/fileinfo", intake(s.handleFileInfo))
-	mux.Handle("POST "+p+"/finish", intake(s.handleFinish))
-	mux.Handle("POST "+p+"/retract", intake(s.handleRetract))
-	mux.Handle(p+"/", intake(s.handleIntakeNotFound))
+	// Intake routes sign in first and take their reporter's and the hub's
+	// slots only then (limits.go).
+	intake := func(ln lane, h http.HandlerFunc) http.Handler { return s.authenticate(s.admit(ln, h)) }
+	mux.Handle("GET "+p+"/status", intake(laneRequest, s.handleStatus))
+	mux.Handle("GET "+p+"/xsd", intake(laneRequest, s.handleXSD))
+	mux.Handle("POST "+p+"/submit", intake(laneRequest, s.handleSubmit))
+	mux.Handle("POST "+p+"/upload", intake(laneUpload, s.handleUpload))
+	mux.Handle("POST "+p+"/fileinfo", intake(laneRequest, s.handleFileInfo))
+	mux.Handle("POST "+p+"/finish", intake(laneRequest, s.handleFinish))
+	mux.Handle("POST "+p+"/retract", intake(laneRequest, s.handleRetract))
+	mux.Handle(p+"/", intake(laneRequest, s.handleIntakeNotFound))
 	if s.AuditLog != nil {
 		s.registerAudit(mux)
 	}
 	if s.ReloadNetwork != nil {
-		mux.HandleFunc("POST /admin/network/reload", s.handleNetworkReload)
+		mux.HandleFunc("POST /admin/network/reload", s.limitAudit(s.handleNetworkReload))
 	}
+	// No slot: answering costs nothing, and a load balancer must hear from
+	// the hub however busy it is.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -197,8 +339,8 @@ func requestInfoFrom(ctx context.Context) *requestInfo {
 	return ri
 }
 
-// withRequest gives every request an id, a bounded place in line, panic
-// recovery and an access log line.
+// withRequest gives every request an id, panic recovery and an access log
+// line. Places in line are taken per route (limits.go).
 func (s *Server) withRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -207,15 +349,6 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		sw := &statusWriter{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey, ri))
-
-		select {
-		case s.inFlight <- struct{}{}:
-			defer func() { <-s.inFlight }()
-		default:
-			sw.Header().Set("Retry-After", "1")
-			s.writeResponse(sw, r, http.StatusServiceUnavailable, guardian.Errorf(guardian.EUNAVAILABLE, "Server busy; retry later."), 0, "", "")
-			return
-		}
 
 		defer func() {
 			if v := recover(); v != nil {
