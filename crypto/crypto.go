@@ -10,6 +10,10 @@
 //   - Package evidence encrypts each uploaded file under a fresh [FileKey]
 //     with [NewEncryptWriter]; [DataKey.WrapFileKey] seals that key for the
 //     file's row, and [NewDecryptReader] reads the file back.
+//   - The store seals each report's documents (the <report> and
+//     <fileDetails> and what is derived from them) under the report's data
+//     key through a [DocumentSealer], which unwraps the key for each call;
+//     [DataKey.SealDocument] specifies the format.
 //   - For intake accounts, [GeneratePassword], [HashPassword] and
 //     [VerifyPassword].
 //
@@ -24,14 +28,17 @@
 //
 // The master key lives in a file (see [ParseMasterKey] for its format) and
 // never leaves the hub process. It wraps one [DataKey] per report; the data
-// key wraps one [FileKey] per evidence file; the file key encrypts the file.
+// key seals the report's documents and wraps one [FileKey] per evidence
+// file; the file key encrypts the file.
 // A file is written before the report it belongs to may be known, which is
 // why it has its own key rather than using the report's directly.
 //
 // Every wrapped key is bound, as AES-GCM additional data, to what it is for
-// (the report id, the blob key), so a wrapped key copied to another row does
-// not open. Destroying a report's wrapped data key makes all of its files
-// unreadable without touching them (crypto-erasure).
+// (a data key to the id its caller gives, which package server makes the
+// reporter's; a file key to its blob), so a wrapped key copied to another
+// row does not open; every sealed document is bound to its report id and
+// its name. Destroying a report's wrapped data key makes all of its files
+// and documents unreadable without touching them (crypto-erasure).
 //
 // # Secrets in logs
 //
@@ -41,8 +48,9 @@
 //
 // # Compatibility
 //
-// The master key file, the wrapped key encodings, the encrypted stream format
-// and the password hash encoding are stored on disk and in databases. They
+// The master key file, the wrapped key encodings, the encrypted stream
+// format, the sealed document format and the password hash encoding are
+// stored on disk and in databases. They
 // are versioned and pinned by known-answer tests; a change to any of them
 // must add a new version and keep reading the old one.
 package crypto

@@ -64,3 +64,26 @@ func ExampleVerifyPassword() {
 	fmt.Println(ok, err)
 	// Output: true <nil>
 }
+
+// A report's documents are sealed under its data key, which the sealer
+// unwraps from the wrapped key as stored. A sealed document opens only for
+// its own report and name.
+func ExampleDocumentSealer() {
+	mk, _ := crypto.GenerateMasterKey()
+	const reporterID, reportID = 7, 42
+	dk, _ := crypto.GenerateDataKey()
+	wrapped := mk.WrapDataKey(dk, reporterID)
+
+	s := crypto.NewDocumentSealer(mk)
+	sealed, err := s.Seal(wrapped, reporterID, reportID, "report.xml", []byte("<report>synthetic</report>"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	doc, err := s.Open(wrapped, reporterID, reportID, "report.xml", sealed)
+	fmt.Printf("%s %v\n", doc, err)
+	_, err = s.Open(wrapped, reporterID, reportID+1, "report.xml", sealed)
+	fmt.Println(err)
+	// Output:
+	// <report>synthetic</report> <nil>
+	// crypto: cannot open document: wrong key, wrong report or label, or corrupted
+}

@@ -16,6 +16,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/auditlog"
+	"github.com/guardian-network/guardian/crypto"
 	"github.com/guardian-network/guardian/evidence"
 	"github.com/guardian-network/guardian/geo"
 	"github.com/guardian-network/guardian/jobs"
@@ -45,19 +47,102 @@ type StoreConfig struct {
 	Database string // empty: SQLite in Data; postgres://...: PostgreSQL
 }
 
-// Open opens the store with opts, creating the data directory if needed.
-// A command that never finishes a report leaves opts.OnFinish nil.
+// DatabaseFile is the name of the SQLite database in the data directory.
+const DatabaseFile = "guardian.db"
+
+// The store seals report documents with crypto's sealer on the master key.
+var _ sqlstore.Sealer = (*crypto.DocumentSealer)(nil)
+
+// Open opens the store with opts, making the data directory private first
+// (see [StoreConfig.MakeDataDir]). A command that never finishes a report
+// leaves opts.OnFinish nil; one that never reads or writes report documents
+// leaves opts.Sealer nil.
 func (c StoreConfig) Open(ctx context.Context, opts sqlstore.Options) (*sqlstore.Store, error) {
-	if err := os.MkdirAll(c.Data, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+	if err := c.MakeDataDir(opts.Logger); err != nil {
+		return nil, err
 	}
 	switch {
 	case c.Database == "":
-		return sqlite.Open(ctx, filepath.Join(c.Data, "guardian.db"), opts)
+		return sqlite.Open(ctx, filepath.Join(c.Data, DatabaseFile), opts)
 	case strings.HasPrefix(c.Database, "postgres://"), strings.HasPrefix(c.Database, "postgresql://"):
 		return postgres.Open(ctx, c.Database, opts)
 	}
 	return nil, errors.New("--database must be empty (SQLite) or a postgres:// URL")
+}
+
+// MakeDataDir creates the data directory with mode 0700, or makes an
+// existing one that its group or others may access 0700, logging a warning
+// that says so: it holds the master key, the evidence and the SQLite
+// database. (os.MkdirAll leaves an existing directory as it is, and one made
+// by mkdir or a test's TempDir is usually 0755.) A directory it cannot
+// change is refused, with the chmod to run. A nil logger is slog.Default.
+func (c StoreConfig) MakeDataDir(logger *slog.Logger) error {
+	if err := os.MkdirAll(c.Data, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	fi, err := os.Stat(c.Data)
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("data directory %s is not a directory", c.Data)
+	}
+	perm := fi.Mode().Perm()
+	if perm&0o077 == 0 {
+		return nil
+	}
+	if err := os.Chmod(c.Data, 0o700); err != nil {
+		return fmt.Errorf("data directory %s may be read by other users (mode %04o) and cannot be changed (%w): it holds the master key, the evidence and the database; run: chmod 700 %s",
+			c.Data, perm, err, c.Data)
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger.Warn("made the data directory private: it holds the master key, the evidence and the database",
+		slog.String("path", c.Data), slog.String("mode_was", fmt.Sprintf("%04o", perm)), slog.String("mode", "0700"))
+	return nil
+}
+
+// CheckPrivate refuses a data directory that its group or others may
+// access, and an SQLite database file (or its -wal or -shm) that they may,
+// as the key files are refused: the directory holds the master key and the
+// evidence, the database every report's metadata. The error says which
+// chmod to run. A directory or file that does not exist yet passes: Open
+// creates them private.
+func (c StoreConfig) CheckPrivate() error {
+	fi, err := os.Stat(c.Data)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("data directory %s may be read by other users (mode %04o): it holds the master key, the evidence and the database; run: chmod 700 %s", c.Data, perm, c.Data)
+	}
+	if c.Database != "" {
+		return nil
+	}
+	var open []string
+	var mode fs.FileMode
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		path := filepath.Join(c.Data, DatabaseFile) + suffix
+		fi, err := os.Stat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			if open == nil {
+				mode = perm
+			}
+			open = append(open, path)
+		}
+	}
+	if len(open) > 0 {
+		return fmt.Errorf("database %s may be read by other users (mode %04o); run: chmod 600 %s", open[0], mode, strings.Join(open, " "))
+	}
+	return nil
 }
 
 // RiverDriver returns River's driver for the store's database kind on db,
@@ -155,6 +240,23 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The data directory is made private, and a database that others may
+	// read is refused, like the key files.
+	if err := cfg.Store.MakeDataDir(logger); err != nil {
+		return nil, err
+	}
+	if err := cfg.Store.CheckPrivate(); err != nil {
+		return nil, err
+	}
+
+	// The master key comes before the store, which seals and opens report
+	// documents with it.
+	mk, err := loadMasterKey(ctx, cfg.MasterKeyFile, cfg.Store.Data, func(ctx context.Context) (bool, error) {
+		return storeHoldsReports(ctx, cfg.Store, cfg.Migrate, logger)
+	})
+	if err != nil {
+		return nil, err
+	}
 
 	// The store is given the triage enqueue when it opens: a store that
 	// can finish a report cannot forget to enqueue its triage.
@@ -162,11 +264,10 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("triage pipeline: %w", err)
 	}
-	store, err := cfg.Store.Open(ctx, sqlstore.Options{Migrate: cfg.Migrate, Logger: logger, OnFinish: enq.Enqueue})
-	if errors.Is(err, guardian.ErrSchemaOutdated) {
-		return nil, fmt.Errorf("%w\n(the store needs migrating: run 'guardian migrate' or start with --migrate)", err)
-	} else if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+	store, err := cfg.Store.Open(ctx, sqlstore.Options{Migrate: cfg.Migrate, Logger: logger, OnFinish: enq.Enqueue,
+		Sealer: crypto.NewDocumentSealer(mk)})
+	if err != nil {
+		return nil, openStoreError(err)
 	}
 	h.Store = store
 	h.onClose(func(context.Context) error { return store.Close() })
@@ -184,10 +285,6 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	}
 	h.onClose(func(context.Context) error { return closeGeo() })
 
-	mk, err := loadMasterKey(ctx, cfg.MasterKeyFile, cfg.Store.Data, store)
-	if err != nil {
-		return nil, err
-	}
 	if h.Evidence, err = openEvidence(ctx, cfg.Store.Data, store, logger); err != nil {
 		return nil, err
 	}
@@ -259,6 +356,15 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 
 	logger.Info("guardian is serving", slog.String("url", srv.URL()), slog.String("intake", srv.URL()+srv.Prefix))
 	return h, nil
+}
+
+// openStoreError adds to an error of opening the store what to do about an
+// outdated schema.
+func openStoreError(err error) error {
+	if errors.Is(err, guardian.ErrSchemaOutdated) {
+		return fmt.Errorf("%w\n(the store needs migrating: run 'guardian migrate' or start with --migrate)", err)
+	}
+	return fmt.Errorf("open store: %w", err)
 }
 
 // openEvidence opens the evidence store in data and removes the blobs no

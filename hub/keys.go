@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,31 +15,52 @@ import (
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/auditlog"
 	"github.com/guardian-network/guardian/crypto"
+	"github.com/guardian-network/guardian/sqlstore"
 )
 
 // AuditKeyFile is the name of the checkpoint signing key in the data
 // directory.
 const AuditKeyFile = "audit-signing.key"
 
-// loadMasterKey reads the master key. A key file given explicitly must
-// exist. The default one in data is created on first start, but never when
-// the store already holds reports: their keys were wrapped by a key that is
-// now missing, and a fresh key would silently make every one unreadable.
-func loadMasterKey(ctx context.Context, file, data string, store guardian.Store) (*crypto.MasterKey, error) {
-	if file != "" {
-		mk, err := crypto.LoadMasterKey(file)
-		if err != nil {
-			return nil, fmt.Errorf("master key: %w", err)
-		}
-		return mk, nil
+// MasterKeyFile is the name of the master key in the data directory, unless
+// another file is named (--master-key-file).
+const MasterKeyFile = "master.key"
+
+// LoadMasterKey reads the master key of the hub whose data directory is
+// data: file if given, else master.key in data. It never creates one: it is
+// for the commands that read what a hub stored (report show, route
+// explain), whose documents are sealed under the key.
+func LoadMasterKey(file, data string) (*crypto.MasterKey, error) {
+	if file == "" {
+		file = filepath.Join(data, MasterKeyFile)
 	}
-	path := filepath.Join(data, "master.key")
+	mk, err := crypto.LoadMasterKey(file)
+	if err != nil {
+		return nil, fmt.Errorf("master key (report documents are encrypted under it): %w", err)
+	}
+	return mk, nil
+}
+
+// loadMasterKey reads the hub's master key. A key file given explicitly must
+// exist. The default one in data is created on first start, but never when
+// the store already holds reports (holdsReports says): their keys were
+// wrapped by a key that is now missing, and a fresh key would silently make
+// every one unreadable.
+//
+// The store cannot be asked through the store the hub runs on, which is
+// opened with the key; holdsReports opens it without, only when the key file
+// is missing, which is on first start or after a loss.
+func loadMasterKey(ctx context.Context, file, data string, holdsReports func(context.Context) (bool, error)) (*crypto.MasterKey, error) {
+	if file != "" {
+		return LoadMasterKey(file, data)
+	}
+	path := filepath.Join(data, MasterKeyFile)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		reports, err := store.FindAuditEvents(ctx, guardian.AuditFilter{Action: "report.submit", Limit: 1})
+		held, err := holdsReports(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("check store before creating a master key: %w", err)
 		}
-		if len(reports) > 0 {
+		if held {
 			return nil, fmt.Errorf("master key %s is missing but the store holds reports encrypted under it; restore it from backup (or set GUARDIAN_MASTER_KEY_FILE)", path)
 		}
 	}
@@ -47,6 +69,22 @@ func loadMasterKey(ctx context.Context, file, data string, store guardian.Store)
 		return nil, fmt.Errorf("master key: %w", err)
 	}
 	return mk, nil
+}
+
+// storeHoldsReports opens the store without the master key, only to see
+// whether any report was ever submitted to it, and closes it again. A new
+// database is created (and migrated) by the way, as the hub's own open would.
+func storeHoldsReports(ctx context.Context, c StoreConfig, migrate bool, logger *slog.Logger) (bool, error) {
+	store, err := c.Open(ctx, sqlstore.Options{Migrate: migrate, Logger: logger})
+	if err != nil {
+		return false, openStoreError(err)
+	}
+	defer store.Close()
+	reports, err := store.FindAuditEvents(ctx, guardian.AuditFilter{Action: "report.submit", Limit: 1})
+	if err != nil {
+		return false, err
+	}
+	return len(reports) > 0, nil
 }
 
 // LoadAuditKey loads the checkpoint signing key from data, creating it on

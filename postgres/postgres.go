@@ -140,6 +140,19 @@ func (dialect) LockMigrations(ctx context.Context, tx *sql.Tx) error {
 	return err
 }
 
+// SetForeignKeys does nothing: PostgreSQL's ALTER TABLE changes a table in
+// place, and no migration needs foreign keys off.
+func (dialect) SetForeignKeys(context.Context, *sql.Conn, bool) error { return nil }
+
+// Scrub does nothing: the old row versions that held documents in the clear
+// stay in the tables' files until VACUUM FULL rewrites them, which locks
+// each table for its duration; docs/operations.md tells the operator when
+// to run it.
+func (dialect) Scrub(context.Context, *sql.DB) error { return nil }
+
+// CheckForeignKeys does nothing: PostgreSQL checks foreign keys always.
+func (dialect) CheckForeignKeys(context.Context, *sql.Tx) error { return nil }
+
 // SQLSTATE codes that FormatError translates; see
 // https://www.postgresql.org/docs/current/errcodes-appendix.html.
 const (

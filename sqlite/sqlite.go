@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -123,6 +124,9 @@ func connect(ctx context.Context, path string, readConns int) (db, readDB *sql.D
 	// query_only: the read pool cannot write, even by mistake.
 	params.Set("_query_only", "1")
 
+	if err := createPrivate(path); err != nil {
+		return nil, nil, err
+	}
 	db, err = sql.Open("sqlite", path+"?"+writeParams.Encode())
 	if err != nil {
 		return nil, nil, err
@@ -145,6 +149,22 @@ func connect(ctx context.Context, path string, readConns int) (db, readDB *sql.D
 	readDB.SetMaxOpenConns(readConns)
 	readDB.SetMaxIdleConns(readConns)
 	return db, readDB, nil
+}
+
+// createPrivate creates an empty database file at path, readable and
+// writable by its owner only, unless the file exists. SQLite would create it
+// with mode 0644 (less the umask); the -wal and -shm files it makes beside
+// the database take the database file's mode, so they are private too.
+// (An empty file is a new database to SQLite.) The mode of an existing file
+// is left alone: the hub refuses to start on one others may read.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // dialect is SQLite's [sqlstore.Dialect].
@@ -171,6 +191,56 @@ func (dialect) SchemaMigrationsTable() string {
 // LockMigrations does nothing: schema transactions run on the write
 // connection, whose BEGIN IMMEDIATE excludes every other writer.
 func (dialect) LockMigrations(context.Context, *sql.Tx) error { return nil }
+
+// SetForeignKeys sets PRAGMA foreign_keys, which SQLite ignores inside a
+// transaction: a migration that rebuilds a table others refer to needs it
+// off (https://sqlite.org/lang_altertable.html#otheralter), since dropping
+// the old table would otherwise delete or refuse its children.
+func (dialect) SetForeignKeys(ctx context.Context, conn *sql.Conn, on bool) error {
+	v := "OFF"
+	if on {
+		v = "ON"
+	}
+	_, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = "+v)
+	return err
+}
+
+// Scrub runs VACUUM, which rebuilds the database file from its live rows
+// (the free pages of dropped tables and rewritten rows go), and then
+// truncates the WAL, whose frames hold copies of pages as they were.
+func (dialect) Scrub(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, "VACUUM"); err != nil {
+		return fmt.Errorf("vacuum: %w", err)
+	}
+	var busy, log, checkpointed int
+	if err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &log, &checkpointed); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return errors.New("checkpoint: a reader kept the WAL from being truncated")
+	}
+	return nil
+}
+
+// CheckForeignKeys runs PRAGMA foreign_key_check, which lists the rows that
+// break a foreign key, and fails if there is one.
+func (dialect) CheckForeignKeys(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fkid int
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			return err
+		}
+		return fmt.Errorf("row %d of %s refers to a missing row of %s", rowid.Int64, table, parent)
+	}
+	return rows.Err()
+}
 
 // FormatError translates SQLite's errors; it is the only place that knows
 // SQLite's result codes.

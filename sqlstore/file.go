@@ -12,9 +12,14 @@ import (
 	"github.com/guardian-network/guardian"
 )
 
-// fileColumns are the columns scanFile reads, in order.
-const fileColumns = `id, report_id, name, size, md5, sha1, sha256, uploaded_at,
-	blob_key, wrapped_key, details_xml, details, details_at`
+// fileStateColumns are the columns of a file that scanFiles reads, in
+// order; fileColumns add its details as stored, which only reads of a whole
+// report open.
+const (
+	fileStateColumns = `id, report_id, name, size, md5, sha1, sha256, uploaded_at,
+	blob_key, wrapped_key, details_at`
+	fileColumns = fileStateColumns + `, details_xml, details, sealed`
+)
 
 // blobBatch bounds the placeholders of one FindUnreferencedBlobs query, well
 // below the limits of both databases.
@@ -41,8 +46,8 @@ func (s *Store) AddFile(ctx context.Context, reporterID int64, f *guardian.File,
 			return fmt.Errorf("touch report %d: %w", f.ReportID, err)
 		}
 		_, err = tx.exec(`
-			INSERT INTO files (id, report_id, position, name, size, md5, sha1, sha256, uploaded_at, blob_key, wrapped_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			INSERT INTO files (id, report_id, position, name, size, md5, sha1, sha256, uploaded_at, blob_key, wrapped_key, sealed)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE)`,
 			f.ID, f.ReportID, position, f.Name, f.Size, f.MD5, f.SHA1, f.SHA256, tx.t(tx.now), f.BlobKey, f.WrappedKey)
 		if guardian.ErrorCode(err) == guardian.ECONFLICT {
 			return fmt.Errorf("%w: %w", guardian.Errorf(guardian.ECONFLICT, "File %s already exists.", f.ID), err)
@@ -64,35 +69,50 @@ func validFileID(id string) bool {
 }
 
 // SetFileDetails implements [guardian.Store]. Sending the same details
-// again changes nothing and records no event: ev.ID stays 0.
+// again changes nothing and records no event: ev.ID stays 0. The details
+// are stored sealed, and the file comes back with them in the clear.
 func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, fileID string, xml []byte, details json.RawMessage, ev *guardian.AuditEvent) (*guardian.File, error) {
 	if len(xml) == 0 || !json.Valid(details) {
 		return nil, errors.New("set file details: XML and valid JSON details are required")
 	}
+	if err := s.needSealer(); err != nil {
+		return nil, fmt.Errorf("set file details: %w", err)
+	}
 	var f *guardian.File
 	err := s.update(ctx, func(tx *tx) error {
-		if err := touchOpenReport(tx, reporterID, reportID); err != nil {
+		k, err := touchOpenReport(tx, reporterID, reportID)
+		if err != nil {
+			return err
+		}
+		xmlLabel, jsonLabel := fileDetailsLabels(fileID)
+		sealedXML, err := s.seal(k, xmlLabel, xml)
+		if err != nil {
+			return err
+		}
+		sealedDetails, err := s.seal(k, jsonLabel, details)
+		if err != nil {
 			return err
 		}
 		// Details are set once: the update matches only a file without
 		// them, and only when it matches none is the file read to say why.
 		rows, err := tx.query(`
-			UPDATE files SET details_xml = ?, details = ?, details_at = ?
+			UPDATE files SET details_xml = ?, details = ?, sealed = TRUE, details_at = ?
 			WHERE id = ? AND report_id = ? AND details_xml IS NULL
-			RETURNING `+fileColumns,
-			xml, string(details), tx.t(tx.now), fileID, reportID)
+			RETURNING `+fileStateColumns,
+			sealedXML, sealedDetails, tx.t(tx.now), fileID, reportID)
 		if err != nil {
 			return fmt.Errorf("update file: %w", err)
 		}
-		files, err := scanFiles(rows)
+		files, err := scanFiles(rows, nil)
 		if err != nil {
 			return err
 		}
 		if len(files) == 1 {
 			f = files[0]
+			f.DetailsXML, f.Details = bytes.Clone(xml), bytes.Clone(details)
 			return recordSuccess(tx, ev, "file", f.ID, reportID, f.ID)
 		}
-		if f, err = fileDetailsConflict(tx, reportID, fileID, xml); err == nil {
+		if f, err = s.fileDetailsConflict(tx, k, fileID, xml); err == nil {
 			return errUnchanged // and undo the touch of the report
 		}
 		return err
@@ -109,57 +129,101 @@ func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, 
 // open report changed nothing: the file is not there (EFILENOTFOUND), or
 // has other details (ECONFLICT). If it has these very details, the request
 // is a repeat, which succeeds: it returns the file.
-func fileDetailsConflict(tx *tx, reportID int64, fileID string, xml []byte) (*guardian.File, error) {
-	rows, err := tx.query(`SELECT `+fileColumns+` FROM files WHERE id = ? AND report_id = ?`, fileID, reportID)
+func (s *Store) fileDetailsConflict(tx *tx, k reportKey, fileID string, xml []byte) (*guardian.File, error) {
+	rows, err := tx.query(`SELECT `+fileColumns+` FROM files WHERE id = ? AND report_id = ?`, fileID, k.reportID)
 	if err != nil {
 		return nil, fmt.Errorf("find file: %w", err)
 	}
-	files, err := scanFiles(rows)
+	var sealed []bool
+	files, err := scanFiles(rows, &sealed)
 	switch {
 	case err != nil:
 		return nil, err
 	case len(files) == 0:
-		return nil, guardian.Errorf(guardian.EFILENOTFOUND, "File not found in report %d.", reportID)
-	case bytes.Equal(files[0].DetailsXML, xml):
-		return files[0], nil
-	default:
+		return nil, guardian.Errorf(guardian.EFILENOTFOUND, "File not found in report %d.", k.reportID)
+	}
+	if err := s.openDetails(k, files[0], sealed[0]); err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(files[0].DetailsXML, xml) {
 		return nil, guardian.Errorf(guardian.ECONFLICT, "File %s already has different details.", fileID)
 	}
+	return files[0], nil
 }
 
 // errUnchanged rolls back a write transaction that turned out to change
 // nothing, when the caller is to succeed all the same.
 var errUnchanged = errors.New("unchanged")
 
-// selectReportFiles reads the files of a report in upload order.
-const selectReportFiles = `SELECT ` + fileColumns + ` FROM files WHERE report_id = ? ORDER BY position`
-
-// findFiles returns the files of a report in upload order.
+// findFiles returns the files of a report in upload order, without their
+// details (DetailsAt says which have them).
 func findFiles(tx *tx, reportID int64) ([]*guardian.File, error) {
-	rows, err := tx.query(selectReportFiles, reportID)
+	rows, err := tx.query(`SELECT `+fileStateColumns+` FROM files WHERE report_id = ? ORDER BY position`, reportID)
 	if err != nil {
 		return nil, fmt.Errorf("find files: %w", err)
 	}
-	return scanFiles(rows)
+	return scanFiles(rows, nil)
 }
 
-// scanFiles reads and closes rows of the columns fileColumns, scanning
-// any columns after them into dest (which only makes sense of one row). A
-// report without files has an empty, non-nil slice, so that it encodes as
-// [] rather than null.
-func scanFiles(rows *sql.Rows, dest ...any) ([]*guardian.File, error) {
+// findFilesWithDetails returns the files of the report in upload order,
+// with their details opened.
+func (s *Store) findFilesWithDetails(tx *tx, k reportKey) ([]*guardian.File, error) {
+	rows, err := tx.query(`SELECT `+fileColumns+` FROM files WHERE report_id = ? ORDER BY position`, k.reportID)
+	if err != nil {
+		return nil, fmt.Errorf("find files: %w", err)
+	}
+	var sealed []bool
+	files, err := scanFiles(rows, &sealed)
+	if err != nil {
+		return nil, err
+	}
+	for i, f := range files {
+		if err := s.openDetails(k, f, sealed[i]); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+// openDetails replaces the details of f, a file of the report, as stored
+// with the details in the clear.
+func (s *Store) openDetails(k reportKey, f *guardian.File, sealed bool) (err error) {
+	if f.DetailsXML == nil {
+		return nil
+	}
+	xmlLabel, jsonLabel := fileDetailsLabels(f.ID)
+	if f.DetailsXML, err = s.open(k, xmlLabel, f.DetailsXML, sealed); err != nil {
+		return err
+	}
+	f.Details, err = s.open(k, jsonLabel, f.Details, sealed)
+	return err
+}
+
+// scanFiles reads and closes rows of the columns fileStateColumns or, if
+// sealed is not nil, fileColumns: then the details are as stored, and
+// *sealed says, file by file, whether they are sealed. A report without
+// files has an empty, non-nil slice, so that it encodes as [] rather than
+// null.
+func scanFiles(rows *sql.Rows, sealed *[]bool) ([]*guardian.File, error) {
 	defer rows.Close()
 	files := []*guardian.File{}
 	for rows.Next() {
 		var f guardian.File
+		dest := []any{&f.ID, &f.ReportID, &f.Name, &f.Size, &f.MD5, &f.SHA1, &f.SHA256, timeScanner{&f.UploadedAt},
+			&f.BlobKey, &f.WrappedKey, nullTimeScanner{&f.DetailsAt}}
 		var details []byte
-		err := rows.Scan(append([]any{&f.ID, &f.ReportID, &f.Name, &f.Size, &f.MD5, &f.SHA1, &f.SHA256, timeScanner{&f.UploadedAt},
-			&f.BlobKey, &f.WrappedKey, &f.DetailsXML, &details, nullTimeScanner{&f.DetailsAt}}, dest...)...)
-		if err != nil {
+		var isSealed bool
+		if sealed != nil {
+			dest = append(dest, &f.DetailsXML, &details, &isSealed)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("scan file: %w", err)
 		}
 		if details != nil {
 			f.Details = details
+		}
+		if sealed != nil {
+			*sealed = append(*sealed, isSealed)
 		}
 		files = append(files, &f)
 	}

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -37,7 +38,19 @@ type migration struct {
 	version int
 	name    string
 	sql     string
+	// noForeignKeys says the migration runs with foreign keys off: its
+	// first line is noForeignKeysMarker.
+	noForeignKeys bool
 }
+
+// noForeignKeysMarker, as the first line of a migration, has it run on a
+// connection whose foreign key enforcement is off (see
+// [Dialect.SetForeignKeys]), and checked by [Dialect.CheckForeignKeys] before
+// it commits. SQLite needs this to rebuild a table that others refer to
+// (https://sqlite.org/lang_altertable.html#otheralter); it cannot be done
+// inside the migration, since SQLite ignores PRAGMA foreign_keys in a
+// transaction.
+const noForeignKeysMarker = "-- guardian:foreign-keys-off"
 
 // parseMigrations reads the .sql files at the root of fsys. Their numbers
 // must run 1, 2, 3, ... without gaps, so that a missing or doubled file is
@@ -58,7 +71,9 @@ func parseMigrations(fsys fs.FS) ([]migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read migration: %w", err)
 		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(path.Base(name), ".sql"), sql: string(b)})
+		first, _, _ := strings.Cut(string(b), "\n")
+		ms = append(ms, migration{version: v, name: strings.TrimSuffix(path.Base(name), ".sql"), sql: string(b),
+			noForeignKeys: strings.TrimSpace(first) == noForeignKeysMarker})
 	}
 	if len(ms) == 0 {
 		return nil, errors.New("no migrations")
@@ -100,7 +115,7 @@ func (s *Store) checkSchema(ctx context.Context, migrate bool) error {
 	var current int
 	// Creating the bookkeeping table first makes "no table" and "no
 	// migration yet" the same case: version 0, a new database.
-	err := s.schemaTx(ctx, func(tx *sql.Tx) (err error) {
+	err := s.schemaTx(ctx, false, func(tx *sql.Tx) (err error) {
 		if _, err := tx.ExecContext(ctx, s.d.SchemaMigrationsTable()); err != nil {
 			return fmt.Errorf("create schema_migrations: %w", s.d.FormatError(err))
 		}
@@ -115,7 +130,11 @@ func (s *Store) checkSchema(ctx context.Context, migrate bool) error {
 		// a process opening it at the same moment finds either nothing
 		// (and waits for the lock) or the whole schema, never a partial
 		// one that it would refuse as outdated.
-		err := s.schemaTx(ctx, func(tx *sql.Tx) error {
+		noForeignKeys := false
+		for _, m := range s.migrations {
+			noForeignKeys = noForeignKeys || m.noForeignKeys
+		}
+		err := s.schemaTx(ctx, noForeignKeys, func(tx *sql.Tx) error {
 			v, err := s.currentVersion(ctx, tx)
 			if err != nil || v != 0 {
 				current = v
@@ -144,7 +163,7 @@ func (s *Store) checkSchema(ctx context.Context, migrate bool) error {
 	// Each migration in its own transaction, so that a failure leaves the
 	// database at the last version that succeeded.
 	for _, m := range s.migrations[current:] {
-		err := s.schemaTx(ctx, func(tx *sql.Tx) error {
+		err := s.schemaTx(ctx, m.noForeignKeys, func(tx *sql.Tx) error {
 			if v, err := s.currentVersion(ctx, tx); err != nil || v >= m.version {
 				return err // nil if another process applied it meanwhile
 			}
@@ -172,9 +191,29 @@ func (s *Store) applyMigration(ctx context.Context, tx *sql.Tx, m migration) err
 }
 
 // schemaTx runs fn in a transaction on the migration connection that holds
-// the dialect's migration lock.
-func (s *Store) schemaTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+// the dialect's migration lock. With noForeignKeys, the connection's foreign
+// keys are off for the transaction, and checked before it commits.
+func (s *Store) schemaTx(ctx context.Context, noForeignKeys bool, fn func(tx *sql.Tx) error) (err error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", s.d.FormatError(err))
+	}
+	defer conn.Close()
+	if noForeignKeys {
+		if err := s.d.SetForeignKeys(ctx, conn, false); err != nil {
+			return fmt.Errorf("turn foreign keys off: %w", s.d.FormatError(err))
+		}
+		defer func() {
+			// A connection left without foreign keys must not go back
+			// to the pool: if they cannot be turned on again, it is
+			// discarded.
+			if ferr := s.d.SetForeignKeys(context.WithoutCancel(ctx), conn, true); ferr != nil {
+				conn.Raw(func(any) error { return driver.ErrBadConn })
+				err = errors.Join(err, fmt.Errorf("turn foreign keys on: %w", s.d.FormatError(ferr)))
+			}
+		}()
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", s.d.FormatError(err))
 	}
@@ -184,6 +223,11 @@ func (s *Store) schemaTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err := fn(tx); err != nil {
 		return err
+	}
+	if noForeignKeys {
+		if err := s.d.CheckForeignKeys(ctx, tx); err != nil {
+			return fmt.Errorf("check foreign keys: %w", s.d.FormatError(err))
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", s.d.FormatError(err))

@@ -16,13 +16,13 @@ import (
 // no limit.
 const defaultExpireBatch = 100
 
-// reportColumns are the columns of a whole report, in the order scanReport
-// reads them; reportStateColumns leave out its documents (see
-// [Store.FindReporterReport]).
+// reportColumns are the columns of a whole report, in the order reportDest
+// gives them; reportStateColumns leave out its documents (see
+// [Store.FindReporterReport]), which only reads of the whole report open.
 const (
 	reportStateColumns = `id, reporter_id, state, opened_at, modified_at, finished_at, retracted_at, expired_at,
 	wrapped_key`
-	reportColumns = reportStateColumns + `, xml, document`
+	reportColumns = reportStateColumns + `, xml, document, sealed`
 )
 
 // CreateReport implements [guardian.Store].
@@ -33,15 +33,32 @@ func (s *Store) CreateReport(ctx context.Context, r *guardian.Report, ev *guardi
 	case !json.Valid(r.Document):
 		return errors.New("create report: document is not valid JSON")
 	}
+	if err := s.needSealer(); err != nil {
+		return fmt.Errorf("create report: %w", err)
+	}
 	err := s.update(ctx, func(tx *tx) error {
+		// The documents are sealed bound to the report's id, which the
+		// INSERT draws: they follow in an UPDATE of the same transaction.
 		err := tx.queryRow(`
-			INSERT INTO reports (reporter_id, state, opened_at, modified_at, xml, document, wrapped_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
+			INSERT INTO reports (reporter_id, state, opened_at, modified_at, xml, document, sealed, wrapped_key)
+			VALUES (?, ?, ?, ?, ?, ?, TRUE, ?)
 			RETURNING id`,
-			[]any{r.ReporterID, string(guardian.ReportOpen), tx.t(tx.now), tx.t(tx.now), r.XML, string(r.Document), r.WrappedKey},
+			[]any{r.ReporterID, string(guardian.ReportOpen), tx.t(tx.now), tx.t(tx.now), []byte{}, []byte{}, r.WrappedKey},
 			&r.ID)
 		if err != nil {
 			return fmt.Errorf("insert report: %w", err)
+		}
+		k := reportKey{reportID: r.ID, reporterID: r.ReporterID, wrapped: r.WrappedKey}
+		xml, err := s.seal(k, labelReportXML, r.XML)
+		if err != nil {
+			return err
+		}
+		document, err := s.seal(k, labelReportJSON, r.Document)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(`UPDATE reports SET xml = ?, document = ? WHERE id = ?`, xml, document, r.ID); err != nil {
+			return fmt.Errorf("store report documents: %w", err)
 		}
 		r.State, r.OpenedAt, r.ModifiedAt = guardian.ReportOpen, tx.now, tx.now
 		r.FinishedAt, r.RetractedAt, r.ExpiredAt = nil, nil, nil
@@ -67,18 +84,31 @@ func (s *Store) FindReporterReport(ctx context.Context, reporterID, reportID int
 	return &r, nil
 }
 
-// FindReportByID implements [guardian.Store].
+// FindReportByID implements [guardian.Store]. It opens the report's
+// documents and its files' details; those of a report whose key is
+// destroyed (expired) went with the key, and are nil.
 func (s *Store) FindReportByID(ctx context.Context, id int64) (*guardian.Report, error) {
+	if err := s.needSealer(); err != nil {
+		return nil, fmt.Errorf("find report %d: %w", id, err)
+	}
 	var r *guardian.Report
 	err := s.view(ctx, func(tx *tx) error {
 		rows, err := tx.query(`SELECT `+reportColumns+` FROM reports WHERE id = ?`, id)
 		if err != nil {
 			return err
 		}
-		if r, err = scanOneReport(rows); err != nil {
+		var sealed bool
+		if r, err = scanOneReport(rows, &sealed); err != nil {
 			return err
 		}
-		r.Files, err = findFiles(tx, r.ID)
+		k := reportKey{reportID: r.ID, reporterID: r.ReporterID, wrapped: r.WrappedKey}
+		if r.XML, err = s.open(k, labelReportXML, r.XML, sealed); err != nil {
+			return err
+		}
+		if r.Document, err = s.open(k, labelReportJSON, r.Document, sealed); err != nil {
+			return err
+		}
+		r.Files, err = s.findFilesWithDetails(tx, k)
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -90,9 +120,10 @@ func (s *Store) FindReportByID(ctx context.Context, id int64) (*guardian.Report,
 }
 
 // scanOneReport reads the one report of rows (columns reportColumns),
-// without its files, and closes rows. No row is sql.ErrNoRows.
-func scanOneReport(rows *sql.Rows) (*guardian.Report, error) {
-	return scanOne(rows, reportDest)
+// without its files and with its documents as stored, sets *sealed, and
+// closes rows. No row is sql.ErrNoRows.
+func scanOneReport(rows *sql.Rows, sealed *bool) (*guardian.Report, error) {
+	return scanOne(rows, func(r *guardian.Report) []any { return reportDest(r, sealed) })
 }
 
 // scanOneReportState is scanOneReport for the columns reportStateColumns:
@@ -118,18 +149,19 @@ func scanOne(rows *sql.Rows, columns func(*guardian.Report) []any) (*guardian.Re
 	return &r, rows.Close()
 }
 
-// scanReport reads a report from the columns reportColumns.
-func scanReport(rows *sql.Rows) (*guardian.Report, error) {
+// scanReportState reads a report from the columns reportStateColumns.
+func scanReportState(rows *sql.Rows) (*guardian.Report, error) {
 	var r guardian.Report
-	if err := rows.Scan(reportDest(&r)...); err != nil {
+	if err := rows.Scan(reportStateDest(&r)...); err != nil {
 		return nil, fmt.Errorf("scan report: %w", err)
 	}
 	return &r, nil
 }
 
-// reportDest returns where the columns reportColumns of r are scanned.
-func reportDest(r *guardian.Report) []any {
-	return append(reportStateDest(r), &r.XML, (*[]byte)(&r.Document))
+// reportDest returns where the columns reportColumns of r are scanned: the
+// documents as stored, and whether they are sealed into *sealed.
+func reportDest(r *guardian.Report, sealed *bool) []any {
+	return append(reportStateDest(r), &r.XML, (*[]byte)(&r.Document), sealed)
 }
 
 // reportStateDest returns where the columns reportStateColumns of r are
@@ -164,22 +196,18 @@ func openReportArgs(d Dialect, now time.Time, reporterID, reportID int64) []any 
 }
 
 // touchOpenReport records a change to the reporter's report, locking it for
-// the rest of tx, or returns why the report accepts no change (see
-// openReportWhere).
-func touchOpenReport(tx *tx, reporterID, reportID int64) error {
-	res, err := tx.exec(`UPDATE reports SET modified_at = ? WHERE `+openReportWhere,
-		append([]any{tx.t(tx.now)}, openReportArgs(tx.d, tx.now, reporterID, reportID)...)...)
-	if err != nil {
-		return fmt.Errorf("touch report %d: %w", reportID, err)
+// the rest of tx, and returns the key its documents are sealed under; or
+// returns why the report accepts no change (see openReportWhere).
+func touchOpenReport(tx *tx, reporterID, reportID int64) (reportKey, error) {
+	k := reportKey{reportID: reportID, reporterID: reporterID}
+	err := tx.queryRow(`UPDATE reports SET modified_at = ? WHERE `+openReportWhere+` RETURNING wrapped_key`,
+		append([]any{tx.t(tx.now)}, openReportArgs(tx.d, tx.now, reporterID, reportID)...), &k.wrapped)
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, whyNotOpen(tx, reporterID, reportID)
+	} else if err != nil {
+		return k, fmt.Errorf("touch report %d: %w", reportID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("touch report %d: %w", reportID, err)
-	}
-	if n == 0 {
-		return whyNotOpen(tx, reporterID, reportID)
-	}
-	return nil
+	return k, nil
 }
 
 // whyNotOpen returns the error for a report of the reporter that an UPDATE
@@ -221,7 +249,8 @@ func (s *Store) RetractReport(ctx context.Context, reporterID, reportID int64, e
 }
 
 // closeReport moves an open report of the reporter to state, finished or
-// retracted, and returns it with its files.
+// retracted, and returns it with its files, without documents: nothing that
+// closes a report reads them, and none is opened needlessly.
 func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, state guardian.ReportState, ev *guardian.AuditEvent) (*guardian.Report, error) {
 	column := "finished_at"
 	if state == guardian.ReportRetracted {
@@ -260,6 +289,8 @@ func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, sta
 // ExpireReports implements [guardian.Store]. A limit of 0 or less handles
 // a batch of 100. On PostgreSQL, reports another transaction holds (being
 // changed, or expired by another hub process) are left for the next call.
+// The reports come back without documents, which their keys took along,
+// and their files without details.
 func (s *Store) ExpireReports(ctx context.Context, limit int) ([]*guardian.Report, error) {
 	if limit <= 0 {
 		limit = defaultExpireBatch
@@ -270,7 +301,7 @@ func (s *Store) ExpireReports(ctx context.Context, limit int) ([]*guardian.Repor
 		// is due when both have passed; the cut-offs are computed here so
 		// that the query needs no date arithmetic of either database.
 		rows, err := tx.query(`
-			SELECT `+reportColumns+`
+			SELECT `+reportStateColumns+`
 			FROM reports
 			WHERE state = ? AND opened_at <= ? AND modified_at <= ?
 			ORDER BY id
@@ -282,7 +313,7 @@ func (s *Store) ExpireReports(ctx context.Context, limit int) ([]*guardian.Repor
 		}
 		defer rows.Close()
 		for rows.Next() {
-			r, err := scanReport(rows)
+			r, err := scanReportState(rows)
 			if err != nil {
 				return err
 			}
@@ -305,7 +336,8 @@ func (s *Store) ExpireReports(ctx context.Context, limit int) ([]*guardian.Repor
 }
 
 // expireReport marks r expired, destroys its wrapped data key so that its
-// evidence can never be decrypted again, and records the erasure.
+// evidence and documents can never be decrypted again, and records the
+// erasure.
 func expireReport(tx *tx, r *guardian.Report) (err error) {
 	_, err = tx.exec(`UPDATE reports SET state = ?, expired_at = ?, modified_at = ?, wrapped_key = NULL WHERE id = ?`,
 		string(guardian.ReportExpired), tx.t(tx.now), tx.t(tx.now), r.ID)

@@ -24,11 +24,19 @@ const referralColumns = `id, report_id, agency_id, network, countries, channel, 
 // RouteReport implements [guardian.RoutingStore]. The report's row is
 // locked first (FOR UPDATE on PostgreSQL; SQLite's single writer excludes
 // everyone), so two routing runs of one report apply one after the other,
-// and the second sees the first's referrals.
+// and the second sees the first's referrals. The assessment and triage are
+// stored sealed under the report's key: they hold what the report says
+// (addresses, telephone codes), and the referrals' plain columns hold what
+// queries need.
 func (s *Store) RouteReport(ctx context.Context, reportID int64, actor guardian.Actor, network string, receivedAt, triagedAt time.Time, fn guardian.RoutingFunc) error {
+	if err := s.needSealer(); err != nil {
+		return fmt.Errorf("route report %d: %w", reportID, err)
+	}
 	err := s.update(ctx, func(tx *tx) error {
 		var state guardian.ReportState
-		err := tx.queryRow(`SELECT state FROM reports WHERE id = ?`+tx.d.LockRow(), []any{reportID}, &state)
+		k := reportKey{reportID: reportID}
+		err := tx.queryRow(`SELECT state, reporter_id, wrapped_key FROM reports WHERE id = ?`+tx.d.LockRow(), []any{reportID},
+			&state, &k.reporterID, &k.wrapped)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && state != guardian.ReportFinished) {
 			return guardian.Errorf(guardian.EREPORTNOTFOUND, "Report %d not found.", reportID)
 		} else if err != nil {
@@ -45,7 +53,7 @@ func (s *Store) RouteReport(ctx context.Context, reportID int64, actor guardian.
 		if err != nil {
 			return err
 		}
-		return applyRouting(tx, reportID, actor, network, receivedAt.UTC().Truncate(time.Microsecond), triagedAt.UTC().Truncate(time.Microsecond), &st, u)
+		return s.applyRouting(tx, k, actor, network, receivedAt.UTC().Truncate(time.Microsecond), triagedAt.UTC().Truncate(time.Microsecond), &st, u)
 	})
 	if err != nil {
 		return fmt.Errorf("route report %d: %w", reportID, err)
@@ -56,8 +64,8 @@ func (s *Store) RouteReport(ctx context.Context, reportID int64, actor guardian.
 // applyRouting applies u, recording one audit event per decision: the
 // triage, then each referral created, reinstated, updated and withdrawn,
 // then the analysts' queue.
-func applyRouting(tx *tx, reportID int64, actor guardian.Actor, network string, receivedAt, triagedAt time.Time, st *guardian.RoutingState, u *guardian.RoutingUpdate) error {
-	run := &routingRun{tx: tx, reportID: reportID, actor: actor, network: network, receivedAt: receivedAt, triagedAt: triagedAt,
+func (s *Store) applyRouting(tx *tx, k reportKey, actor guardian.Actor, network string, receivedAt, triagedAt time.Time, st *guardian.RoutingState, u *guardian.RoutingUpdate) error {
+	run := &routingRun{s: s, tx: tx, key: k, reportID: k.reportID, actor: actor, network: network, receivedAt: receivedAt, triagedAt: triagedAt,
 		justification: u.Justification, byAgency: make(map[string]*guardian.Referral, len(st.Referrals))}
 	for _, r := range st.Referrals {
 		run.byAgency[r.AgencyID] = r
@@ -96,7 +104,9 @@ func each[T any](items []T, step func(T) error) error {
 // routingRun is one routing update being applied: its transaction, and
 // what its changes and their audit events are stamped with.
 type routingRun struct {
+	s                     *Store
 	tx                    *tx
+	key                   reportKey // what the assessment is sealed under
 	reportID              int64
 	actor                 guardian.Actor
 	network               string
@@ -136,7 +146,7 @@ func (run *routingRun) storeTriage(a *guardian.Assessment, t *guardian.Triage) e
 	if a == nil || t == nil {
 		return nil
 	}
-	changed, err := storeAssessment(run.tx, run.reportID, a, t)
+	changed, err := run.s.storeAssessment(run.tx, run.key, a, t)
 	if err != nil || !changed {
 		return err
 	}
@@ -249,9 +259,9 @@ func (run *routingRun) queue(reason string) error {
 	return run.record(guardian.CategoryAlteration, "report.queue", "report", strconv.FormatInt(run.reportID, 10), "")
 }
 
-// storeAssessment stores a's and t's JSON unless the same is stored, and
-// reports whether it changed anything.
-func storeAssessment(tx *tx, reportID int64, a *guardian.Assessment, t *guardian.Triage) (bool, error) {
+// storeAssessment stores a's and t's JSON, sealed under the report's key,
+// unless the same is stored, and reports whether it changed anything.
+func (s *Store) storeAssessment(tx *tx, k reportKey, a *guardian.Assessment, t *guardian.Triage) (bool, error) {
 	aj, err := json.Marshal(a)
 	if err != nil {
 		return false, fmt.Errorf("encode assessment: %w", err)
@@ -261,18 +271,38 @@ func storeAssessment(tx *tx, reportID int64, a *guardian.Assessment, t *guardian
 		return false, fmt.Errorf("encode triage: %w", err)
 	}
 	var oldA, oldT []byte
-	err = tx.queryRow(`SELECT assessment, triage FROM report_assessments WHERE report_id = ?`, []any{reportID}, &oldA, &oldT)
+	var sealed bool
+	err = tx.queryRow(`SELECT assessment, triage, sealed FROM report_assessments WHERE report_id = ?`, []any{k.reportID}, &oldA, &oldT, &sealed)
+	exists := err == nil
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		_, err = tx.exec(`INSERT INTO report_assessments (report_id, assessment, triage, rules_version, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, reportID, string(aj), string(tj), t.RulesVersion, tx.t(tx.now), tx.t(tx.now))
 	case err != nil:
 		return false, fmt.Errorf("read assessment: %w", err)
-	case bytes.Equal(oldA, aj) && bytes.Equal(oldT, tj):
-		return false, nil
 	default:
-		_, err = tx.exec(`UPDATE report_assessments SET assessment = ?, triage = ?, rules_version = ?, updated_at = ? WHERE report_id = ?`,
-			string(aj), string(tj), t.RulesVersion, tx.t(tx.now), reportID)
+		if oldA, err = s.open(k, labelAssessment, oldA, sealed); err != nil {
+			return false, err
+		}
+		if oldT, err = s.open(k, labelTriage, oldT, sealed); err != nil {
+			return false, err
+		}
+		if bytes.Equal(oldA, aj) && bytes.Equal(oldT, tj) {
+			return false, nil
+		}
+	}
+	sa, err := s.seal(k, labelAssessment, aj)
+	if err != nil {
+		return false, err
+	}
+	st, err := s.seal(k, labelTriage, tj)
+	if err != nil {
+		return false, err
+	}
+	if exists {
+		_, err = tx.exec(`UPDATE report_assessments SET assessment = ?, triage = ?, sealed = TRUE, rules_version = ?, updated_at = ? WHERE report_id = ?`,
+			sa, st, t.RulesVersion, tx.t(tx.now), k.reportID)
+	} else {
+		_, err = tx.exec(`INSERT INTO report_assessments (report_id, assessment, triage, sealed, rules_version, created_at, updated_at)
+			VALUES (?, ?, ?, TRUE, ?, ?, ?)`, k.reportID, sa, st, t.RulesVersion, tx.t(tx.now), tx.t(tx.now))
 	}
 	if err != nil {
 		return false, fmt.Errorf("store assessment: %w", err)
@@ -347,15 +377,36 @@ func (s *Store) FindReferrals(ctx context.Context, reportID int64) ([]*guardian.
 	return out, err
 }
 
-// FindReportAssessment implements [guardian.RoutingStore].
+// FindReportAssessment implements [guardian.RoutingStore]. It opens the
+// sealed assessment and triage; those of a report whose key is destroyed
+// went with it, and come back empty (zero Assessment and Triage) beside
+// the rules version and times.
 func (s *Store) FindReportAssessment(ctx context.Context, reportID int64) (*guardian.ReportAssessment, error) {
+	if err := s.needSealer(); err != nil {
+		return nil, fmt.Errorf("find assessment: %w", err)
+	}
 	ra := guardian.ReportAssessment{ReportID: reportID}
 	var aj, tj []byte
-	err := s.queryRow(ctx, `SELECT assessment, triage, rules_version, created_at, updated_at FROM report_assessments WHERE report_id = ?`,
-		[]any{reportID}, &aj, &tj, &ra.RulesVersion, timeScanner{&ra.CreatedAt}, timeScanner{&ra.UpdatedAt})
+	var sealed bool
+	k := reportKey{reportID: reportID}
+	err := s.queryRow(ctx, `
+		SELECT a.assessment, a.triage, a.sealed, a.rules_version, a.created_at, a.updated_at, r.reporter_id, r.wrapped_key
+		FROM report_assessments a JOIN reports r ON r.id = a.report_id
+		WHERE a.report_id = ?`,
+		[]any{reportID}, &aj, &tj, &sealed, &ra.RulesVersion, timeScanner{&ra.CreatedAt}, timeScanner{&ra.UpdatedAt},
+		&k.reporterID, &k.wrapped)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, guardian.Errorf(guardian.ENOTFOUND, "Report %d has not been triaged.", reportID)
 	} else if err != nil {
+		return nil, fmt.Errorf("find assessment: %w", err)
+	}
+	if k.wrapped == nil {
+		return &ra, nil
+	}
+	if aj, err = s.open(k, labelAssessment, aj, sealed); err != nil {
+		return nil, fmt.Errorf("find assessment: %w", err)
+	}
+	if tj, err = s.open(k, labelTriage, tj, sealed); err != nil {
 		return nil, fmt.Errorf("find assessment: %w", err)
 	}
 	if err := json.Unmarshal(aj, &ra.Assessment); err != nil {

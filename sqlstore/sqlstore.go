@@ -22,6 +22,14 @@
 // precision both databases store, so that a value set by the store compares
 // equal to the one read back.
 //
+// # Encryption at rest
+//
+// Report documents (the <report> and <fileDetails> as received and parsed,
+// and the assessment triage derives from them) are stored sealed under the
+// report's data key by [Options.Sealer], and opened only in memory when read:
+// see [Sealer]. What queries need (states, times, reporter, countries,
+// priority) is in plain columns, so that no query decrypts.
+//
 // # Schema versions
 //
 // [New] checks the version recorded in the schema_migrations table against
@@ -70,6 +78,16 @@ type Options struct {
 	// show) leave it nil.
 	OnFinish FinishHook
 
+	// Sealer seals report documents before they are written and opens
+	// them when they are read (see [Sealer]). Without it the store refuses
+	// every call that writes or reads a document with [ErrNoSealer], and
+	// everything else works: commands that never touch documents (audit
+	// verify, reporter add, migrate without the key) leave it nil. A store
+	// opened with it first seals the documents that an older guardian
+	// wrote in the clear, in batches, and checks that it opens the newest
+	// sealed report (a wrong master key stops the open).
+	Sealer Sealer
+
 	// Migrations replaces the store's embedded migration files (named
 	// NNNN_description.sql). Leave it nil: it exists so that tests can
 	// play an older or newer guardian against the same database.
@@ -103,6 +121,7 @@ type Store struct {
 	logger     *slog.Logger
 	migrations []migration
 	onFinish   FinishHook
+	sealer     Sealer
 }
 
 var _ guardian.Store = (*Store)(nil)
@@ -117,6 +136,7 @@ func New(ctx context.Context, cfg Config) (_ *Store, err error) {
 		now:      cfg.Options.Now,
 		logger:   cfg.Options.Logger,
 		onFinish: cfg.Options.OnFinish,
+		sealer:   cfg.Options.Sealer,
 	}
 	if s.readDB == nil {
 		s.readDB = s.db
@@ -144,9 +164,18 @@ func New(ctx context.Context, cfg Config) (_ *Store, err error) {
 		return nil, err
 	}
 
-	if cfg.NewWriter == nil {
-		s.writer = TxWriter{DB: s.db, Dialect: s.d}
-	} else {
+	// Documents written in the clear are sealed before anyone else
+	// writes, one transaction per batch.
+	s.writer = TxWriter{DB: s.db, Dialect: s.d}
+	if s.sealer != nil {
+		if err := s.sealExisting(ctx); err != nil {
+			return nil, err
+		}
+		if err := s.checkSealer(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.NewWriter != nil {
 		s.writer = cfg.NewWriter()
 	}
 	return s, nil
@@ -194,6 +223,21 @@ type Dialect interface {
 	// changes the schema, and makes it the only one until it ends. It may
 	// do nothing where a write transaction already excludes all others.
 	LockMigrations(ctx context.Context, tx *sql.Tx) error
+	// SetForeignKeys turns the enforcement of foreign keys on conn off or
+	// back on, outside any transaction. The migration runner turns it off
+	// around a migration whose first line is [noForeignKeysMarker] (one
+	// that rebuilds tables others refer to, as SQLite's ALTER TABLE
+	// requires), and CheckForeignKeys, called in that migration's
+	// transaction before it commits, fails if a row breaks a foreign key.
+	// Both may do nothing where ALTER TABLE needs no such care.
+	SetForeignKeys(ctx context.Context, conn *sql.Conn, on bool) error
+	CheckForeignKeys(ctx context.Context, tx *sql.Tx) error
+	// Scrub rewrites the database's files so that no free page or log
+	// keeps what was overwritten, once documents stored in the clear have
+	// been sealed. It runs outside any transaction, with no other writer.
+	// It may do nothing where the database's own files are out of the
+	// store's reach (PostgreSQL: the operator runs VACUUM FULL).
+	Scrub(ctx context.Context, db *sql.DB) error
 }
 
 // Writer runs write transactions.

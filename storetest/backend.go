@@ -66,10 +66,10 @@ func MustOpen(tb testing.TB, b Backend, opts sqlstore.Options) (*sqlstore.Store,
 }
 
 // MustOpenDSN opens a store of the backend at dsn, new or not, and closes
-// it when tb ends. Unless opts says otherwise it logs nothing and, in a test,
-// keeps a small pool, since many tests run at once on a few cores. A
-// benchmark runs alone and gets the store's production pool, so that it
-// measures the store as a hub runs it.
+// it when tb ends. Unless opts says otherwise it logs nothing, seals
+// documents with [Sealer] and, in a test, keeps a small pool, since many
+// tests run at once on a few cores. A benchmark runs alone and gets the
+// store's production pool, so that it measures the store as a hub runs it.
 func MustOpenDSN(tb testing.TB, b Backend, dsn string, opts sqlstore.Options) *sqlstore.Store {
 	tb.Helper()
 	if _, bench := tb.(*testing.B); opts.MaxConns == 0 && !bench {
@@ -80,6 +80,9 @@ func MustOpenDSN(tb testing.TB, b Backend, dsn string, opts sqlstore.Options) *s
 	}
 	if opts.OnFinish == nil {
 		opts.OnFinish = nopFinishHook
+	}
+	if opts.Sealer == nil {
+		opts.Sealer = Sealer
 	}
 	s, err := b.Open(context.Background(), dsn, opts)
 	if err != nil {
@@ -118,10 +121,11 @@ func MustOpenPostgres(tb testing.TB, now guardian.Clock) *sqlstore.Store {
 	return s
 }
 
-// Opener returns the [Opener] that RunStoreTests needs, on the backend.
+// Opener returns the [Opener] that RunStoreTests needs, on the backend. Its
+// stores seal documents with crypto's sealer, as a hub's do.
 func (b Backend) Opener() Opener {
 	return func(t *testing.T, now guardian.Clock) guardian.Store {
-		s, _ := MustOpen(t, b, sqlstore.Options{Now: now})
+		s, _ := MustOpen(t, b, sqlstore.Options{Now: now, Sealer: suiteSealer})
 		return s
 	}
 }

@@ -26,7 +26,7 @@ func testFinishHook(t *testing.T, b Backend) {
 	dsn := b.NewDSN(t)
 	open := func(hook sqlstore.FinishHook) *sqlstore.Store {
 		t.Helper()
-		s, err := b.Open(ctx, dsn, sqlstore.Options{OnFinish: hook, MaxConns: 2})
+		s, err := b.Open(ctx, dsn, sqlstore.Options{OnFinish: hook, MaxConns: 2, Sealer: suiteSealer})
 		if err != nil {
 			t.Fatal(err)
 		}

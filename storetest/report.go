@@ -151,16 +151,22 @@ func testInvalidReport(t *testing.T, e *env) {
 }
 
 // testClose finishes or retracts a report: it comes back with its files
-// in upload order, as stored, and the change is recorded.
+// in upload order, as stored but without documents (theirs or the files'
+// details), and the change is recorded.
 func testClose(t *testing.T, e *env, state guardian.ReportState) {
 	rep := e.reporter("example-service")
 	r := e.report(rep.ID)
 	files := []*guardian.File{e.file(rep.ID, r.ID), e.file(rep.ID, r.ID), e.file(rep.ID, r.ID)}
+	described, err := e.s.SetFileDetails(e.ctx, rep.ID, r.ID, files[1].ID, detailsXML, detailsJSON, reporterEvent(rep.ID, "file.details"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files[1] = described
 	e.clock.Advance(time.Minute)
 	now := e.now()
 	want := *r
 	want.State, want.ModifiedAt, want.Files = state, now, files
-	want.XML, want.Document = nil, nil // see guardian.Store.FinishReport
+	want = *withoutDocuments(&want) // see guardian.Store.FinishReport
 	closeFn, action := e.s.FinishReport, "report.finish"
 	if want.FinishedAt = &now; state == guardian.ReportRetracted {
 		closeFn, action = e.s.RetractReport, "report.retract"
@@ -175,8 +181,10 @@ func testClose(t *testing.T, e *env, state guardian.ReportState) {
 		t.Errorf("%s (-want +got):\n%s", action, diff)
 	}
 	found := e.find(r.ID)
-	found.XML, found.Document = nil, nil
-	if diff := cmp.Diff(got, found); diff != "" {
+	if string(found.Files[1].DetailsXML) != string(detailsXML) {
+		t.Errorf("FindReportByID after %s: file details %q", action, found.Files[1].DetailsXML)
+	}
+	if diff := cmp.Diff(got, withoutDocuments(found)); diff != "" {
 		t.Errorf("FindReportByID after %s (-returned +found):\n%s", action, diff)
 	}
 	if ev.ReportID != r.ID || ev.ObjectID != fmt.Sprint(r.ID) || ev.Outcome != guardian.OutcomeSuccess {

@@ -32,6 +32,12 @@ func Run(t *testing.T, b Backend) {
 		{"Schema/FailedMigration", testFailedMigration},
 		{"Schema/OpenTogether", testOpenTogether},
 		{"FinishHook", testFinishHook},
+		{"Encryption/AtRest", testEncryptionAtRest},
+		{"Encryption/Tamper", testEncryptionTamper},
+		{"Encryption/NoSealer", testEncryptionNoSealer},
+		{"Encryption/WrongKey", testEncryptionWrongKey},
+		{"Encryption/SealExisting", testSealExisting},
+		{"Encryption/MigrationForeignKeys", testMigrationForeignKeys},
 		{"Reopen", testReopen},
 		{"SharedDatabase", testSharedDatabase},
 	} {

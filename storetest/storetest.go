@@ -94,6 +94,7 @@ func RunStoreTests(t *testing.T, open Opener) {
 		{"Expiry/ChangePostpones", testExpiryPostponed},
 		{"Expiry/ExpireReports", testExpireReports},
 		{"Expiry/Limit", testExpireLimit},
+		{"Expiry/DocumentsDestroyed", testDocumentsDestroyed},
 		{"UnreferencedBlobs", testUnreferencedBlobs},
 		{"Audit/Append", testAppendAuditEvent},
 		{"Audit/Invalid", testInvalidAuditEvent},
@@ -204,13 +205,30 @@ func (e *env) refused(err error, code string, events int) {
 	}
 }
 
+// withoutDocuments returns a copy of r without the documents of the report
+// and of its files, as FinishReport, RetractReport and ExpireReports return
+// a report (DetailsAt still says which files have details).
+func withoutDocuments(r *guardian.Report) *guardian.Report {
+	c := *r
+	c.XML, c.Document = nil, nil
+	if r.Files != nil {
+		c.Files = make([]*guardian.File, len(r.Files))
+		for i, f := range r.Files {
+			g := *f
+			g.DetailsXML, g.Details = nil, nil
+			c.Files[i] = &g
+		}
+	}
+	return &c
+}
+
 func newReport(reporterID int64) *guardian.Report {
 	id := randomHex(4)
 	return &guardian.Report{
 		ReporterID: reporterID,
 		XML:        []byte(`<report><incidentSummary><incidentType>Synthetic ` + id + `</incidentType></incidentSummary></report>`),
 		Document:   []byte(`{"incidentSummary": {"incidentType": "Synthetic ` + id + `"}}`),
-		WrappedKey: []byte("wrapped-data-key-" + id),
+		WrappedKey: wrappedDataKey(reporterID),
 	}
 }
 

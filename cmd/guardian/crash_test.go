@@ -154,7 +154,9 @@ func verifyStore(t *testing.T, data string, storeArgs []string, acks *acked) {
 	if len(storeArgs) == 2 {
 		cfg.Database = storeArgs[1]
 	}
-	store, err := cfg.open(ctx, false, stderrLogger(io.Discard))
+	// Report documents are encrypted under the master key: the store opens
+	// them with it.
+	store, err := openWithMasterKey(ctx, cfg, "", stderrLogger(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}

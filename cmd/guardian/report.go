@@ -6,17 +6,39 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os/user"
 	"strconv"
 	"strings"
 
 	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/crypto"
+	"github.com/guardian-network/guardian/hub"
+	"github.com/guardian-network/guardian/sqlstore"
 )
 
 // ReportCommand inspects stored reports.
 type ReportCommand struct {
 	Stdout, Stderr io.Writer
 	Store          StoreConfig
+	MasterKeyFile  string // default master.key in --data
+}
+
+// registerMasterKey adds --master-key-file to fs, for a command that reads
+// report documents, which are encrypted under the master key.
+func registerMasterKey(fs *flag.FlagSet, file *string) {
+	fs.StringVar(file, "master-key-file", "", "master key file, which report documents are encrypted under; default master.key in --data (GUARDIAN_MASTER_KEY_FILE)")
+}
+
+// openWithMasterKey opens the store for a command that reads report
+// documents: with the master key (which it never creates), so that the
+// store opens them.
+func openWithMasterKey(ctx context.Context, c StoreConfig, keyFile string, logger *slog.Logger) (*sqlstore.Store, error) {
+	mk, err := hub.LoadMasterKey(keyFile, c.Data)
+	if err != nil {
+		return nil, err
+	}
+	return c.hub().Open(ctx, sqlstore.Options{Logger: logger, Sealer: crypto.NewDocumentSealer(mk)})
 }
 
 // reportView is what "report show" prints: the stored report and the audit
@@ -43,6 +65,7 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("guardian report show", flag.ContinueOnError)
 	fs.SetOutput(c.Stderr)
 	c.Store.register(fs)
+	registerMasterKey(fs, &c.MasterKeyFile)
 	justification := fs.String("justification", "", "why you are reading this report (required; recorded in the audit log)")
 	pos, err := parseFlagsAndArgs(fs, args[1:])
 	if err != nil {
@@ -59,7 +82,7 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 		return usageError{cmd: "report", msg: "reading a report needs --justification \"why\" (it is recorded in the audit log)"}
 	}
 
-	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+	store, err := openWithMasterKey(ctx, c.Store, c.MasterKeyFile, stderrLogger(c.Stderr))
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}

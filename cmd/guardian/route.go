@@ -18,6 +18,7 @@ import (
 type RouteCommand struct {
 	Stdout, Stderr io.Writer
 	Store          StoreConfig
+	MasterKeyFile  string // default master.key in --data
 }
 
 // explanation is what "route explain --json" prints.
@@ -37,6 +38,7 @@ func (c *RouteCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("guardian route explain", flag.ContinueOnError)
 	fs.SetOutput(c.Stderr)
 	c.Store.register(fs)
+	registerMasterKey(fs, &c.MasterKeyFile)
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	pos, err := parseFlagsAndArgs(fs, args[1:])
 	if err != nil {
@@ -49,7 +51,9 @@ func (c *RouteCommand) Run(ctx context.Context, args []string) error {
 	if err != nil || id <= 0 {
 		return usageError{cmd: "route", msg: fmt.Sprintf("%q is not a report id", pos[0])}
 	}
-	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+	// The assessment names the report's addresses and telephone codes: it
+	// is sealed with the report's documents.
+	store, err := openWithMasterKey(ctx, c.Store, c.MasterKeyFile, stderrLogger(c.Stderr))
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}

@@ -55,3 +55,7 @@ b64 = lambda b: base64.b64encode(b).decode().rstrip("=")
 print("password hash", "pbkdf2-sha256$10000$" + b64(psalt) + "$" + b64(h))
 
 print("master key file", "GUARDIAN-MASTER-KEY-1 " + base64.b64encode(mk).decode())
+
+nonce = bytes(range(0xA0, 0xAC))
+ad = b"guardian document v1\x00" + struct.pack(">q", 42) + b"report.json"
+print("sealed document", (b"\x01" + nonce + AESGCM(dk).encrypt(nonce, b'{"synthetic": true}', ad)).hex())
