@@ -19,9 +19,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/riverqueue/river/riverdriver"
@@ -170,6 +172,15 @@ type Config struct {
 	Network       string // network file; default network.yaml in Store.Data
 	GeoIP         string // MaxMind-format country database; default the embedded table
 
+	// TLSCert and TLSKey are PEM files of the certificate and key the hub
+	// serves HTTPS with (re-read by Reload, on SIGHUP); without them it
+	// speaks plain HTTP, for a TLS proxy in front or for loopback.
+	TLSCert, TLSKey string
+
+	// ConfigureServer, if set, adjusts the server's limits (the flags of
+	// serve) before it listens.
+	ConfigureServer func(*server.Server)
+
 	// Audit integrates the audit log and signs checkpoints in the
 	// background, as a hub must. Only a benchmark that shows what the log
 	// costs turns it off (NoAuditIntegration).
@@ -191,6 +202,7 @@ type Hub struct {
 	Pipeline *jobs.Pipeline
 	Network  *NetworkReloader
 
+	cert    *server.Certificate // nil without TLS
 	logger  *slog.Logger
 	closers []func(ctx context.Context) error
 }
@@ -348,6 +360,18 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	if cfg.MaxUploadSize > 0 {
 		srv.MaxUploadSize = cfg.MaxUploadSize
 	}
+	if cfg.TLSCert != "" || cfg.TLSKey != "" {
+		if cfg.TLSCert == "" || cfg.TLSKey == "" {
+			return nil, errors.New("TLS needs both a certificate (--tls-cert) and its key (--tls-key)")
+		}
+		if h.cert, err = server.LoadCertificate(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return nil, err
+		}
+		srv.TLS = h.cert
+	}
+	if cfg.ConfigureServer != nil {
+		cfg.ConfigureServer(srv)
+	}
 	if err := srv.Open(); err != nil {
 		return nil, err
 	}
@@ -402,4 +426,42 @@ func OpenGeo(path string) (geo.Resolver, func() error, error) {
 // newRouter is the routing service the pipeline's jobs call.
 func newRouter(store *sqlstore.Store, nr *NetworkReloader, g geo.Resolver, routed func(int64)) *routing.Service {
 	return &routing.Service{Store: store, Network: nr.r.Network, Geo: g, Routed: routed}
+}
+
+// Reload re-reads the network file and, with TLS, the certificate pair, for
+// actor. A file that fails to load leaves what is in force and is logged
+// (and, for the network, recorded).
+func (h *Hub) Reload(ctx context.Context, actor guardian.Actor) {
+	h.Network.Reload(ctx, actor)
+	if h.cert == nil {
+		return
+	}
+	if err := h.cert.Reload(); err != nil {
+		h.logger.Error("TLS certificate refused; the one in use stays", slog.Any("error", err))
+		return
+	}
+	h.logger.Info("TLS certificate reloaded", slog.String("cert", h.cert.CertFile))
+}
+
+// ReloadOnSIGHUP calls Reload on every SIGHUP until ctx ends or stop is
+// called.
+func (h *Hub) ReloadOnSIGHUP(ctx context.Context) (stop func()) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sig:
+				h.Reload(ctx, guardian.Actor{Kind: guardian.ActorSystem, Name: "SIGHUP"})
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(sig)
+		<-done
+	}
 }

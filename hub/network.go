@@ -9,10 +9,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/network"
@@ -98,28 +96,6 @@ func (nr *NetworkReloader) Reload(ctx context.Context, actor guardian.Actor) (st
 	}
 	nr.logger.Info("network file reloaded", slog.String("network", ch.To), slog.Bool("changed", changed), slog.String("change", ch.String()))
 	return ch.To, changed, nil
-}
-
-// ReloadOnSIGHUP reloads the network on every SIGHUP until ctx ends.
-func (nr *NetworkReloader) ReloadOnSIGHUP(ctx context.Context) (stop func()) {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGHUP)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-sig:
-				nr.Reload(ctx, guardian.Actor{Kind: guardian.ActorSystem, Name: "SIGHUP"})
-			}
-		}
-	}()
-	return func() {
-		signal.Stop(sig)
-		<-done
-	}
 }
 
 // Network returns the network in force.

@@ -431,7 +431,7 @@ func (s *Server) walkParts(r *http.Request, read map[string]func(*multipart.Part
 			err = fn(part)
 		} else if _, cerr := io.CopyN(io.Discard, part, maxFieldSize+1); cerr != io.EOF {
 			// Unknown fields are tolerated but bounded.
-			err = s.bodyReadError(cerr, invalidf("part %q is too large", truncate(part.FormName(), 40)))
+			err = s.bodyReadError(cerr, invalidf("part %q is too large", guardian.Clip(part.FormName(), 40)))
 		}
 		part.Close()
 		if err != nil {
@@ -501,12 +501,12 @@ func parseIDString(s string) (int64, error) {
 	}
 	for _, c := range s {
 		if c < '0' || c > '9' {
-			return 0, invalidf("the 'id' field %q is not a decimal report id", truncate(s, 32))
+			return 0, invalidf("the 'id' field %q is not a decimal report id", guardian.Clip(s, 32))
 		}
 	}
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, invalidf("the 'id' field %q is not a valid report id", truncate(s, 32))
+		return 0, invalidf("the 'id' field %q is not a valid report id", guardian.Clip(s, 32))
 	}
 	return id, nil
 }
@@ -550,17 +550,6 @@ func sanitizeFileName(name string) string {
 	default:
 		return n
 	}
-}
-
-// truncate cuts client-supplied text before it is quoted back.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 func succeeded(ev *guardian.AuditEvent) *guardian.AuditEvent {

@@ -95,6 +95,12 @@ type Server struct {
 	AuditVerifierKey string
 	// Tokens authenticates bearer tokens (auditors, administrators).
 	Tokens guardian.TokenStore
+
+	// TLS, if set, serves HTTPS with this certificate (TLS 1.2 and 1.3
+	// only). Without it the hub speaks plain HTTP, which is for a proxy
+	// in front or for loopback: on any other address Open logs a
+	// warning.
+	TLS *Certificate
 	// ReloadNetwork, if set, serves POST /admin/network/reload to tokens
 	// of the admin role (see admin.go).
 	ReloadNetwork ReloadFunc
@@ -217,6 +223,9 @@ func (s *Server) Open() error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.Addr, err)
 	}
+	if s.TLS == nil && !isLoopback(ln.Addr()) {
+		s.Logger.Warn("serving plain HTTP on an address other than loopback: reports and passwords cross the network in the clear unless a TLS proxy is in front (see --tls-cert, docs/security.md)", slog.String("addr", ln.Addr().String()))
+	}
 	s.ln = ln
 	s.srv = &http.Server{
 		Handler: s.Handler(),
@@ -227,10 +236,16 @@ func (s *Server) Open() error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelDebug),
 	}
+	serve := func() error { return s.srv.Serve(ln) }
+	if s.TLS != nil {
+		s.srv.TLSConfig = s.TLS.tlsConfig()
+		// No files: the certificate comes from TLSConfig.GetCertificate.
+		serve = func() error { return s.srv.ServeTLS(ln, "", "") }
+	}
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.Logger.Error("http server stopped", slog.Any("error", err))
 		}
 	}()
@@ -269,6 +284,9 @@ func (s *Server) validate() error {
 
 // URL returns the base URL of the running server, e.g. http://127.0.0.1:8080.
 func (s *Server) URL() string {
+	if s.TLS != nil {
+		return "https://" + s.ln.Addr().String()
+	}
 	return "http://" + s.ln.Addr().String()
 }
 

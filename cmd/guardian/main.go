@@ -90,15 +90,16 @@ that detect them to the agencies that can act on them.
 
 Usage:
   guardian serve [--addr ADDR] [--data DIR] [--database URL] [--migrate]
-  guardian migrate [--data DIR] [--database URL]
+                 [--tls-cert FILE --tls-key FILE] [--master-key-file FILE]
+  guardian migrate [--data DIR] [--database URL] [--master-key-file FILE]
   guardian reporter add [--data DIR] [--database URL] NAME
-  guardian report show [--data DIR] [--database URL] ID --justification WHY
+  guardian report show [--data DIR] [--database URL] [--master-key-file FILE] ID --justification WHY
   guardian token add [--data DIR] [--database URL] NAME --role auditor|admin
   guardian audit verify [--data DIR] [--database URL] [--key KEY]
   guardian audit verify --url URL --checkpoint FILE [--key KEY]
   guardian audit key [--data DIR]
   guardian network check [-v] [FILE]
-  guardian route explain ID [--json]
+  guardian route explain ID [--json] [--master-key-file FILE]
                                   print a report's evidence, scores, triage and referrals
   guardian demo [--data ./guardian-demo] [--addr ADDR]
   guardian version

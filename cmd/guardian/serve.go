@@ -27,6 +27,9 @@ type ServeCommand struct {
 	LogFormat     string
 	Network       string // network file; default network.yaml in --data
 	GeoIP         string // MaxMind-format country database; default the embedded table
+	TLSCert       string
+	TLSKey        string
+	Limits        serveLimits
 
 	// Ready, if set, receives the server's base URL once it listens.
 	Ready func(url string)
@@ -45,6 +48,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&c.AuditOrigin, "audit-origin", "", "origin line of the audit log's checkpoints, e.g. hub.example.org/audit; fixed when the signing key is first created (default: the key's, or HOSTNAME/audit) (GUARDIAN_AUDIT_ORIGIN)")
 	fs.StringVar(&c.Network, "network", "", "network file of agencies and agreements; default network.yaml in --data; reloaded on SIGHUP and POST /admin/network/reload (GUARDIAN_NETWORK)")
 	fs.StringVar(&c.GeoIP, "geoip", "", "IP-to-country database in MaxMind DB format (GeoLite2/DB-IP country); default the embedded DB-IP table (GUARDIAN_GEOIP)")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) to serve HTTPS with, TLS 1.2 and 1.3 only; re-read on SIGHUP (GUARDIAN_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key of --tls-cert (GUARDIAN_TLS_KEY)")
+	c.Limits.register(fs)
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error (GUARDIAN_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json (GUARDIAN_LOG_FORMAT)")
 	if err := parseFlags(fs, args); err != nil {
@@ -61,21 +67,24 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		return usageError{cmd: "serve", msg: err.Error()}
 	}
 	h, err := hub.Open(ctx, hub.Config{
-		Store:         c.Store.hub(),
-		Migrate:       c.Migrate,
-		Addr:          c.Addr,
-		Prefix:        c.Prefix,
-		MaxUploadSize: c.MaxUploadSize,
-		MasterKeyFile: c.MasterKeyFile,
-		AuditOrigin:   c.AuditOrigin,
-		Network:       c.Network,
-		GeoIP:         c.GeoIP,
-		Logger:        logger,
+		Store:           c.Store.hub(),
+		Migrate:         c.Migrate,
+		Addr:            c.Addr,
+		Prefix:          c.Prefix,
+		MaxUploadSize:   c.MaxUploadSize,
+		MasterKeyFile:   c.MasterKeyFile,
+		AuditOrigin:     c.AuditOrigin,
+		Network:         c.Network,
+		GeoIP:           c.GeoIP,
+		TLSCert:         c.TLSCert,
+		TLSKey:          c.TLSKey,
+		Logger:          logger,
+		ConfigureServer: c.Limits.apply,
 	})
 	if err != nil {
 		return err
 	}
-	stopSIGHUP := h.Network.ReloadOnSIGHUP(ctx)
+	stopSIGHUP := h.ReloadOnSIGHUP(ctx)
 	logger.Info("guardian version", slog.String("version", Version()))
 	if c.Ready != nil {
 		c.Ready(h.URL())
@@ -92,4 +101,39 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 // stderrLogger is the logger of the administrative commands.
 func stderrLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// serveLimits are the flags of the server's fair-sharing and sign-in limits
+// (docs/security.md); their defaults are the server's, which a large
+// reporter sending at full speed does not meet.
+type serveLimits struct {
+	maxInFlight, perReporter, uploadsPerReporter, audit int
+	minBodyRate                                         int64
+	minBodyRateWindow                                   time.Duration
+	lockAfter                                           int
+	lockDuration                                        time.Duration
+}
+
+func (l *serveLimits) register(fs *flag.FlagSet) {
+	fs.IntVar(&l.maxInFlight, "max-in-flight", server.DefaultMaxInFlight, "intake requests in flight, hub-wide, before 503 (GUARDIAN_MAX_IN_FLIGHT)")
+	fs.IntVar(&l.perReporter, "max-in-flight-per-reporter", server.DefaultMaxInFlightPerReporter, "intake requests in flight per reporter (GUARDIAN_MAX_IN_FLIGHT_PER_REPORTER)")
+	fs.IntVar(&l.uploadsPerReporter, "max-uploads-per-reporter", server.DefaultMaxUploadsPerReporter, "uploads in flight per reporter (GUARDIAN_MAX_UPLOADS_PER_REPORTER)")
+	fs.IntVar(&l.audit, "max-in-flight-audit", server.DefaultMaxInFlightAudit, "/audit and /admin requests in flight, apart from the intake (GUARDIAN_MAX_IN_FLIGHT_AUDIT)")
+	fs.Int64Var(&l.minBodyRate, "min-body-rate", server.DefaultMinBodyRate, "bytes per second a request body must keep up over each --min-body-rate-window, or be cut off; 0 turns it off (GUARDIAN_MIN_BODY_RATE)")
+	fs.DurationVar(&l.minBodyRateWindow, "min-body-rate-window", server.DefaultMinBodyRateWindow, "window of --min-body-rate (GUARDIAN_MIN_BODY_RATE_WINDOW)")
+	fs.IntVar(&l.lockAfter, "lock-after", server.DefaultLockAfter, "failed sign-ins in a row that lock a reporter account name (GUARDIAN_LOCK_AFTER)")
+	fs.DurationVar(&l.lockDuration, "lock-duration", server.DefaultLockDuration, "how long such a lock lasts (GUARDIAN_LOCK_DURATION)")
+}
+
+// apply sets the limits on the server; Open refuses values that make no
+// sense.
+func (l *serveLimits) apply(s *server.Server) {
+	s.MaxInFlight = l.maxInFlight
+	s.MaxInFlightPerReporter = l.perReporter
+	s.MaxUploadsPerReporter = l.uploadsPerReporter
+	s.MaxInFlightAudit = l.audit
+	s.MinBodyRate = l.minBodyRate
+	s.MinBodyRateWindow = l.minBodyRateWindow
+	s.LockAfter = l.lockAfter
+	s.LockDuration = l.lockDuration
 }
