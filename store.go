@@ -62,8 +62,11 @@ type Store interface {
 	SetFileDetails(ctx context.Context, reporterID, reportID int64, fileID string, xml []byte, details json.RawMessage, ev *AuditEvent) (*File, error)
 	// FinishReport moves an open report to finished and returns it with its
 	// files in upload order, but without its documents (XML and Document
-	// stay nil: FindReportByID reads them). Errors: EREPORTNOTFOUND,
-	// EFINISHED, ERETRACTED.
+	// stay nil, and so do the files' DetailsXML and Details, DetailsAt
+	// telling which have them: the documents are encrypted, and
+	// FindReportByID decrypts them). In the same transaction it runs the
+	// store's finish hook, which enqueues the report's triage. Errors:
+	// EREPORTNOTFOUND, EFINISHED, ERETRACTED.
 	FinishReport(ctx context.Context, reporterID, reportID int64, ev *AuditEvent) (*Report, error)
 	// RetractReport moves an open report to retracted. Errors as FinishReport.
 	RetractReport(ctx context.Context, reporterID, reportID int64, ev *AuditEvent) (*Report, error)
@@ -71,7 +74,9 @@ type Store interface {
 	// ExpireReports marks up to limit open reports whose expiry time has
 	// passed as expired, destroys their wrapped data key, records one
 	// erasure event each, and returns them with their files so that the
-	// caller can delete the blobs. It returns an empty slice when none is due.
+	// caller can delete the blobs (without documents or file details, which
+	// the destroyed key made unreadable). It returns an empty slice when
+	// none is due.
 	ExpireReports(ctx context.Context, limit int) ([]*Report, error)
 	// FindUnreferencedBlobs returns, of the given blob keys, those that no
 	// file of a report still holding its data key refers to: blobs left by
