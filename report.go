@@ -72,6 +72,13 @@ type File struct {
 	SHA256     string    `json:"sha256"`
 	UploadedAt time.Time `json:"uploadedAt"`
 
+	// ImageStatus says whether the file was PDQ-hashed as an image at
+	// upload, or why not; PDQ (64 hex digits) and PDQQuality (0–100) are set
+	// when it was.
+	ImageStatus ImageStatus `json:"imageStatus,omitempty"`
+	PDQ         string      `json:"pdq,omitempty"`
+	PDQQuality  *int        `json:"pdqQuality,omitempty"`
+
 	// BlobKey names the encrypted blob in the evidence store.
 	BlobKey string `json:"-"`
 	// WrappedKey is the file's content key wrapped by the report's data key.

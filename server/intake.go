@@ -175,6 +175,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	reporterID := requestInfoFrom(r.Context()).reporter.ID
 	up := &upload{}
 	defer s.dropBlob(r, up)
+	defer up.image.Wipe()
 	if err := s.readUpload(r, reporterID, ev, up); err != nil {
 		s.failReport(w, r, ev, err)
 		return
@@ -195,11 +196,13 @@ type upload struct {
 	report   *guardian.Report // set once the report is known to be open
 	blob     *evidence.Blob   // the file, stored but not yet committed
 	fileName string
+	image    imageBuffer // the file in the clear, if small enough to hash
 }
 
 // readUpload reads the parts of an /upload body into up. The file part is
-// streamed through hashing and encryption to the evidence store and never
-// held whole in memory. Parts may come in any order: when "id" comes first
+// streamed through hashing and encryption to the evidence store; only a
+// file of up to MaxHashedImage bytes is also kept in memory (never on
+// disk), to be PDQ-hashed once complete. Parts may come in any order: when "id" comes first
 // (as every known client sends it) the report is checked before the file
 // is read, so a large file is not read for nothing.
 func (s *Server) readUpload(r *http.Request, reporterID int64, ev *guardian.AuditEvent, up *upload) error {
@@ -226,7 +229,8 @@ func (s *Server) readUpload(r *http.Request, reporterID int64, ev *guardian.Audi
 			}
 			up.fileName = sanitizeFileName(part.FileName())
 			var err error
-			up.blob, err = s.Evidence.Put(r.Context(), part, s.MaxUploadSize)
+			up.image = imageBuffer{max: MaxHashedImage}
+			up.blob, err = s.Evidence.Put(r.Context(), io.TeeReader(part, &up.image), s.MaxUploadSize)
 			return s.fileReadError(err)
 		},
 	})
@@ -284,6 +288,7 @@ func (s *Server) addFile(ctx context.Context, reporterID int64, up *upload, ev *
 		BlobKey:    up.blob.Key,
 		WrappedKey: dk.WrapFileKey(up.blob.FileKey, up.blob.Key),
 	}
+	hashImage(&up.image, f)
 	ev.FileID, ev.ObjectKind, ev.ObjectID = f.ID, "file", f.ID
 	if err := s.Store.AddFile(ctx, reporterID, f, ev); err != nil {
 		return nil, err

@@ -134,7 +134,7 @@ func connect(ctx context.Context, path string, readConns int) (db, readDB *sql.D
 	// One connection: the only writer. It is opened first, so that WAL
 	// mode is set before any reader connects.
 	db.SetMaxOpenConns(1)
-	if err := db.PingContext(ctx); err != nil {
+	if err := pingBusy(ctx, db); err != nil {
 		db.Close()
 		return nil, nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -149,6 +149,26 @@ func connect(ctx context.Context, path string, readConns int) (db, readDB *sql.D
 	readDB.SetMaxOpenConns(readConns)
 	readDB.SetMaxIdleConns(readConns)
 	return db, readDB, nil
+}
+
+// pingBusy opens the write connection, retrying while the database is
+// locked. Switching a new file to WAL mode needs a lock that SQLite does not
+// wait for with the busy timeout, so hubs (or tests) that open one new
+// database at the same moment could otherwise fail with SQLITE_BUSY.
+func pingBusy(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := db.PingContext(ctx)
+		var e *sqlite.Error
+		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // createPrivate creates an empty database file at path, readable and

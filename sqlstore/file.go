@@ -17,7 +17,7 @@ import (
 // report open.
 const (
 	fileStateColumns = `id, report_id, name, size, md5, sha1, sha256, uploaded_at,
-	blob_key, wrapped_key, details_at`
+	blob_key, wrapped_key, details_at, image_status, pdq, pdq_quality`
 	fileColumns = fileStateColumns + `, details_xml, details, sealed`
 )
 
@@ -33,6 +33,9 @@ func (s *Store) AddFile(ctx context.Context, reporterID int64, f *guardian.File,
 	if f.BlobKey == "" || len(f.WrappedKey) == 0 {
 		return errors.New("add file: blob key and wrapped key are required")
 	}
+	if (f.ImageStatus == guardian.ImageHashed) != (f.PDQ != "" && f.PDQQuality != nil) {
+		return fmt.Errorf("add file: image status %q does not agree with the PDQ hash", f.ImageStatus)
+	}
 	err := s.update(ctx, func(tx *tx) error {
 		// The report counts its files, numbering them in upload order;
 		// the UPDATE that touches it also locks it (or SQLite's single
@@ -46,9 +49,11 @@ func (s *Store) AddFile(ctx context.Context, reporterID int64, f *guardian.File,
 			return fmt.Errorf("touch report %d: %w", f.ReportID, err)
 		}
 		_, err = tx.exec(`
-			INSERT INTO files (id, report_id, position, name, size, md5, sha1, sha256, uploaded_at, blob_key, wrapped_key, sealed)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE)`,
-			f.ID, f.ReportID, position, f.Name, f.Size, f.MD5, f.SHA1, f.SHA256, tx.t(tx.now), f.BlobKey, f.WrappedKey)
+			INSERT INTO files (id, report_id, position, name, size, md5, sha1, sha256, uploaded_at, blob_key, wrapped_key, sealed,
+				image_status, pdq, pdq_quality)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, ?, ?, ?)`,
+			f.ID, f.ReportID, position, f.Name, f.Size, f.MD5, f.SHA1, f.SHA256, tx.t(tx.now), f.BlobKey, f.WrappedKey,
+			string(f.ImageStatus), nullString(f.PDQ), f.PDQQuality)
 		if guardian.ErrorCode(err) == guardian.ECONFLICT {
 			return fmt.Errorf("%w: %w", guardian.Errorf(guardian.ECONFLICT, "File %s already exists.", f.ID), err)
 		} else if err != nil {
@@ -61,6 +66,29 @@ func (s *Store) AddFile(ctx context.Context, reporterID int64, f *guardian.File,
 		return fmt.Errorf("add file: %w", err)
 	}
 	return nil
+}
+
+// FindFiles returns the files of a report in upload order, with their
+// digests and image hashes but without their details (DetailsAt says which
+// have them), or EREPORTNOTFOUND.
+func (s *Store) FindFiles(ctx context.Context, reportID int64) ([]*guardian.File, error) {
+	var files []*guardian.File
+	err := s.view(ctx, func(tx *tx) error {
+		var n int
+		if err := tx.queryRow(`SELECT COUNT(*) FROM reports WHERE id = ?`, []any{reportID}, &n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return guardian.Errorf(guardian.EREPORTNOTFOUND, "Report %d not found.", reportID)
+		}
+		var err error
+		files, err = findFiles(tx, reportID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find files: %w", err)
+	}
+	return files, nil
 }
 
 // validFileID reports whether id is 32 lower-case hex digits.
@@ -209,8 +237,9 @@ func scanFiles(rows *sql.Rows, sealed *[]bool) ([]*guardian.File, error) {
 	files := []*guardian.File{}
 	for rows.Next() {
 		var f guardian.File
+		var pdq sql.NullString
 		dest := []any{&f.ID, &f.ReportID, &f.Name, &f.Size, &f.MD5, &f.SHA1, &f.SHA256, timeScanner{&f.UploadedAt},
-			&f.BlobKey, &f.WrappedKey, nullTimeScanner{&f.DetailsAt}}
+			&f.BlobKey, &f.WrappedKey, nullTimeScanner{&f.DetailsAt}, &f.ImageStatus, &pdq, &f.PDQQuality}
 		var details []byte
 		var isSealed bool
 		if sealed != nil {
@@ -222,6 +251,7 @@ func scanFiles(rows *sql.Rows, sealed *[]bool) ([]*guardian.File, error) {
 		if details != nil {
 			f.Details = details
 		}
+		f.PDQ = pdq.String
 		if sealed != nil {
 			*sealed = append(*sealed, isSealed)
 		}

@@ -7,10 +7,16 @@
 //	guardian reporter add NAME        register a reporting service
 //	guardian report show ID --justification WHY   print a stored report as JSON
 //	guardian token add NAME --role R  create a bearer token (auditor)
+//	guardian user add NAME --org O --role R   add a person (prints their credentials once)
+//	guardian user list                list the people, without secrets
+//	guardian user disable NAME        disable a person and end their sessions
 //	guardian audit verify             verify the audit log of a store, or of a remote hub (--url)
 //	guardian audit key                print the verifier key of the audit log's checkpoints
 //	guardian network check [-v] FILE  validate a network file
-//	guardian route explain ID [--json] print a report's evidence, triage and referrals
+//	guardian route explain ID [--json] print a report's evidence, triage, referrals and file hashes
+//	guardian hashlist import FILE --name N --source S   import a hash list (CSV or VICS JSON)
+//	guardian hashlist list            list the hash lists
+//	guardian hashlist remove NAME     remove a hash list
 //	guardian demo                     serve a demo hub with a demo reporter
 //	guardian version                  print the version
 //
@@ -66,8 +72,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return (&ReportCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "audit":
 		return (&AuditCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "user":
+		return (&UserCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "token":
 		return (&TokenCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "hashlist":
+		return (&HashListCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "route":
 		return (&RouteCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "network":
@@ -95,12 +105,21 @@ Usage:
   guardian reporter add [--data DIR] [--database URL] NAME
   guardian report show [--data DIR] [--database URL] [--master-key-file FILE] ID --justification WHY
   guardian token add [--data DIR] [--database URL] NAME --role auditor|admin
+  guardian user add [--data DIR] [--database URL] [--network FILE] NAME
+                    --org hub:ID|agency:ID --role ROLE [--role ROLE ...]
+                    [--vetted-until DATE --training-until DATE] [--email ADDR]
+  guardian user list [--data DIR] [--database URL]
+  guardian user disable [--data DIR] [--database URL] NAME
   guardian audit verify [--data DIR] [--database URL] [--key KEY]
   guardian audit verify --url URL --checkpoint FILE [--key KEY]
   guardian audit key [--data DIR]
   guardian network check [-v] [FILE]
   guardian route explain ID [--json] [--master-key-file FILE]
-                                  print a report's evidence, scores, triage and referrals
+                                  print a report's evidence, scores, triage, referrals and file hashes
+  guardian hashlist import [--data DIR] [--database URL] FILE --name NAME --source SOURCE
+                    [--format csv|vics] [--version V] [--categories SCHEME] [--force]
+  guardian hashlist list [--data DIR] [--database URL]
+  guardian hashlist remove [--data DIR] [--database URL] NAME
   guardian demo [--data ./guardian-demo] [--addr ADDR]
   guardian version
 

@@ -27,6 +27,9 @@ type explanation struct {
 	Assessment *guardian.ReportAssessment `json:"assessment"`
 	Referrals  []*guardian.Referral       `json:"referrals"`
 	Queue      *guardian.QueueEntry       `json:"analystQueue,omitempty"`
+	Files      []*guardian.File           `json:"files"`
+	// Matches are the files' exact matches in the hash lists, by file id.
+	Matches map[string][]guardian.HashMatch `json:"hashMatches,omitempty"`
 }
 
 // Run handles "route explain REPORT_ID [--json]".
@@ -70,6 +73,21 @@ func (c *RouteCommand) Run(ctx context.Context, args []string) error {
 		e.Queue = q
 	} else if guardian.ErrorCode(err) != guardian.ENOTFOUND {
 		return err
+	}
+	if e.Files, err = store.FindFiles(ctx, id); err != nil {
+		return err
+	}
+	for _, f := range e.Files {
+		m, err := store.FindHashMatches(ctx, fileHashes(f))
+		if err != nil {
+			return err
+		}
+		if len(m) > 0 {
+			if e.Matches == nil {
+				e.Matches = make(map[string][]guardian.HashMatch)
+			}
+			e.Matches[f.ID] = m
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(c.Stdout)
@@ -131,6 +149,7 @@ func writeExplanation(w io.Writer, e *explanation) {
 			r.AgencyID, r.State, r.Reason, held, countries, r.Channel, r.Priority, r.HandlingCode, r.DataScope,
 			r.RoutedAt.Format(time.RFC3339), r.Deadline.Format(time.RFC3339), r.Network)
 	}
+	writeFiles(w, e.Files, e.Matches)
 	fmt.Fprintln(w, "\nAnalysts' queue")
 	switch q := e.Queue; {
 	case q == nil:
@@ -139,5 +158,43 @@ func writeExplanation(w io.Writer, e *explanation) {
 		fmt.Fprintf(w, "  resolved %s (queued %s: %s)\n", q.ResolvedAt.Format(time.RFC3339), q.Since.Format(time.RFC3339), q.Reason)
 	default:
 		fmt.Fprintf(w, "  waiting since %s: %s\n", q.Since.Format(time.RFC3339), q.Reason)
+	}
+}
+
+// fileHashes returns the hashes of f to look up in the hash lists.
+func fileHashes(f *guardian.File) []guardian.HashListEntry {
+	h := []guardian.HashListEntry{{Type: guardian.HashMD5, Hash: f.MD5}, {Type: guardian.HashSHA1, Hash: f.SHA1},
+		{Type: guardian.HashSHA256, Hash: f.SHA256}}
+	if f.PDQ != "" {
+		h = append(h, guardian.HashListEntry{Type: guardian.HashPDQ, Hash: f.PDQ})
+	}
+	return h
+}
+
+// writeFiles prints the files of a report: their digests, their PDQ hash or
+// why they have none, and their exact matches in the hash lists.
+func writeFiles(w io.Writer, files []*guardian.File, matches map[string][]guardian.HashMatch) {
+	fmt.Fprintln(w, "\nFiles")
+	if len(files) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+	for _, f := range files {
+		fmt.Fprintf(w, "  %s  %d bytes  uploaded %s\n    md5 %s  sha1 %s\n    sha256 %s\n",
+			f.ID, f.Size, f.UploadedAt.Format(time.RFC3339), f.MD5, f.SHA1, f.SHA256)
+		switch {
+		case f.ImageStatus == guardian.ImageHashed && f.PDQQuality != nil:
+			fmt.Fprintf(w, "    pdq %s  quality %d\n", f.PDQ, *f.PDQQuality)
+		case f.ImageStatus == "":
+			fmt.Fprintln(w, "    image not examined (uploaded before images were hashed)")
+		default:
+			fmt.Fprintf(w, "    image %s\n", f.ImageStatus)
+		}
+		for _, m := range matches[f.ID] {
+			category := m.Category
+			if category == "" {
+				category = "-"
+			}
+			fmt.Fprintf(w, "    in hash list %s (version %s): %s, category %s\n", m.List, m.ListVersion, m.Type, category)
+		}
 	}
 }

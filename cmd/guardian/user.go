@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+
+	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/hub"
+	"github.com/guardian-network/guardian/identity"
+	"github.com/guardian-network/guardian/network"
+)
+
+// UserCommand administers the people who sign in to the hub.
+type UserCommand struct {
+	Stdout, Stderr io.Writer
+	Store          StoreConfig
+	Network        NetworkConfig
+}
+
+const userUsage = `usage: guardian user add NAME --org hub:ID|agency:ID --role ROLE [--role ROLE ...]
+                      [--vetted-until DATE --training-until DATE] [--email ADDR]
+       guardian user list
+       guardian user disable NAME`
+
+// rolesFlag collects repeated --role flags.
+type rolesFlag []guardian.Role
+
+func (f *rolesFlag) String() string { return fmt.Sprint(*f) }
+
+func (f *rolesFlag) Set(s string) error {
+	r, err := guardian.ParseRole(s)
+	if err != nil {
+		return err
+	}
+	*f = append(*f, r)
+	return nil
+}
+
+// dateFlag is an optional YYYY-MM-DD date, the end of that day in UTC.
+type dateFlag struct{ t *time.Time }
+
+func (f *dateFlag) String() string {
+	if f.t == nil {
+		return ""
+	}
+	return f.t.Format(time.DateOnly)
+}
+
+func (f *dateFlag) Set(s string) error {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return fmt.Errorf("want a date as YYYY-MM-DD")
+	}
+	d = d.Add(24*time.Hour - time.Microsecond)
+	f.t = &d
+	return nil
+}
+
+// Run handles "user add" and "user list".
+func (c *UserCommand) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usageError{cmd: "user", msg: userUsage}
+	}
+	switch args[0] {
+	case "add":
+		return c.add(ctx, args[1:])
+	case "list":
+		return c.list(ctx, args[1:])
+	case "disable":
+		return c.disable(ctx, args[1:])
+	}
+	return usageError{cmd: "user", msg: userUsage}
+}
+
+func (c *UserCommand) add(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("guardian user add", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	c.Store.register(fs)
+	c.Network.register(fs)
+	var keyFile string
+	fs.StringVar(&keyFile, "master-key-file", "", "master key file, which the second-factor secret is encrypted under; default master.key in --data (GUARDIAN_MASTER_KEY_FILE)")
+	org := fs.String("org", "", "the organisation: hub:ID or agency:ID of the network file")
+	var roles rolesFlag
+	fs.Var(&roles, "role", "a role of the organisation (repeat for several)")
+	var vetted, trained dateFlag
+	fs.Var(&vetted, "vetted-until", "the last day of the person's security vetting (YYYY-MM-DD)")
+	fs.Var(&trained, "training-until", "the last day of the person's training certificate (YYYY-MM-DD)")
+	email := fs.String("email", "", "the person's e-mail address")
+	pos, err := parseFlagsAndArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *org == "" || len(roles) == 0 {
+		return usageError{cmd: "user", msg: userUsage}
+	}
+	name := strings.ToLower(pos[0])
+	if name == "" || len(name) > 254 || strings.ContainsFunc(name, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) {
+		return usageError{cmd: "user", msg: "a user name must have 1 to 254 characters, without spaces or control characters"}
+	}
+	o, err := guardian.ParseOrganisation(*org)
+	if err != nil {
+		return usageError{cmd: "user", msg: guardian.ErrorMessage(err)}
+	}
+	path := hub.NetworkPath(c.Network.File, c.Store.Data)
+	n, err := network.Load(path)
+	if err != nil {
+		return fmt.Errorf("network file: %w", err)
+	}
+	if err := guardian.CheckMembership(n, o, roles); err != nil {
+		return fmt.Errorf("%s (network file %s)", guardian.ErrorMessage(err), path)
+	}
+	mk, err := hub.LoadMasterKey(keyFile, c.Store.Data)
+	if err != nil {
+		return err
+	}
+
+	password := newTokenSecret()
+	hash, err := identity.HashPassword(password)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	key := identity.GenerateTOTPKey()
+	codes, codeHashes := identity.GenerateRecoveryCodes()
+	u := &guardian.User{
+		Name: name, Email: *email, Organisation: o, Roles: roles,
+		PasswordHash: hash, TOTPSecret: mk.SealUserSecret(name, key.Bytes()), RecoveryCodeHashes: codeHashes,
+		VettingExpiresAt: vetted.t, TrainingExpiresAt: trained.t,
+	}
+	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer store.Close()
+	ev := &guardian.AuditEvent{
+		Actor:    guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian user add"},
+		Category: guardian.CategoryPermission,
+		Action:   "user.create",
+		Reason:   joinRolesText(roles),
+	}
+	if err := store.CreateUser(ctx, u, ev); guardian.ErrorCode(err) == guardian.ECONFLICT {
+		return fmt.Errorf("a user named %q already exists", name)
+	} else if err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	fmt.Fprintf(c.Stdout, "name: %s\norganisation: %s\nroles: %s\npassword: %s\ntotp secret: %s\ntotp uri: %s\nrecovery codes:\n",
+		u.Name, u.Organisation, joinRolesText(roles), password, key.Base32(), key.URI("Guardian "+n.Hub.ID, u.Name))
+	for _, code := range codes {
+		fmt.Fprintf(c.Stdout, "  %s\n", code)
+	}
+	fmt.Fprintln(c.Stdout, "(shown once: hand them to the person over a secure channel)")
+	return nil
+}
+
+func (c *UserCommand) list(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("guardian user list", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	c.Store.register(fs)
+	pos, err := parseFlagsAndArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usageError{cmd: "user", msg: userUsage}
+	}
+	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer store.Close()
+	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tORGANISATION\tROLES\tVETTED UNTIL\tTRAINED UNTIL\tSTATE")
+	for after := int64(0); ; {
+		users, err := store.FindUsers(ctx, guardian.UserFilter{AfterID: after})
+		if err != nil {
+			return fmt.Errorf("list users: %w", err)
+		}
+		if len(users) == 0 {
+			break
+		}
+		for _, u := range users {
+			state := "active"
+			if u.Disabled {
+				state = "disabled"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.Name, u.Organisation, joinRolesText(u.Roles),
+				day(u.VettingExpiresAt), day(u.TrainingExpiresAt), state)
+		}
+		after = users[len(users)-1].ID
+	}
+	return tw.Flush()
+}
+
+func day(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Format(time.DateOnly)
+}
+
+func joinRolesText(roles []guardian.Role) string {
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ",")
+}
+
+// disable disables a user, which also ends their sessions.
+func (c *UserCommand) disable(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("guardian user disable", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	c.Store.register(fs)
+	pos, err := parseFlagsAndArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{cmd: "user", msg: userUsage}
+	}
+	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer store.Close()
+	name := strings.ToLower(pos[0])
+	u, err := store.FindUserByName(ctx, name)
+	if guardian.ErrorCode(err) == guardian.ENOTFOUND {
+		return fmt.Errorf("no user named %q", name)
+	} else if err != nil {
+		return fmt.Errorf("find user: %w", err)
+	}
+	disabled := true
+	ev := &guardian.AuditEvent{
+		Actor:    guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian user disable"},
+		Category: guardian.CategoryPermission,
+		Action:   "user.update",
+		Reason:   "disabled",
+	}
+	if _, err := store.UpdateUser(ctx, u.ID, guardian.UserUpdate{Disabled: &disabled}, ev); err != nil {
+		return fmt.Errorf("disable user: %w", err)
+	}
+	fmt.Fprintf(c.Stdout, "disabled %s; their sessions are ended\n", name)
+	return nil
+}
