@@ -116,6 +116,11 @@ type AccessStore interface {
 	// ConsultationDay of the store's now; it reports whether it appended.
 	// Concurrent calls for the same user, referral and day append once.
 	RecordConsultation(ctx context.Context, userID, referralID int64, ev *AuditEvent) (bool, error)
+	// HasConsultation reports whether the user has a consultation of the
+	// referral recorded on day (a ConsultationDay), as RecordConsultation
+	// keeps them: the question asked before demanding a justification.
+	// An unknown user or referral has none.
+	HasConsultation(ctx context.Context, userID, referralID int64, day string) (bool, error)
 	// RecordLegalAuthority stores la, sets its ID and RecordedAt, and
 	// appends ev.
 	RecordLegalAuthority(ctx context.Context, la *LegalAuthority, ev *AuditEvent) error

@@ -93,6 +93,84 @@ type HashListStore interface {
 	// FindHashMatches returns the entries of every list equal to one of
 	// the hashes given (exact matches only), ordered by list, type, hash.
 	FindHashMatches(ctx context.Context, hashes []HashListEntry) ([]HashMatch, error)
+	// EachHashListEntry calls fn with every entry of type t of every
+	// list, in one read transaction (so from one version of each list),
+	// ordered by list and hash. An error from fn stops the walk and is
+	// returned. It loads the in-memory PDQ index (hashlist.Matcher).
+	EachHashListEntry(ctx context.Context, t HashType, fn func(HashMatch) error) error
+	// SetReportHashMatches replaces what is recorded of report reportID's
+	// files found in hash lists: the rows FindHashBundle joins on. Each
+	// match's FileID must be a file of the report.
+	SetReportHashMatches(ctx context.Context, reportID int64, matches []KnownMatch) error
+	// FindHashBundle returns the other reports with a file found as the
+	// same list item (type and hash) as one of report reportID's files:
+	// how many there are, and the shared items of the limit most recent
+	// of them (highest report ids first).
+	FindHashBundle(ctx context.Context, reportID int64, limit int) (*HashBundle, error)
+}
+
+// MaxHashBundle bounds FindHashBundle's limit: a widely circulated picture
+// may be in a hundred thousand reports.
+const MaxHashBundle = 1000
+
+// KnownMatch is one file of a report found in a hash list: by one of its
+// digests (Distance 0), or by its PDQ hash within the match distance. It
+// is stored with the report's triage ([KnownContent]), so that the
+// decision can be explained, and joined on to bundle reports.
+type KnownMatch struct {
+	FileID      string `json:"fileId"`
+	List        string `json:"list"`
+	ListVersion string `json:"listVersion"`
+	// Type and Hash are the list's entry: the item the file matched.
+	Type     HashType `json:"type"`
+	Hash     string   `json:"hash"`
+	Category string   `json:"category"`
+	// Distance is the Hamming distance between the file's PDQ hash (or
+	// the Variant of it) and the entry's; 0 for the digests.
+	Distance int `json:"distance"`
+	// Variant names the rotation or flip of the file's picture that
+	// matched (rot90, flipx, ...); empty for the picture as is.
+	Variant string `json:"variant,omitempty"`
+}
+
+// KnownContent is what the hash lists said about a report's files when it
+// was triaged.
+type KnownContent struct {
+	// Lists is the number of hash lists checked, Files the number of the
+	// report's files checked against them.
+	Lists int `json:"lists"`
+	Files int `json:"files"`
+	// MaxDistance is the PDQ match distance in force.
+	MaxDistance int `json:"maxDistance"`
+	// Matches are ordered by file, then distance, list and item.
+	Matches []KnownMatch `json:"matches"`
+}
+
+// MatchedFiles returns the ids of the files with at least one match.
+func (k *KnownContent) MatchedFiles() map[string]bool {
+	m := make(map[string]bool)
+	if k != nil {
+		for _, x := range k.Matches {
+			m[x.FileID] = true
+		}
+	}
+	return m
+}
+
+// HashBundle is the reports that share list items with one report.
+type HashBundle struct {
+	// Reports is the number of other reports sharing an item, in all.
+	Reports int `json:"reports"`
+	// Members are the shared items of the most recent of them, by report
+	// id (highest first), then type and hash.
+	Members []HashBundleMember `json:"members"`
+}
+
+// HashBundleMember is one item another report shares.
+type HashBundleMember struct {
+	ReportID int64    `json:"reportId"`
+	Type     HashType `json:"type"`
+	Hash     string   `json:"hash"`
 }
 
 // CompareVersions compares two list versions in natural order: runs of

@@ -121,9 +121,26 @@ type Referral struct {
 	WithdrawnAt    *time.Time `json:"withdrawnAt,omitempty"`
 	UpdatedAt      time.Time  `json:"updatedAt"`
 
-	Assignee string `json:"assignee,omitempty"` // who at the agency has it
-	Outcome  string `json:"outcome,omitempty"`  // the agency's outcome code, once closed
+	// Assignee is the user id (decimal) of the person at the agency who
+	// has it, or "".
+	Assignee string `json:"assignee,omitempty"`
+	// Outcome is the agency's last outcome; a final one closed the
+	// referral.
+	Outcome *Outcome `json:"outcome,omitempty"`
+	// Decline is why the agency sent the referral back (re-routed).
+	Decline *Decline `json:"decline,omitempty"`
+
+	// Escalation is how far the referral has escalated (EscalationNone,
+	// EscalationLiaison, EscalationHub), when it last did, and the liaison
+	// office it went to ("" if none covers its countries).
+	Escalation      int        `json:"escalation"`
+	EscalatedAt     *time.Time `json:"escalatedAt,omitempty"`
+	LiaisonAgencyID string     `json:"liaisonAgencyId,omitempty"`
 }
+
+// Escalated reports whether the referral has gone beyond its agency, which
+// shows it to the liaison offices covering its countries (package access).
+func (r *Referral) Escalated() bool { return r.Escalation >= EscalationLiaison }
 
 // ReportAssessment is what triage concluded about a report, as stored: the
 // full explanation behind its referrals.

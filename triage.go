@@ -65,6 +65,10 @@ type Triage struct {
 	Reasons []Reason `json:"reasons"`
 	// RulesVersion names the rule table that produced the decision.
 	RulesVersion string `json:"rulesVersion"`
+	// Known is what the hash lists said about the report's files, with
+	// every match (list, category, distance); nil when the report was
+	// triaged without them.
+	Known *KnownContent `json:"known,omitempty"`
 }
 
 // Scale is what a [Reason] acts on.

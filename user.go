@@ -374,12 +374,20 @@ type APITokenFilter struct {
 //	                                   RecordSignInFailure when they clear an
 //	                                   expired lock (Reason "expired")
 //	user.recovery      authentication  UseRecoveryCode
+//	session.create     authentication  CreateSession
 //	session.lock       authentication  LockSession
 //	session.unlock     authentication  UnlockSession
 //	session.end        authentication  DeleteSession(s) (Reason: signout, expired, disabled, ...)
 //	token.create       permission      CreateAPIToken
 //	token.revoke       permission      RevokeAPIToken
 //	token.use          authentication  TouchAPIToken
+//
+// A call that changes nothing records nothing (locking a locked session,
+// revoking a revoked token, ending no sessions); UnlockUser and
+// UnlockSession always record, being a person's act. RecordSignIn and
+// CreateSession refuse a disabled or still-locked account with
+// EUNAUTHORIZED under the user's row lock, so a sign-in racing a disable or
+// a lock cannot win.
 //
 // A user's rows are never deleted: disabling keeps the audit record's names
 // resolvable.

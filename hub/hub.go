@@ -13,11 +13,13 @@ package hub
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -31,11 +33,13 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/api"
 	"github.com/guardian-network/guardian/auditlog"
 	"github.com/guardian-network/guardian/crypto"
 	"github.com/guardian-network/guardian/evidence"
 	"github.com/guardian-network/guardian/geo"
 	"github.com/guardian-network/guardian/jobs"
+	"github.com/guardian-network/guardian/notify"
 	"github.com/guardian-network/guardian/postgres"
 	"github.com/guardian-network/guardian/routing"
 	"github.com/guardian-network/guardian/server"
@@ -191,6 +195,25 @@ type Config struct {
 	// Routed, if set, is called after each report's routing commits (for
 	// metrics and benchmarks).
 	Routed func(reportID int64)
+
+	// PublicURL is the hub's address as the agencies reach it, for the
+	// links that notifications carry; default http://Addr (which must
+	// then be on loopback: notify.ParseLinks wants https elsewhere).
+	PublicURL string
+	// SMTP is the relay that e-mail notifications go through. Without an
+	// address every e-mail notification is recorded as failed, saying so.
+	SMTP notify.MailerConfig
+	// WebhookTimeout bounds one webhook post; default 15 seconds.
+	WebhookTimeout time.Duration
+	// WebhookTLS is the webhook client's TLS configuration; nil uses the
+	// system roots. Tests and benchmarks give their receiver's.
+	WebhookTLS *tls.Config
+	// Clock is the hub's clock for deadlines, escalation and sessions;
+	// default guardian.SystemClock. Tests move it.
+	Clock guardian.Clock
+	// ConfigureAPI, if set, adjusts the partner API's limits and policies
+	// before it opens.
+	ConfigureAPI func(*api.Handler)
 }
 
 // Hub is a running hub.
@@ -201,6 +224,7 @@ type Hub struct {
 	AuditLog *auditlog.Log
 	Pipeline *jobs.Pipeline
 	Network  *NetworkReloader
+	API      *api.Handler
 
 	cert    *server.Certificate // nil without TLS
 	logger  *slog.Logger
@@ -276,8 +300,10 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("triage pipeline: %w", err)
 	}
-	store, err := cfg.Store.Open(ctx, sqlstore.Options{Migrate: cfg.Migrate, Logger: logger, OnFinish: enq.Enqueue,
-		Sealer: crypto.NewDocumentSealer(mk)})
+	// Likewise the referral hook: a store that can deliver a referral
+	// cannot forget to notify the agency or schedule its escalation.
+	store, err := cfg.Store.Open(ctx, sqlstore.Options{Migrate: cfg.Migrate, Logger: logger, Now: cfg.Clock,
+		OnFinish: enq.Enqueue, OnReferral: enq.OnReferral, Sealer: crypto.NewDocumentSealer(mk)})
 	if err != nil {
 		return nil, openStoreError(err)
 	}
@@ -324,10 +350,15 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		return nil
 	})
 
+	delivery, err := deliveryConfig(cfg, store, h.Network, mk, logger)
+	if err != nil {
+		return nil, err
+	}
 	h.Pipeline, err = jobs.NewPipeline(jobs.PipelineConfig{
-		Driver: cfg.Store.RiverDriver(store.DB()),
-		Router: newRouter(store, h.Network, geoDB, cfg.Routed),
-		Logger: logger,
+		Driver:   cfg.Store.RiverDriver(store.DB()),
+		Router:   newRouter(store, h.Network, geoDB, cfg.Routed),
+		Delivery: delivery,
+		Logger:   logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("triage pipeline: %w", err)
@@ -372,6 +403,22 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	if cfg.ConfigureServer != nil {
 		cfg.ConfigureServer(srv)
 	}
+
+	// The partner API shares the listener; it authenticates its own
+	// callers (people and partners' tokens) and asks package access.
+	h.API = &api.Handler{Store: store, Routing: store, Delivery: store, Users: store, Access: store,
+		Evidence: h.Evidence, MasterKey: mk, Network: h.Network.r.Network, Now: cfg.Clock,
+		Reroute: h.Pipeline.Reroute, Logger: logger, SecureCookies: srv.TLS != nil}
+	if cfg.ConfigureAPI != nil {
+		cfg.ConfigureAPI(h.API)
+	}
+	if err := h.API.Open(); err != nil {
+		return nil, err
+	}
+	// Registered before the server's close, so it runs after it: the
+	// last requests' failed sign-ins are counted too.
+	h.onClose(h.API.Close)
+	srv.API = h.API
 	if err := srv.Open(); err != nil {
 		return nil, err
 	}
@@ -380,6 +427,63 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 
 	logger.Info("guardian is serving", slog.String("url", srv.URL()), slog.String("intake", srv.URL()+srv.Prefix))
 	return h, nil
+}
+
+// deliveryConfig is what the delivery jobs (notifications, digests,
+// escalation) need: the stores, the network, the SMTP relay, the webhook
+// client and the links.
+func deliveryConfig(cfg Config, store *sqlstore.Store, nr *NetworkReloader, mk *crypto.MasterKey, logger *slog.Logger) (*jobs.DeliveryConfig, error) {
+	links, err := publicLinks(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	var mailer *notify.Mailer
+	if cfg.SMTP.Addr != "" {
+		if mailer, err = notify.NewMailer(cfg.SMTP); err != nil {
+			return nil, fmt.Errorf("smtp: %w", err)
+		}
+	} else {
+		logger.Warn("no SMTP relay configured (--smtp-addr): e-mail notifications will be recorded as failed")
+	}
+	return &jobs.DeliveryConfig{Deliveries: store, Secrets: store, Users: store, Network: nr.r.Network,
+		Mailer: mailer, Webhooks: notify.NewWebhookClient(notify.WebhookConfig{Timeout: cfg.WebhookTimeout, TLSConfig: cfg.WebhookTLS}),
+		Links: links, MasterKey: mk, Clock: cfg.Clock, Logger: logger}, nil
+}
+
+// publicLinks makes the links of notifications from cfg.PublicURL, or, when
+// it is not set, from the listen address. A listen address that cannot be a
+// link (plain HTTP beyond loopback, which Open already warns about) gives
+// links to localhost, with a warning: the hub still serves, and the
+// operator learns to set --public-url.
+func publicLinks(cfg Config, logger *slog.Logger) (notify.Links, error) {
+	if cfg.PublicURL != "" {
+		links, err := notify.ParseLinks(cfg.PublicURL)
+		if err != nil {
+			return notify.Links{}, fmt.Errorf("--public-url: %w", err)
+		}
+		return links, nil
+	}
+	addr := cfg.Addr
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return notify.Links{}, fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	if host == "" {
+		host = "localhost"
+	}
+	if links, err := notify.ParseLinks(scheme + "://" + net.JoinHostPort(host, port)); err == nil {
+		return links, nil
+	}
+	logger.Warn("notifications will link to localhost: set --public-url to the address agencies reach the hub at",
+		slog.String("addr", addr))
+	return notify.ParseLinks("http://" + net.JoinHostPort("localhost", port))
 }
 
 // openStoreError adds to an error of opening the store what to do about an

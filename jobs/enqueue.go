@@ -10,11 +10,14 @@ import (
 )
 
 // Enqueuer inserts the triage job of a finished report in the transaction
-// that finishes it. It is River's insert-only client: it needs no database
-// of its own, only the transaction it is handed, so it exists before the
-// store is opened and is given to it as sqlstore.Options.OnFinish. The
-// workers that run the jobs ([Pipeline]) start later, on the store's
-// database.
+// that finishes it, and the jobs of a referral change (notifications,
+// digests, escalations, re-routing: see [ReferralJobs]) in the transaction
+// of the change. It is River's insert-only client: it needs no database of
+// its own, only the transaction it is handed, so it exists before the
+// store is opened and is given to it as sqlstore.Options.OnFinish
+// ([Enqueuer.Enqueue]) and sqlstore.Options.OnReferral
+// ([Enqueuer.OnReferral]). The workers that run the jobs ([Pipeline])
+// start later, on the store's database.
 type Enqueuer struct {
 	client *river.Client[*sql.Tx]
 }

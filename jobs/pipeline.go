@@ -78,10 +78,17 @@ type PipelineConfig struct {
 	// driver here has LISTEN/NOTIFY, so it bounds the latency from finish
 	// to routing; default 20ms.
 	PollInterval time.Duration
+	// Delivery configures the notification, digest and escalation
+	// workers. It is required when the store runs [Enqueuer.OnReferral]
+	// (the hub's does): their jobs would otherwise wait for workers that
+	// never come. Nil runs the triage worker only.
+	Delivery *DeliveryConfig
 }
 
 // Pipeline schedules the triage and routing of finished reports as durable
-// River jobs, each of which runs the configured [routing.Service].
+// River jobs, each of which runs the configured [routing.Service], and, with
+// a [DeliveryConfig], the notifications, digests and escalations of
+// delivered referrals (see [ReferralJobs]).
 type Pipeline struct {
 	client *river.Client[*sql.Tx]
 	router *routing.Service
@@ -101,6 +108,17 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &triageWorker{router: cfg.Router})
+	if cfg.Delivery != nil {
+		dc := *cfg.Delivery
+		if dc.Logger == nil {
+			dc.Logger = cfg.Logger
+		}
+		d, err := newDelivery(dc)
+		if err != nil {
+			return nil, err
+		}
+		addDeliveryWorkers(workers, d)
+	}
 	client, err := river.NewClient(cfg.Driver, &river.Config{
 		Logger:            cfg.Logger,
 		Workers:           workers,

@@ -14,9 +14,11 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/crypto"
 	"github.com/guardian-network/guardian/geo"
 	"github.com/guardian-network/guardian/jobs"
 	"github.com/guardian-network/guardian/network"
+	"github.com/guardian-network/guardian/notify"
 	"github.com/guardian-network/guardian/routing"
 	"github.com/guardian-network/guardian/sqlstore"
 	"github.com/guardian-network/guardian/storetest"
@@ -64,6 +66,14 @@ func mustPipeline(tb testing.TB, b storetest.Backend, s *sqlstore.Store) (*jobs.
 	}
 	n := MustLoadDemo(tb)
 	routed := make(chan int64, 1024)
+	key, err := crypto.GenerateMasterKey()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	links, err := notify.ParseLinks("https://hub.example.org")
+	if err != nil {
+		tb.Fatal(err)
+	}
 	p, err := jobs.NewPipeline(jobs.PipelineConfig{
 		Driver: driverFor(b, s.DB()),
 		Router: &routing.Service{Store: s, Network: func() *guardian.Network { return n }, Geo: geo.Embedded(),
@@ -74,6 +84,11 @@ func mustPipeline(tb testing.TB, b storetest.Backend, s *sqlstore.Store) (*jobs.
 				}
 			}},
 		PollInterval: 10 * time.Millisecond,
+		// The demo network's duty addresses and webhooks are not real:
+		// without a relay or secrets, their notifications are recorded as
+		// failed at once, and nothing leaves the machine.
+		Delivery: &jobs.DeliveryConfig{Deliveries: s, Secrets: s, Users: s, Network: func() *guardian.Network { return n },
+			Links: links, MasterKey: key},
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -86,8 +101,9 @@ func mustFixture(tb testing.TB, b storetest.Backend) *fixture {
 	return mustFixtureHook(tb, b, nil)
 }
 
-// mustFixtureHook is mustFixture with the store's finish hook, the triage
-// enqueue as "guardian serve" gives it, wrapped by wrap if set.
+// mustFixtureHook is mustFixture with the store's hooks as "guardian serve"
+// gives them (the triage enqueue, wrapped by wrap if set, and the referral
+// jobs).
 func mustFixtureHook(tb testing.TB, b storetest.Backend, wrap func(sqlstore.FinishHook) sqlstore.FinishHook) *fixture {
 	tb.Helper()
 	enq, err := jobs.NewEnqueuer(driverFor(b, nil))
@@ -98,7 +114,7 @@ func mustFixtureHook(tb testing.TB, b storetest.Backend, wrap func(sqlstore.Fini
 	if wrap != nil {
 		hook = wrap(hook)
 	}
-	s, dsn := storetest.MustOpen(tb, b, sqlstore.Options{OnFinish: hook})
+	s, dsn := storetest.MustOpen(tb, b, sqlstore.Options{OnFinish: hook, OnReferral: enq.OnReferral})
 	p, routed := mustPipeline(tb, b, s)
 	rep := &guardian.Reporter{Name: "svc", PasswordHash: "x"}
 	if err := s.CreateReporter(context.Background(), rep, &guardian.AuditEvent{
@@ -240,7 +256,14 @@ func TestPipeline(t *testing.T) {
 					t.Error("neither a referral nor in the analysts' queue")
 				}
 				for _, r := range refs {
-					if r.HeldForConfirmation != (c.held || r.AgencyID == "intl-cac-desk") || r.State != guardian.ReferralNew || r.RoutedAt.IsZero() || r.ReceivedAt.IsZero() || !r.Deadline.After(r.RoutedAt) {
+					held := c.held || r.AgencyID == "intl-cac-desk"
+					// A referral leaves the hub when routed, unless held
+					// for an analyst.
+					state := guardian.ReferralDelivered
+					if held {
+						state = guardian.ReferralNew
+					}
+					if r.HeldForConfirmation != held || r.State != state || (r.DeliveredAt != nil) != !held || r.RoutedAt.IsZero() || r.ReceivedAt.IsZero() || !r.Deadline.After(r.RoutedAt) {
 						t.Errorf("referral %+v", r)
 					}
 				}
@@ -270,13 +293,14 @@ func TestPipeline(t *testing.T) {
 	})
 }
 
-// TestOverride: an analyst's withdrawal withdraws a pending referral, and
+// TestOverride: an analyst's withdrawal withdraws a pending referral (one
+// held for confirmation: a delivered one cannot be taken back), and
 // clearing it reinstates the same referral.
 func TestOverride(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
 		f := mustFixture(t, b)
 		ctx := context.Background()
-		id := f.submit(t, docIn(t, "DE"))
+		id := f.submit(t, docIn(t, "BR"))
 		analyst := guardian.Actor{Kind: guardian.ActorUser, ID: "7"}
 		if err := f.pipeline.Reroute(ctx, id, guardian.Actor{Kind: guardian.ActorSystem}, ""); err != nil {
 			t.Fatal(err)
@@ -286,7 +310,7 @@ func TestOverride(t *testing.T) {
 			action guardian.OverrideAction
 			want   guardian.ReferralState
 		}{{guardian.OverrideWithdraw, guardian.ReferralWithdrawn}, {guardian.OverrideClear, guardian.ReferralNew}} {
-			err := f.store.AddRoutingOverride(ctx, &guardian.RoutingOverride{ReportID: id, AgencyID: "de-bka-cac", Action: step.action, Actor: "7"},
+			err := f.store.AddRoutingOverride(ctx, &guardian.RoutingOverride{ReportID: id, AgencyID: "lo-buenos-aires", Action: step.action, Actor: "7"},
 				&guardian.AuditEvent{Actor: analyst, Category: guardian.CategoryAlteration, Action: "routing.override", Justification: "analyst decision"})
 			if err != nil {
 				t.Fatal(err)

@@ -27,3 +27,10 @@ func BenchmarkStore(b *testing.B) {
 	skipUnlessConfigured(b)
 	storetest.RunBenchmarks(b, storetest.Postgres)
 }
+
+// BenchmarkList measures an agency's inbox with a million referrals stored
+// for it (issue 10): the first page and one deep in the cursor.
+func BenchmarkList(b *testing.B) {
+	skipUnlessConfigured(b)
+	storetest.RunListBenchmarks(b, storetest.Postgres, 1_000_000)
+}

@@ -104,6 +104,9 @@ type Server struct {
 	// ReloadNetwork, if set, serves POST /admin/network/reload to tokens
 	// of the admin role (see admin.go).
 	ReloadNetwork ReloadFunc
+	// API, if set, serves the partner API (package api) under /api/v1/.
+	// It does its own authentication and limits, through package access.
+	API http.Handler
 
 	// Addr is the address to listen on; ":0" picks a free port, which
 	// [Server.URL] reports after Open.
@@ -326,6 +329,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.ReloadNetwork != nil {
 		mux.HandleFunc("POST /admin/network/reload", s.limitAudit(s.handleNetworkReload))
+	}
+	if s.API != nil {
+		mux.Handle("/api/v1/", s.API)
 	}
 	// No slot: answering costs nothing, and a load balancer must hear from
 	// the hub however busy it is.

@@ -37,3 +37,7 @@ func BenchmarkStore(b *testing.B) {
 		storetest.RunBenchmarks(b, bk)
 	})
 }
+
+// BenchmarkList measures an agency's inbox with a million referrals stored
+// for it (issue 10): the first page and one deep in the cursor.
+func BenchmarkList(b *testing.B) { storetest.RunListBenchmarks(b, storetest.SQLite, 1_000_000) }

@@ -173,3 +173,138 @@ func (s *Store) FindHashMatches(ctx context.Context, hashes []guardian.HashListE
 func validHash(t guardian.HashType, h string) bool {
 	return t.HexLen() > 0 && len(h) == t.HexLen() && strings.Trim(h, "0123456789abcdef") == ""
 }
+
+// EachHashListEntry implements [guardian.HashListStore]. The rows stream
+// from one read transaction, so a list replaced meanwhile is seen whole,
+// old or new.
+func (s *Store) EachHashListEntry(ctx context.Context, t guardian.HashType, fn func(guardian.HashMatch) error) error {
+	if t.HexLen() == 0 {
+		return fmt.Errorf("hash list entries: unknown hash type %q", t)
+	}
+	err := s.view(ctx, func(tx *tx) error {
+		rows, err := tx.query(`
+			SELECT l.name, l.version, e.hash, e.category
+			FROM hash_list_entries e JOIN hash_lists l ON l.id = e.list_id
+			WHERE e.type = ?
+			ORDER BY l.name, e.hash, e.category`, string(t))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			m := guardian.HashMatch{Type: t}
+			if err := rows.Scan(&m.List, &m.ListVersion, &m.Hash, &m.Category); err != nil {
+				return err
+			}
+			if err := fn(m); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("hash list entries: %w", err)
+	}
+	return nil
+}
+
+// matchBatch is the number of report_hash_matches rows one INSERT
+// carries: seven placeholders each.
+const matchBatch = 500
+
+// SetReportHashMatches implements [guardian.HashListStore].
+func (s *Store) SetReportHashMatches(ctx context.Context, reportID int64, matches []guardian.KnownMatch) error {
+	for i, m := range matches {
+		if !validHash(m.Type, m.Hash) || m.List == "" || m.Distance < 0 || m.Distance > 256 {
+			return fmt.Errorf("set report hash matches: match %d is not a valid list item", i)
+		}
+	}
+	err := s.update(ctx, func(tx *tx) error {
+		ids := map[string]bool{}
+		rows, err := tx.query(`SELECT id FROM files WHERE report_id = ?`, reportID)
+		if err != nil {
+			return fmt.Errorf("find files: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids[id] = true
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, m := range matches {
+			if !ids[m.FileID] {
+				return guardian.Errorf(guardian.ENOTFOUND, "File %q is not a file of report %d.", guardian.Clip(m.FileID, 40), reportID)
+			}
+		}
+		if _, err := tx.exec(`DELETE FROM report_hash_matches WHERE report_id = ?`, reportID); err != nil {
+			return fmt.Errorf("delete old matches: %w", err)
+		}
+		for start := 0; start < len(matches); start += matchBatch {
+			batch := matches[start:min(start+matchBatch, len(matches))]
+			args := make([]any, 0, 7*len(batch))
+			for _, m := range batch {
+				args = append(args, reportID, m.FileID, m.List, string(m.Type), m.Hash, m.Category, m.Distance)
+			}
+			_, err := tx.exec(`INSERT INTO report_hash_matches (report_id, file_id, list, type, hash, category, distance) VALUES (?, ?, ?, ?, ?, ?, ?)`+
+				strings.Repeat(", (?, ?, ?, ?, ?, ?, ?)", len(batch)-1), args...)
+			if err != nil {
+				return fmt.Errorf("insert matches: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("set report %d hash matches: %w", reportID, err)
+	}
+	return nil
+}
+
+// FindHashBundle implements [guardian.HashListStore]. A limit outside 1 to
+// guardian.MaxHashBundle is taken as that maximum.
+func (s *Store) FindHashBundle(ctx context.Context, reportID int64, limit int) (*guardian.HashBundle, error) {
+	if limit <= 0 || limit > guardian.MaxHashBundle {
+		limit = guardian.MaxHashBundle
+	}
+	b := &guardian.HashBundle{Members: []guardian.HashBundleMember{}}
+	// The items are the report's own (type, hash) pairs; the others are
+	// found through the (type, hash, report_id) index.
+	const others = `
+		FROM report_hash_matches o
+		WHERE o.report_id <> ? AND EXISTS (
+			SELECT 1 FROM report_hash_matches m
+			WHERE m.report_id = ? AND m.type = o.type AND m.hash = o.hash)`
+	err := s.view(ctx, func(tx *tx) error {
+		if err := tx.queryRow(`SELECT COUNT(DISTINCT o.report_id)`+others, []any{reportID, reportID}, &b.Reports); err != nil {
+			return fmt.Errorf("count: %w", err)
+		}
+		if b.Reports == 0 {
+			return nil
+		}
+		rows, err := tx.query(`
+			SELECT DISTINCT o.report_id, o.type, o.hash`+others+` AND o.report_id IN (
+				SELECT DISTINCT o.report_id`+others+`
+				ORDER BY o.report_id DESC LIMIT ?)
+			ORDER BY o.report_id DESC, o.type, o.hash`, reportID, reportID, reportID, reportID, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m guardian.HashBundleMember
+			if err := rows.Scan(&m.ReportID, &m.Type, &m.Hash); err != nil {
+				return err
+			}
+			b.Members = append(b.Members, m)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find hash bundle of report %d: %w", reportID, err)
+	}
+	return b, nil
+}

@@ -19,7 +19,7 @@ var _ guardian.RoutingStore = (*Store)(nil)
 const referralColumns = `id, report_id, agency_id, network, countries, channel, reason, priority, label,
 	handling_code, data_scope, acknowledge_within_us, retention_days, deadline, held, state,
 	received_at, triaged_at, routed_at, delivered_at, opened_at, acknowledged_at, closed_at,
-	withdrawn_at, updated_at, assignee, outcome`
+	withdrawn_at, updated_at, assignee, outcome, decline, escalation, escalated_at, liaison_agency_id`
 
 // RouteReport implements [guardian.RoutingStore]. The report's row is
 // locked first (FOR UPDATE on PostgreSQL; SQLite's single writer excludes
@@ -153,51 +153,101 @@ func (run *routingRun) storeTriage(a *guardian.Assessment, t *guardian.Triage) e
 	return run.record(guardian.CategoryCombination, "report.triage", "report", strconv.FormatInt(run.reportID, 10), string(t.Label)+"/"+string(t.Priority))
 }
 
-// create inserts r, a new referral, and sets its ID, state and times.
+// create inserts r, a new referral, and sets its ID, state and times. A
+// referral not held for an analyst's confirmation leaves the hub at once:
+// it is stored delivered, and recorded and handed to the referral hook as
+// such after its referral.create event.
 func (run *routingRun) create(r *guardian.Referral) error {
 	tx := run.tx
+	if !r.HeldForConfirmation && run.s.onReferral == nil {
+		return errNoReferralHook
+	}
 	r.ReportID, r.Network, r.State = run.reportID, run.network, guardian.ReferralNew
 	r.ReceivedAt, r.TriagedAt, r.RoutedAt, r.UpdatedAt = run.receivedAt, run.triagedAt, tx.now, tx.now
 	r.Deadline = tx.now.Add(r.AcknowledgeWithin)
+	r.DeliveredAt, r.OpenedAt, r.AcknowledgedAt, r.ClosedAt, r.WithdrawnAt, r.EscalatedAt = nil, nil, nil, nil, nil, nil
+	r.Assignee, r.Outcome, r.Decline, r.Escalation, r.LiaisonAgencyID = "", nil, nil, guardian.EscalationNone, ""
+	var deliveredAt any
+	if !r.HeldForConfirmation {
+		now := tx.now
+		r.State, r.DeliveredAt, deliveredAt = guardian.ReferralDelivered, &now, tx.t(now)
+	}
 	scope, _ := r.DataScope.MarshalText()
 	err := tx.queryRow(`
 		INSERT INTO referrals (report_id, agency_id, network, countries, channel, reason, priority, label,
 			handling_code, data_scope, acknowledge_within_us, retention_days, deadline, held, state,
-			received_at, triaged_at, routed_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			received_at, triaged_at, routed_at, delivered_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`,
 		[]any{run.reportID, r.AgencyID, run.network, strings.Join(r.Countries, ","), string(r.Channel), string(r.Reason),
 			string(r.Priority), string(r.Label), r.HandlingCode, string(scope), r.AcknowledgeWithin.Microseconds(),
 			r.RetentionDays, tx.t(r.Deadline), r.HeldForConfirmation, string(r.State),
-			tx.t(run.receivedAt), tx.t(run.triagedAt), tx.t(tx.now), tx.t(tx.now)}, &r.ID)
+			tx.t(run.receivedAt), tx.t(run.triagedAt), tx.t(tx.now), deliveredAt, tx.t(tx.now)}, &r.ID)
 	if err != nil {
 		return fmt.Errorf("insert referral to %s: %w", r.AgencyID, err)
 	}
-	return run.recordReferral(guardian.CategoryDisclosure, "referral.create", r.ID, string(r.Reason), r.AgencyID)
+	if err := run.recordReferral(guardian.CategoryDisclosure, "referral.create", r.ID, string(r.Reason), r.AgencyID); err != nil {
+		return err
+	}
+	if r.HeldForConfirmation {
+		return nil
+	}
+	return run.delivered(r)
+}
+
+// delivered records the delivery of r, which the run has just stored
+// delivered, and runs the referral hook.
+func (run *routingRun) delivered(r *guardian.Referral) error {
+	if err := run.recordReferral(guardian.CategoryDisclosure, "referral.deliver", r.ID, "", r.AgencyID); err != nil {
+		return err
+	}
+	return run.s.referralChanged(run.tx, guardian.ReferralChange{Event: guardian.EventDelivered, Referral: r})
 }
 
 // reinstate makes the agency's existing referral new again with r's
-// countries and terms.
+// countries and terms, or delivered at once if it is not held. What the
+// agency did with it before (opened, acknowledged, escalated, declined,
+// answered) belongs to the delivery that ended, which the audit log keeps:
+// the reinstated referral starts afresh.
 func (run *routingRun) reinstate(r *guardian.Referral) error {
 	old, err := run.existing("reinstate", r.AgencyID)
 	if err != nil {
 		return err
 	}
+	if !r.HeldForConfirmation && run.s.onReferral == nil {
+		return errNoReferralHook
+	}
 	tx := run.tx
+	state, deliveredAt := guardian.ReferralNew, any(nil)
+	if !r.HeldForConfirmation {
+		state, deliveredAt = guardian.ReferralDelivered, tx.t(tx.now)
+	}
 	scope, _ := r.DataScope.MarshalText()
 	_, err = tx.exec(`
 		UPDATE referrals SET network = ?, countries = ?, channel = ?, reason = ?, priority = ?, label = ?,
 			handling_code = ?, data_scope = ?, acknowledge_within_us = ?, retention_days = ?, deadline = ?,
-			held = ?, state = ?, triaged_at = ?, routed_at = ?, withdrawn_at = NULL, updated_at = ?
+			held = ?, state = ?, triaged_at = ?, routed_at = ?, withdrawn_at = NULL, updated_at = ?,
+			delivered_at = ?, opened_at = NULL, acknowledged_at = NULL, closed_at = NULL, assignee = '',
+			outcome = '', decline = '', escalation = 0, escalated_at = NULL, liaison_agency_id = ''
 		WHERE id = ?`,
 		run.network, strings.Join(r.Countries, ","), string(r.Channel), string(r.Reason), string(r.Priority), string(r.Label),
 		r.HandlingCode, string(scope), r.AcknowledgeWithin.Microseconds(), r.RetentionDays,
-		tx.t(tx.now.Add(r.AcknowledgeWithin)), r.HeldForConfirmation, string(guardian.ReferralNew),
-		tx.t(run.triagedAt), tx.t(tx.now), tx.t(tx.now), old.ID)
+		tx.t(tx.now.Add(r.AcknowledgeWithin)), r.HeldForConfirmation, string(state),
+		tx.t(run.triagedAt), tx.t(tx.now), tx.t(tx.now), deliveredAt, old.ID)
 	if err != nil {
 		return fmt.Errorf("reinstate referral %d: %w", old.ID, err)
 	}
-	return run.recordReferral(guardian.CategoryDisclosure, "referral.reinstate", old.ID, string(r.Reason), r.AgencyID)
+	if err := run.recordReferral(guardian.CategoryDisclosure, "referral.reinstate", old.ID, string(r.Reason), r.AgencyID); err != nil {
+		return err
+	}
+	if r.HeldForConfirmation {
+		return nil
+	}
+	now, err := findReferral(tx, old.ID)
+	if err != nil {
+		return err
+	}
+	return run.delivered(now)
 }
 
 // update records r's countries (and the run's network) on the agency's
@@ -316,35 +366,62 @@ func findReferrals(tx *tx, reportID int64) ([]*guardian.Referral, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find referrals: %w", err)
 	}
+	return scanReferrals(rows)
+}
+
+// scanReferrals scans rows of referralColumns and closes rows.
+func scanReferrals(rows *sql.Rows) ([]*guardian.Referral, error) {
 	defer rows.Close()
 	out := []*guardian.Referral{}
 	for rows.Next() {
-		var r guardian.Referral
-		var countries, scope string
-		var ackUS int64
-		err := rows.Scan(&r.ID, &r.ReportID, &r.AgencyID, &r.Network, &countries, &r.Channel, &r.Reason,
-			&r.Priority, &r.Label, &r.HandlingCode, &scope, &ackUS, &r.RetentionDays, timeScanner{&r.Deadline},
-			&r.HeldForConfirmation, &r.State, timeScanner{&r.ReceivedAt}, timeScanner{&r.TriagedAt},
-			timeScanner{&r.RoutedAt}, nullTimeScanner{&r.DeliveredAt}, nullTimeScanner{&r.OpenedAt},
-			nullTimeScanner{&r.AcknowledgedAt}, nullTimeScanner{&r.ClosedAt}, nullTimeScanner{&r.WithdrawnAt},
-			timeScanner{&r.UpdatedAt}, &r.Assignee, &r.Outcome)
+		r, err := scanReferral(rows)
 		if err != nil {
-			return nil, fmt.Errorf("scan referral: %w", err)
+			return nil, err
 		}
-		r.Countries = []string{}
-		if countries != "" {
-			r.Countries = strings.Split(countries, ",")
-		}
-		if err := r.DataScope.UnmarshalText([]byte(scope)); err != nil {
-			return nil, fmt.Errorf("scan referral %d: %w", r.ID, err)
-		}
-		r.AcknowledgeWithin = time.Duration(ackUS) * time.Microsecond
-		out = append(out, &r)
+		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find referrals: %w", err)
 	}
 	return out, nil
+}
+
+// scanReferral scans one row of referralColumns.
+func scanReferral(rows *sql.Rows) (*guardian.Referral, error) {
+	var r guardian.Referral
+	var countries, scope, outcome, decline string
+	var ackUS int64
+	err := rows.Scan(&r.ID, &r.ReportID, &r.AgencyID, &r.Network, &countries, &r.Channel, &r.Reason,
+		&r.Priority, &r.Label, &r.HandlingCode, &scope, &ackUS, &r.RetentionDays, timeScanner{&r.Deadline},
+		&r.HeldForConfirmation, &r.State, timeScanner{&r.ReceivedAt}, timeScanner{&r.TriagedAt},
+		timeScanner{&r.RoutedAt}, nullTimeScanner{&r.DeliveredAt}, nullTimeScanner{&r.OpenedAt},
+		nullTimeScanner{&r.AcknowledgedAt}, nullTimeScanner{&r.ClosedAt}, nullTimeScanner{&r.WithdrawnAt},
+		timeScanner{&r.UpdatedAt}, &r.Assignee, &outcome, &decline, &r.Escalation, nullTimeScanner{&r.EscalatedAt},
+		&r.LiaisonAgencyID)
+	if err != nil {
+		return nil, fmt.Errorf("scan referral: %w", err)
+	}
+	r.Countries = []string{}
+	if countries != "" {
+		r.Countries = strings.Split(countries, ",")
+	}
+	if err := r.DataScope.UnmarshalText([]byte(scope)); err != nil {
+		return nil, fmt.Errorf("scan referral %d: %w", r.ID, err)
+	}
+	r.AcknowledgeWithin = time.Duration(ackUS) * time.Microsecond
+	if outcome != "" {
+		r.Outcome = new(guardian.Outcome)
+		if err := json.Unmarshal([]byte(outcome), r.Outcome); err != nil {
+			return nil, fmt.Errorf("scan referral %d: outcome: %w", r.ID, err)
+		}
+	}
+	if decline != "" {
+		r.Decline = new(guardian.Decline)
+		if err := json.Unmarshal([]byte(decline), r.Decline); err != nil {
+			return nil, fmt.Errorf("scan referral %d: decline: %w", r.ID, err)
+		}
+	}
+	return &r, nil
 }
 
 func findOverrides(tx *tx, reportID int64) ([]*guardian.RoutingOverride, error) {

@@ -78,6 +78,13 @@ type Options struct {
 	// show) leave it nil.
 	OnFinish FinishHook
 
+	// OnReferral runs in the transaction of every referral change that
+	// work follows from (jobs.Enqueuer's OnReferral: notifications,
+	// escalation, re-routing). Like OnFinish it is given at open: without
+	// it, a change that needs it (RouteReport delivering a referral,
+	// ConfirmReferral, EscalateReferral, ...) fails and changes nothing.
+	OnReferral ReferralHook
+
 	// Sealer seals report documents before they are written and opens
 	// them when they are read (see [Sealer]). Without it the store refuses
 	// every call that writes or reads a document with [ErrNoSealer], and
@@ -121,6 +128,7 @@ type Store struct {
 	logger     *slog.Logger
 	migrations []migration
 	onFinish   FinishHook
+	onReferral ReferralHook
 	sealer     Sealer
 }
 
@@ -130,13 +138,14 @@ var _ guardian.Store = (*Store)(nil)
 // store. On error it closes the databases in cfg.
 func New(ctx context.Context, cfg Config) (_ *Store, err error) {
 	s := &Store{
-		d:        cfg.Dialect,
-		db:       cfg.DB,
-		readDB:   cfg.ReadDB,
-		now:      cfg.Options.Now,
-		logger:   cfg.Options.Logger,
-		onFinish: cfg.Options.OnFinish,
-		sealer:   cfg.Options.Sealer,
+		d:          cfg.Dialect,
+		db:         cfg.DB,
+		readDB:     cfg.ReadDB,
+		now:        cfg.Options.Now,
+		logger:     cfg.Options.Logger,
+		onFinish:   cfg.Options.OnFinish,
+		onReferral: cfg.Options.OnReferral,
+		sealer:     cfg.Options.Sealer,
 	}
 	if s.readDB == nil {
 		s.readDB = s.db

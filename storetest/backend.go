@@ -3,11 +3,13 @@ package storetest
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/guardian-network/guardian"
@@ -81,6 +83,9 @@ func MustOpenDSN(tb testing.TB, b Backend, dsn string, opts sqlstore.Options) *s
 	if opts.OnFinish == nil {
 		opts.OnFinish = nopFinishHook
 	}
+	if opts.OnReferral == nil {
+		opts.OnReferral = nopReferralHook
+	}
 	if opts.Sealer == nil {
 		opts.Sealer = Sealer
 	}
@@ -122,12 +127,104 @@ func MustOpenPostgres(tb testing.TB, now guardian.Clock) *sqlstore.Store {
 }
 
 // Opener returns the [Opener] that RunStoreTests needs, on the backend. Its
-// stores seal documents with crypto's sealer, as a hub's do.
+// stores seal documents with crypto's sealer, as a hub's do, and record
+// what their referral hook is given (see [changeLog]).
 func (b Backend) Opener() Opener {
 	return func(t *testing.T, now guardian.Clock) guardian.Store {
-		s, _ := MustOpen(t, b, sqlstore.Options{Now: now, Sealer: suiteSealer})
+		l := &changeLog{b: b}
+		s, dsn := MustOpen(t, b, sqlstore.Options{Now: now, Sealer: suiteSealer, OnReferral: l.hook})
+		l.open(t, dsn)
+		changeLogs.Store(s, l)
+		t.Cleanup(func() { changeLogs.Delete(s) })
 		return s
 	}
+}
+
+// nopReferralHook is the referral hook of stores opened for other
+// packages' tests, which check the store's other work; package jobs'
+// tests check the real one.
+func nopReferralHook(context.Context, *sql.Tx, guardian.ReferralChange) error { return nil }
+
+// changeLogs maps the stores that Opener opened to their change logs.
+var changeLogs sync.Map
+
+// changeLog records the changes a store's referral hook is given in a
+// table of the store's own database, written in the transaction that made
+// the change: a change that rolls back leaves no record, as a job enqueued
+// with it would leave none, and only committed changes are read back.
+type changeLog struct {
+	b   Backend
+	dsn string
+	db  *sql.DB // outside the store, to read the records
+
+	mu   sync.Mutex
+	fail error // the hook's error, while set
+}
+
+const changeLogTable = "storetest_referral_changes"
+
+// open creates the log's table in the database at dsn.
+func (l *changeLog) open(tb testing.TB, dsn string) {
+	tb.Helper()
+	l.dsn = dsn
+	create := `CREATE TABLE ` + changeLogTable + ` (seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, change text NOT NULL)`
+	if l.b.DriverName == "sqlite" {
+		// A second connection to the file, which waits for the store's
+		// writer rather than fail at once.
+		dsn = "file:" + dsn + "?_pragma=busy_timeout(10000)"
+		create = `CREATE TABLE ` + changeLogTable + ` (seq INTEGER PRIMARY KEY AUTOINCREMENT, change TEXT NOT NULL) STRICT`
+	}
+	l.db = l.b.rawDB(tb, dsn)
+	mustExec(tb, l.db, create)
+}
+
+// hook is the store's referral hook.
+func (l *changeLog) hook(ctx context.Context, tx *sql.Tx, ch guardian.ReferralChange) error {
+	l.mu.Lock()
+	fail := l.fail
+	l.mu.Unlock()
+	if fail != nil {
+		return fail
+	}
+	b, err := json.Marshal(ch)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, l.b.rebind(`INSERT INTO `+changeLogTable+` (change) VALUES (?)`), string(b))
+	return err
+}
+
+// failWith makes the hook fail with err until it is called with nil.
+func (l *changeLog) failWith(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.fail = err
+}
+
+// committed returns the changes of committed transactions, in order.
+func (l *changeLog) committed(tb testing.TB) []guardian.ReferralChange {
+	tb.Helper()
+	rows, err := l.db.QueryContext(context.Background(), `SELECT change FROM `+changeLogTable+` ORDER BY seq`)
+	if err != nil {
+		tb.Fatalf("read referral changes: %v", err)
+	}
+	defer rows.Close()
+	var out []guardian.ReferralChange
+	for rows.Next() {
+		var s string
+		var ch guardian.ReferralChange
+		if err := rows.Scan(&s); err != nil {
+			tb.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(s), &ch); err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, ch)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return out
 }
 
 // PostgresDSN creates a schema with a random name in the database at

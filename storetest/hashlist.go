@@ -1,6 +1,9 @@
 package storetest
 
 import (
+	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,5 +189,122 @@ func testImportHashListRefused(t *testing.T, e *env) {
 	}
 	if lists, _ := hs.FindHashLists(e.ctx); len(lists) != 0 {
 		t.Errorf("refused imports stored %d lists", len(lists))
+	}
+}
+
+func testEachHashListEntry(t *testing.T, e *env) {
+	hs := e.hashLists()
+	pdqA := randomEntries(guardian.HashPDQ, 3, "1")
+	for _, c := range []struct {
+		name    string
+		entries []guardian.HashListEntry
+	}{
+		{"list-b", append(randomEntries(guardian.HashMD5, 2, "2"), pdqA[0])},
+		{"list-a", append(pdqA, randomEntries(guardian.HashSHA1, 1, "1")...)},
+	} {
+		l := &guardian.HashList{Name: c.name, Source: "s", Version: "7", Format: "csv"}
+		if err := hs.ImportHashList(e.ctx, l, c.entries, false, systemEvent("hashlist.import")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []guardian.HashMatch
+	err := hs.EachHashListEntry(e.ctx, guardian.HashPDQ, func(m guardian.HashMatch) error {
+		got = append(got, m)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []guardian.HashMatch
+	for _, x := range pdqA {
+		want = append(want, guardian.HashMatch{List: "list-a", ListVersion: "7", Type: guardian.HashPDQ, Hash: x.Hash, Category: "1"})
+	}
+	slices.SortFunc(want, func(a, b guardian.HashMatch) int { return strings.Compare(a.Hash, b.Hash) })
+	want = append(want, guardian.HashMatch{List: "list-b", ListVersion: "7", Type: guardian.HashPDQ, Hash: pdqA[0].Hash, Category: "1"})
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("pdq entries (-want +got):\n%s", diff)
+	}
+	// An error from fn stops the walk.
+	stop := errors.New("stop")
+	calls := 0
+	err = hs.EachHashListEntry(e.ctx, guardian.HashPDQ, func(guardian.HashMatch) error { calls++; return stop })
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("walk with an error: %v after %d calls", err, calls)
+	}
+	if err := hs.EachHashListEntry(e.ctx, "crc32", func(guardian.HashMatch) error { return nil }); err == nil {
+		t.Error("an unknown type was walked")
+	}
+}
+
+func testHashBundle(t *testing.T, e *env) {
+	hs := e.hashLists()
+	rep := e.reporter("example-service")
+	item := func(ty guardian.HashType) (guardian.HashType, string) { return ty, randomHex(ty.HexLen() / 2) }
+	pdqType, pdqItem := item(guardian.HashPDQ)
+	md5Type, md5Item := item(guardian.HashMD5)
+	_, lonely := item(guardian.HashSHA1)
+	// Four reports, each with one file: 1 and 2 share the PDQ item, 1 and
+	// 3 the MD5 item, 4 shares nothing.
+	var reports []int64
+	var files []string
+	for range 4 {
+		r := e.report(rep.ID)
+		f := newFile(r.ID)
+		if err := e.s.AddFile(e.ctx, rep.ID, f, reporterEvent(rep.ID, "file.upload")); err != nil {
+			t.Fatal(err)
+		}
+		reports, files = append(reports, r.ID), append(files, f.ID)
+	}
+	match := func(i int, ty guardian.HashType, h string, d int) guardian.KnownMatch {
+		return guardian.KnownMatch{FileID: files[i], List: "example-list", ListVersion: "1", Type: ty, Hash: h, Category: "1", Distance: d}
+	}
+	set := func(i int, m ...guardian.KnownMatch) {
+		t.Helper()
+		if err := hs.SetReportHashMatches(e.ctx, reports[i], m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(0, match(0, pdqType, pdqItem, 4), match(0, md5Type, md5Item, 0))
+	set(1, match(1, pdqType, pdqItem, 30))
+	set(2, match(2, md5Type, md5Item, 0), match(2, guardian.HashSHA1, lonely, 0))
+	set(3)
+	bundle := func(i, limit int) *guardian.HashBundle {
+		t.Helper()
+		b, err := hs.FindHashBundle(e.ctx, reports[i], limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	want := &guardian.HashBundle{Reports: 2, Members: []guardian.HashBundleMember{
+		{ReportID: reports[2], Type: md5Type, Hash: md5Item},
+		{ReportID: reports[1], Type: pdqType, Hash: pdqItem},
+	}}
+	if diff := cmp.Diff(want, bundle(0, 10)); diff != "" {
+		t.Errorf("bundle of report 1 (-want +got):\n%s", diff)
+	}
+	want.Members = want.Members[:1]
+	if diff := cmp.Diff(want, bundle(0, 1)); diff != "" {
+		t.Errorf("bundle of report 1, limit 1 (-want +got):\n%s", diff)
+	}
+	want = &guardian.HashBundle{Reports: 1, Members: []guardian.HashBundleMember{{ReportID: reports[0], Type: pdqType, Hash: pdqItem}}}
+	if diff := cmp.Diff(want, bundle(1, 10)); diff != "" {
+		t.Errorf("bundle of report 2 (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(&guardian.HashBundle{Members: []guardian.HashBundleMember{}}, bundle(3, 10)); diff != "" {
+		t.Errorf("bundle of report 4 (-want +got):\n%s", diff)
+	}
+	// Routing again replaces a report's matches.
+	set(1)
+	if b := bundle(0, 10); b.Reports != 1 || b.Members[0].ReportID != reports[2] {
+		t.Errorf("bundle after report 2 lost its match: %+v", b)
+	}
+	// A file of another report is refused.
+	if err := hs.SetReportHashMatches(e.ctx, reports[3], []guardian.KnownMatch{match(0, md5Type, md5Item, 0)}); guardian.ErrorCode(err) != guardian.ENOTFOUND {
+		t.Errorf("a match on another report's file: %v", err)
+	}
+	bad := match(3, md5Type, "ABC", 0)
+	if err := hs.SetReportHashMatches(e.ctx, reports[3], []guardian.KnownMatch{bad}); err == nil {
+		t.Error("a match of a malformed hash was stored")
 	}
 }

@@ -19,7 +19,16 @@ import (
 // now, which escalation makes a provisional 1 and an unreviewed report E;
 // then the label.
 func Assess(doc *guardian.ReportDocument, files []*guardian.FileDetails, a guardian.Assessment) guardian.Triage {
-	t := guardian.Triage{RulesVersion: RulesVersion, Reasons: make([]guardian.Reason, 0, 16)}
+	return AssessKnown(doc, files, nil, a, nil)
+}
+
+// AssessKnown is [Assess] with what the hash lists say about the report's
+// files (hashlist.Matcher): known content lowers the urgency and can make
+// the report informational, content no list knows raises it. fileIDs[i]
+// is the id of files[i], which k's matches name. The triage keeps k
+// (Triage.Known). With k nil it is Assess.
+func AssessKnown(doc *guardian.ReportDocument, files []*guardian.FileDetails, fileIDs []string, a guardian.Assessment, k *guardian.KnownContent) guardian.Triage {
+	t := guardian.Triage{RulesVersion: RulesVersion, Reasons: make([]guardian.Reason, 0, 16), Known: k}
 	apply := func(r rule, w float64, detail string) {
 		w = round2(w) // the score is the sum of the stored weights, exactly
 		t.Reasons = append(t.Reasons, guardian.Reason{Rule: r.Name, Scale: r.Scale, Weight: w, Detail: detail})
@@ -114,6 +123,13 @@ func Assess(doc *guardian.ReportDocument, files []*guardian.FileDetails, a guard
 	if s.youngVictim {
 		urgent(ruleYoungVictim, "a victim or intended recipient under "+strconv.Itoa(youngVictimAge))
 	}
+	known := knownFiles(files, fileIDs, k)
+	switch {
+	case known.relevant > 0 && known.matched == known.relevant:
+		urgent(ruleKnownContent, count(known.matched, known.relevant, "reported files in hash lists: ")+known.lists)
+	case k != nil && k.Lists > 0 && known.relevant > 0 && len(k.Matches) == 0 && s.uploadPublic > 0:
+		urgent(ruleNewContent, "no file in "+plural(k.Lists, "hash list", "hash lists")+", uploaded from a public address")
+	}
 	t.Urgency = round2(t.Urgency)
 
 	// Priority.
@@ -149,11 +165,71 @@ func Assess(doc *guardian.ReportDocument, files []*guardian.FileDetails, a guard
 	case memeOnly && !aggr:
 		t.Label = guardian.LabelInformational
 		apply(ruleLabelMeme, 0, "only potential memes, with no aggravating annotation")
+	case known.relevant > 0 && known.matched == known.relevant && !aggr:
+		t.Label = guardian.LabelInformational
+		apply(ruleLabelKnown, 0, "only content already in hash lists, with no aggravating annotation")
 	default:
 		t.Label = guardian.LabelReferral
 		apply(ruleLabelReferral, 0, "actionable")
 	}
 	return t
+}
+
+// knownSurvey is what the known-content rules need: the files that count
+// (no details, or relevance Reported), how many of them are in a hash
+// list, and the lists and categories they are in, in words.
+type knownSurvey struct {
+	relevant, matched int
+	lists             string
+}
+
+// maxListsNamed bounds the lists a known-content reason names.
+const maxListsNamed = 3
+
+func knownFiles(files []*guardian.FileDetails, fileIDs []string, k *guardian.KnownContent) knownSurvey {
+	var s knownSurvey
+	if k == nil || k.Lists == 0 || len(fileIDs) != len(files) {
+		return s
+	}
+	matched := k.MatchedFiles()
+	for i, f := range files {
+		if f != nil && f.Relevance() != guardian.RelevanceReported {
+			continue
+		}
+		s.relevant++
+		if matched[fileIDs[i]] {
+			s.matched++
+		}
+	}
+	// The lists and categories, each once with its closest match, in the
+	// order of the matches.
+	var keys []string
+	closest := map[string]int{}
+	for _, m := range k.Matches {
+		c := m.List
+		if m.Category != "" {
+			c += " category " + m.Category
+		}
+		if d, ok := closest[c]; !ok || m.Distance < d {
+			if !ok {
+				keys = append(keys, c)
+			}
+			closest[c] = m.Distance
+		}
+	}
+	var named []string
+	for _, c := range keys {
+		if d := closest[c]; d == 0 {
+			named = append(named, c+" (exact)")
+		} else {
+			named = append(named, c+" (distance "+strconv.Itoa(d)+")")
+		}
+	}
+	if len(named) > maxListsNamed {
+		named = append(named[:maxListsNamed], "and "+strconv.Itoa(len(named)-maxListsNamed)+" more")
+	}
+	s.lists = strings.Join(named, ", ")
+	return s
 }
 
 // fileAnnotationRules are indexed like reportSurvey.annotated.

@@ -13,7 +13,7 @@ import (
 // decision can always be explained by the rules that made it.
 
 // RulesVersion names this rule table.
-const RulesVersion = "2026-06.1"
+const RulesVersion = "2026-12.1"
 
 // # Jurisdiction: evidence weights
 
@@ -217,6 +217,20 @@ var (
 	rulePotentialMeme  = rule{"potential-meme", guardian.ScaleUrgency, -30}
 )
 
+// Known content (hash lists, docs/known-content.md). A file counts when it
+// has no details or is of relevance Reported.
+var (
+	// ruleKnownContent: every reported file is in a hash list: the same
+	// picture has circulated before and is already known to the lists'
+	// keepers.
+	ruleKnownContent = rule{"known-content", guardian.ScaleUrgency, -25}
+	// ruleNewContent: hash lists were checked, no file is in any, and it
+	// was uploaded from a public address: material nobody has listed,
+	// from an address a provider can be asked about, may be a child being
+	// abused now.
+	ruleNewContent = rule{"new-content", guardian.ScaleUrgency, 15}
+)
+
 // industryClassificationUrgency raises urgency by the industry
 // classification of a reported file (letter: A prepubescent, B pubescent;
 // digit: 1 sex act, 2 lascivious exhibition); the highest counts.
@@ -233,6 +247,7 @@ var (
 	ruleLabelEscalated = rule{"referral-escalated", guardian.ScaleLabel, 0}
 	ruleLabelThin      = rule{"thin-report", guardian.ScaleLabel, 0}
 	ruleLabelMeme      = rule{"meme-without-malice", guardian.ScaleLabel, 0}
+	ruleLabelKnown     = rule{"known-content-without-malice", guardian.ScaleLabel, 0}
 	ruleLabelReferral  = rule{"referral", guardian.ScaleLabel, 0}
 )
 
@@ -261,7 +276,8 @@ func allRules() []rule {
 		ruleYoungVictim, rulePhysicalHarm, ruleInfant, ruleLiveStreaming, ruleViolenceGore,
 		ruleBestiality, ruleSelfProduction, ruleGenerativeAI, ruleAnime, ruleViral, rulePotentialMeme,
 		ruleEscalated, ruleNotReviewed, ruleRulesPriority,
-		ruleLabelEscalated, ruleLabelThin, ruleLabelMeme, ruleLabelReferral,
+		ruleLabelEscalated, ruleLabelThin, ruleLabelMeme, ruleLabelKnown, ruleLabelReferral,
+		ruleKnownContent, ruleNewContent,
 	}
 	for _, r := range incidentTypeUrgency {
 		rs = append(rs, r)

@@ -7,9 +7,14 @@
 //	guardian reporter add NAME        register a reporting service
 //	guardian report show ID --justification WHY   print a stored report as JSON
 //	guardian token add NAME --role R  create a bearer token (auditor)
+//	guardian token add NAME --agency ID --role R   create a partner system's API token
+//	guardian token list|revoke        list the API tokens, or revoke one
 //	guardian user add NAME --org O --role R   add a person (prints their credentials once)
 //	guardian user list                list the people, without secrets
 //	guardian user disable NAME        disable a person and end their sessions
+//	guardian user reset-mfa NAME      give a person a new second factor (prints it once)
+//	guardian user unlock NAME         lift the lock of failed sign-ins
+//	guardian webhook secret AGENCY    set a new webhook signing secret for an agency (prints it once)
 //	guardian audit verify             verify the audit log of a store, or of a remote hub (--url)
 //	guardian audit key                print the verifier key of the audit log's checkpoints
 //	guardian network check [-v] FILE  validate a network file
@@ -76,6 +81,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return (&UserCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "token":
 		return (&TokenCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "webhook":
+		return (&WebhookCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "hashlist":
 		return (&HashListCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "route":
@@ -105,11 +112,19 @@ Usage:
   guardian reporter add [--data DIR] [--database URL] NAME
   guardian report show [--data DIR] [--database URL] [--master-key-file FILE] ID --justification WHY
   guardian token add [--data DIR] [--database URL] NAME --role auditor|admin
+  guardian token add [--data DIR] [--database URL] [--network FILE] NAME
+                     --agency ID --role ROLE [--expires DAYSd|DATE]
+  guardian token list [--data DIR] [--database URL]
+  guardian token revoke [--data DIR] [--database URL] NAME
   guardian user add [--data DIR] [--database URL] [--network FILE] NAME
                     --org hub:ID|agency:ID --role ROLE [--role ROLE ...]
                     [--vetted-until DATE --training-until DATE] [--email ADDR]
   guardian user list [--data DIR] [--database URL]
   guardian user disable [--data DIR] [--database URL] NAME
+  guardian user reset-mfa [--data DIR] [--database URL] [--network FILE] NAME
+  guardian user unlock [--data DIR] [--database URL] NAME
+  guardian webhook secret [--data DIR] [--database URL] [--network FILE] AGENCY
+                                  a new signing secret for the agency's webhook (printed once)
   guardian audit verify [--data DIR] [--database URL] [--key KEY]
   guardian audit verify --url URL --checkpoint FILE [--key KEY]
   guardian audit key [--data DIR]

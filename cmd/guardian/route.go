@@ -28,9 +28,19 @@ type explanation struct {
 	Referrals  []*guardian.Referral       `json:"referrals"`
 	Queue      *guardian.QueueEntry       `json:"analystQueue,omitempty"`
 	Files      []*guardian.File           `json:"files"`
-	// Matches are the files' exact matches in the hash lists, by file id.
+	// Matches are the files' exact matches in the hash lists as they are
+	// now, by file id. The matches triage used, PDQ ones included, are
+	// in the assessment (assessment.triage.known).
 	Matches map[string][]guardian.HashMatch `json:"hashMatches,omitempty"`
+	// Bundle is the other reports with a file matched as the same list
+	// item as one of this report's, the most recent explainBundle of
+	// them.
+	Bundle *guardian.HashBundle `json:"bundle,omitempty"`
 }
+
+// explainBundle is how many of a bundle's other reports route explain
+// lists.
+const explainBundle = 50
 
 // Run handles "route explain REPORT_ID [--json]".
 func (c *RouteCommand) Run(ctx context.Context, args []string) error {
@@ -89,6 +99,9 @@ func (c *RouteCommand) Run(ctx context.Context, args []string) error {
 			e.Matches[f.ID] = m
 		}
 	}
+	if e.Bundle, err = store.FindHashBundle(ctx, id, explainBundle); err != nil {
+		return err
+	}
 	if *asJSON {
 		enc := json.NewEncoder(c.Stdout)
 		enc.SetIndent("", "  ")
@@ -132,6 +145,18 @@ func writeExplanation(w io.Writer, e *explanation) {
 		fmt.Fprintf(tw, "  %s\t%s\t%+.2f\t%s\n", r.Rule, r.Scale, r.Weight, r.Detail)
 	}
 	tw.Flush()
+	// The same in the words an investigator reads in the partner API.
+	var received time.Time
+	if len(e.Referrals) > 0 {
+		received = e.Referrals[0].ReceivedAt
+	}
+	fmt.Fprintln(w, "\nIn words")
+	for _, s := range guardian.ExplainJurisdictionAt(a, received) {
+		fmt.Fprintf(w, "  %s\n", s)
+	}
+	for _, s := range guardian.ExplainTriage(t) {
+		fmt.Fprintf(w, "  %s\n", s)
+	}
 	fmt.Fprintln(w, "\nReferrals")
 	if len(e.Referrals) == 0 {
 		fmt.Fprintln(w, "  none")
@@ -149,7 +174,8 @@ func writeExplanation(w io.Writer, e *explanation) {
 			r.AgencyID, r.State, r.Reason, held, countries, r.Channel, r.Priority, r.HandlingCode, r.DataScope,
 			r.RoutedAt.Format(time.RFC3339), r.Deadline.Format(time.RFC3339), r.Network)
 	}
-	writeFiles(w, e.Files, e.Matches)
+	writeFiles(w, e.Files, e.Matches, t.Known)
+	writeBundle(w, e.Bundle)
 	fmt.Fprintln(w, "\nAnalysts' queue")
 	switch q := e.Queue; {
 	case q == nil:
@@ -172,9 +198,17 @@ func fileHashes(f *guardian.File) []guardian.HashListEntry {
 }
 
 // writeFiles prints the files of a report: their digests, their PDQ hash or
-// why they have none, and their exact matches in the hash lists.
-func writeFiles(w io.Writer, files []*guardian.File, matches map[string][]guardian.HashMatch) {
+// why they have none, their exact matches in the hash lists now, and the
+// matches triage used (known, nil if triaged without the lists).
+func writeFiles(w io.Writer, files []*guardian.File, matches map[string][]guardian.HashMatch, known *guardian.KnownContent) {
 	fmt.Fprintln(w, "\nFiles")
+	switch {
+	case known == nil:
+		fmt.Fprintln(w, "  triaged without the hash lists")
+	default:
+		fmt.Fprintf(w, "  triaged against %d hash lists (PDQ distance up to %d): %d of %d files matched\n",
+			known.Lists, known.MaxDistance, len(known.MatchedFiles()), known.Files)
+	}
 	if len(files) == 0 {
 		fmt.Fprintln(w, "  none")
 	}
@@ -196,5 +230,51 @@ func writeFiles(w io.Writer, files []*guardian.File, matches map[string][]guardi
 			}
 			fmt.Fprintf(w, "    in hash list %s (version %s): %s, category %s\n", m.List, m.ListVersion, m.Type, category)
 		}
+		if known == nil {
+			continue
+		}
+		for _, m := range known.Matches {
+			if m.FileID != f.ID {
+				continue
+			}
+			how := "exact " + string(m.Type)
+			if m.Type == guardian.HashPDQ {
+				how = fmt.Sprintf("pdq distance %d", m.Distance)
+				if m.Variant != "" {
+					how += " (" + m.Variant + ")"
+				}
+			}
+			category := m.Category
+			if category == "" {
+				category = "-"
+			}
+			fmt.Fprintf(w, "    at triage in hash list %s (version %s): %s, category %s, item %s\n", m.List, m.ListVersion, how, category, m.Hash)
+		}
+	}
+}
+
+// writeBundle prints the other reports that share a list item with the
+// report.
+func writeBundle(w io.Writer, b *guardian.HashBundle) {
+	fmt.Fprintln(w, "\nBundle (reports whose files match the same list items)")
+	if b == nil || b.Reports == 0 {
+		fmt.Fprintln(w, "  none")
+		return
+	}
+	var ids []int64
+	items := map[int64][]string{}
+	for _, m := range b.Members {
+		if len(items[m.ReportID]) == 0 {
+			ids = append(ids, m.ReportID)
+		}
+		items[m.ReportID] = append(items[m.ReportID], string(m.Type)+" "+m.Hash)
+	}
+	fmt.Fprintf(w, "  %d other reports", b.Reports)
+	if len(ids) < b.Reports {
+		fmt.Fprintf(w, " (the %d most recent shown)", len(ids))
+	}
+	fmt.Fprintln(w)
+	for _, id := range ids {
+		fmt.Fprintf(w, "  report %d: %s\n", id, strings.Join(items[id], ", "))
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/internal/intaketest"
 )
 
@@ -303,6 +304,7 @@ func TestRouteExplain(t *testing.T) {
 			"priority " + e.Assessment.Triage.Priority,
 			"\nReferrals\n  de-bka-cac  ",
 			"countries DE",
+			"\nBundle (reports whose files match the same list items)\n  none\n",
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
@@ -314,4 +316,55 @@ func TestRouteExplain(t *testing.T) {
 			t.Errorf("explain of a missing report succeeded: %q", out)
 		}
 	})
+}
+
+// TestRouteExplainKnownContent prints the explanation of a report triaged
+// against hash lists: each file's matches at triage, with list, category,
+// distance and rotation, and the other reports of its bundle.
+func TestRouteExplainKnownContent(t *testing.T) {
+	q := 92
+	f1 := &guardian.File{ID: strings.Repeat("a", 32), MD5: randomHexString(32), SHA1: randomHexString(40), SHA256: randomHexString(64),
+		ImageStatus: guardian.ImageHashed, PDQ: randomHexString(64), PDQQuality: &q}
+	f2 := &guardian.File{ID: strings.Repeat("b", 32), MD5: randomHexString(32), SHA1: randomHexString(40), SHA256: randomHexString(64),
+		ImageStatus: guardian.ImageNotImage}
+	item, md5Item := randomHexString(64), f2.MD5
+	e := &explanation{
+		ReportID: 7,
+		Assessment: &guardian.ReportAssessment{ReportID: 7, Triage: guardian.Triage{
+			Label: guardian.LabelInformational, Priority: guardian.Priority3,
+			Reasons: []guardian.Reason{{Rule: "known-content", Scale: guardian.ScaleUrgency, Weight: -25,
+				Detail: "2 of 2 reported files in hash lists: memes category 2 (distance 6)"}},
+			Known: &guardian.KnownContent{Lists: 2, Files: 2, MaxDistance: 31, Matches: []guardian.KnownMatch{
+				{FileID: f1.ID, List: "memes", ListVersion: "2026.12", Type: guardian.HashPDQ, Hash: item, Category: "2", Distance: 6, Variant: "rot90"},
+				{FileID: f2.ID, List: "vics", ListVersion: "1", Type: guardian.HashMD5, Hash: md5Item, Category: ""},
+			}},
+		}},
+		Files: []*guardian.File{f1, f2},
+		Bundle: &guardian.HashBundle{Reports: 3, Members: []guardian.HashBundleMember{
+			{ReportID: 12, Type: guardian.HashPDQ, Hash: item}, {ReportID: 12, Type: guardian.HashMD5, Hash: md5Item},
+			{ReportID: 9, Type: guardian.HashPDQ, Hash: item},
+		}},
+	}
+	var b strings.Builder
+	writeExplanation(&b, e)
+	out := b.String()
+	for _, want := range []string{
+		"known-content  urgency  -25.00  2 of 2 reported files in hash lists: memes category 2 (distance 6)",
+		"  triaged against 2 hash lists (PDQ distance up to 31): 2 of 2 files matched\n",
+		"    at triage in hash list memes (version 2026.12): pdq distance 6 (rot90), category 2, item " + item + "\n",
+		"    at triage in hash list vics (version 1): exact md5, category -, item " + md5Item + "\n",
+		"\nBundle (reports whose files match the same list items)\n  3 other reports (the 2 most recent shown)\n" +
+			"  report 12: pdq " + item + ", md5 " + md5Item + "\n  report 9: pdq " + item + "\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("explanation lacks %q:\n%s", want, out)
+		}
+	}
+	// A report triaged before the lists existed says so.
+	e.Assessment.Triage.Known, e.Bundle = nil, nil
+	b.Reset()
+	writeExplanation(&b, e)
+	if out := b.String(); !strings.Contains(out, "  triaged without the hash lists\n") || !strings.Contains(out, "Bundle (reports whose files match the same list items)\n  none\n") {
+		t.Errorf("explanation without lists:\n%s", out)
+	}
 }

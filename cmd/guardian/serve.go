@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/guardian-network/guardian/hub"
+	"github.com/guardian-network/guardian/notify"
 	"github.com/guardian-network/guardian/server"
 )
 
@@ -30,6 +33,7 @@ type ServeCommand struct {
 	TLSCert       string
 	TLSKey        string
 	Limits        serveLimits
+	Notify        serveNotify
 
 	// Ready, if set, receives the server's base URL once it listens.
 	Ready func(url string)
@@ -51,6 +55,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) to serve HTTPS with, TLS 1.2 and 1.3 only; re-read on SIGHUP (GUARDIAN_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key of --tls-cert (GUARDIAN_TLS_KEY)")
 	c.Limits.register(fs)
+	c.Notify.register(fs)
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error (GUARDIAN_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json (GUARDIAN_LOG_FORMAT)")
 	if err := parseFlags(fs, args); err != nil {
@@ -66,6 +71,10 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError{cmd: "serve", msg: err.Error()}
 	}
+	smtp, err := c.Notify.mailer()
+	if err != nil {
+		return err
+	}
 	h, err := hub.Open(ctx, hub.Config{
 		Store:           c.Store.hub(),
 		Migrate:         c.Migrate,
@@ -80,6 +89,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		TLSKey:          c.TLSKey,
 		Logger:          logger,
 		ConfigureServer: c.Limits.apply,
+		PublicURL:       c.Notify.publicURL,
+		SMTP:            smtp,
+		WebhookTimeout:  c.Notify.webhookTimeout,
 	})
 	if err != nil {
 		return err
@@ -101,6 +113,46 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 // stderrLogger is the logger of the administrative commands.
 func stderrLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// serveNotify are the flags of notifications (docs/notifications.md): where
+// links point, the SMTP relay and webhook timeouts. They live in flags and
+// files, not in the network file, which every agency shares.
+type serveNotify struct {
+	publicURL                    string
+	smtpAddr, smtpFrom, smtpUser string
+	smtpPasswordFile             string
+	smtpRequireTLS, smtpImplicit bool
+	smtpTimeout, webhookTimeout  time.Duration
+}
+
+func (n *serveNotify) register(fs *flag.FlagSet) {
+	fs.StringVar(&n.publicURL, "public-url", "", "the hub's address as agencies reach it, for the links in notifications; https (http only on loopback); default http://ADDR (GUARDIAN_PUBLIC_URL)")
+	fs.StringVar(&n.smtpAddr, "smtp-addr", "", "SMTP relay host:port for e-mail notifications; without it they are recorded as failed (GUARDIAN_SMTP_ADDR)")
+	fs.StringVar(&n.smtpFrom, "smtp-from", "", "sender address of notifications, e.g. guardian@hub.example.org (GUARDIAN_SMTP_FROM)")
+	fs.StringVar(&n.smtpUser, "smtp-user", "", "user name for the relay's AUTH PLAIN, only ever sent over TLS (GUARDIAN_SMTP_USER)")
+	fs.StringVar(&n.smtpPasswordFile, "smtp-password-file", "", "file holding the relay's password (GUARDIAN_SMTP_PASSWORD_FILE)")
+	fs.BoolVar(&n.smtpRequireTLS, "smtp-require-tls", true, "refuse to send e-mail unless the relay offers STARTTLS (GUARDIAN_SMTP_REQUIRE_TLS)")
+	fs.BoolVar(&n.smtpImplicit, "smtp-implicit-tls", false, "TLS from the first byte (SMTPS, port 465) instead of STARTTLS (GUARDIAN_SMTP_IMPLICIT_TLS)")
+	fs.DurationVar(&n.smtpTimeout, "smtp-timeout", 30*time.Second, "bound on one e-mail's whole exchange with the relay (GUARDIAN_SMTP_TIMEOUT)")
+	fs.DurationVar(&n.webhookTimeout, "webhook-timeout", 15*time.Second, "bound on one webhook post (GUARDIAN_WEBHOOK_TIMEOUT)")
+}
+
+// mailer returns the relay's configuration, reading the password file.
+func (n *serveNotify) mailer() (notify.MailerConfig, error) {
+	cfg := notify.MailerConfig{Addr: n.smtpAddr, From: n.smtpFrom, Username: n.smtpUser,
+		RequireTLS: n.smtpRequireTLS, ImplicitTLS: n.smtpImplicit, Timeout: n.smtpTimeout}
+	if n.smtpAddr != "" && n.smtpFrom == "" {
+		return cfg, usageError{cmd: "serve", msg: "--smtp-addr needs --smtp-from"}
+	}
+	if n.smtpPasswordFile != "" {
+		b, err := os.ReadFile(n.smtpPasswordFile)
+		if err != nil {
+			return cfg, fmt.Errorf("SMTP password: %w", err)
+		}
+		cfg.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	return cfg, nil
 }
 
 // serveLimits are the flags of the server's fair-sharing and sign-in limits

@@ -14,6 +14,7 @@ import (
 	"github.com/guardian-network/guardian/hub"
 	"github.com/guardian-network/guardian/identity"
 	"github.com/guardian-network/guardian/network"
+	"github.com/guardian-network/guardian/sqlstore"
 )
 
 // UserCommand administers the people who sign in to the hub.
@@ -26,7 +27,9 @@ type UserCommand struct {
 const userUsage = `usage: guardian user add NAME --org hub:ID|agency:ID --role ROLE [--role ROLE ...]
                       [--vetted-until DATE --training-until DATE] [--email ADDR]
        guardian user list
-       guardian user disable NAME`
+       guardian user disable NAME
+       guardian user reset-mfa NAME
+       guardian user unlock NAME`
 
 // rolesFlag collects repeated --role flags.
 type rolesFlag []guardian.Role
@@ -62,7 +65,7 @@ func (f *dateFlag) Set(s string) error {
 	return nil
 }
 
-// Run handles "user add" and "user list".
+// Run handles "user add", "list", "disable", "reset-mfa" and "unlock".
 func (c *UserCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		return usageError{cmd: "user", msg: userUsage}
@@ -74,6 +77,10 @@ func (c *UserCommand) Run(ctx context.Context, args []string) error {
 		return c.list(ctx, args[1:])
 	case "disable":
 		return c.disable(ctx, args[1:])
+	case "reset-mfa":
+		return c.resetMFA(ctx, args[1:])
+	case "unlock":
+		return c.unlock(ctx, args[1:])
 	}
 	return usageError{cmd: "user", msg: userUsage}
 }
@@ -148,13 +155,20 @@ func (c *UserCommand) add(ctx context.Context, args []string) error {
 	} else if err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
-	fmt.Fprintf(c.Stdout, "name: %s\norganisation: %s\nroles: %s\npassword: %s\ntotp secret: %s\ntotp uri: %s\nrecovery codes:\n",
-		u.Name, u.Organisation, joinRolesText(roles), password, key.Base32(), key.URI("Guardian "+n.Hub.ID, u.Name))
-	for _, code := range codes {
-		fmt.Fprintf(c.Stdout, "  %s\n", code)
-	}
-	fmt.Fprintln(c.Stdout, "(shown once: hand them to the person over a secure channel)")
+	fmt.Fprintf(c.Stdout, "name: %s\norganisation: %s\nroles: %s\npassword: %s\n",
+		u.Name, u.Organisation, joinRolesText(roles), password)
+	printSecondFactor(c.Stdout, n, u.Name, key, codes)
 	return nil
+}
+
+// printSecondFactor prints a person's new TOTP secret, its otpauth:// URI
+// and recovery codes, which are shown this once.
+func printSecondFactor(w io.Writer, n *guardian.Network, name string, key *identity.TOTPKey, codes []string) {
+	fmt.Fprintf(w, "totp secret: %s\ntotp uri: %s\nrecovery codes:\n", key.Base32(), key.URI("Guardian "+n.Hub.ID, name))
+	for _, code := range codes {
+		fmt.Fprintf(w, "  %s\n", code)
+	}
+	fmt.Fprintln(w, "(shown once: hand them to the person over a secure channel)")
 }
 
 func (c *UserCommand) list(ctx context.Context, args []string) error {
@@ -220,21 +234,11 @@ func (c *UserCommand) disable(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageError{cmd: "user", msg: userUsage}
-	}
-	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+	store, u, err := c.findUser(ctx, pos)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer store.Close()
-	name := strings.ToLower(pos[0])
-	u, err := store.FindUserByName(ctx, name)
-	if guardian.ErrorCode(err) == guardian.ENOTFOUND {
-		return fmt.Errorf("no user named %q", name)
-	} else if err != nil {
-		return fmt.Errorf("find user: %w", err)
-	}
 	disabled := true
 	ev := &guardian.AuditEvent{
 		Actor:    guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian user disable"},
@@ -245,6 +249,107 @@ func (c *UserCommand) disable(ctx context.Context, args []string) error {
 	if _, err := store.UpdateUser(ctx, u.ID, guardian.UserUpdate{Disabled: &disabled}, ev); err != nil {
 		return fmt.Errorf("disable user: %w", err)
 	}
-	fmt.Fprintf(c.Stdout, "disabled %s; their sessions are ended\n", name)
+	fmt.Fprintf(c.Stdout, "disabled %s; their sessions are ended\n", u.Name)
+	return nil
+}
+
+// findUser opens the store and finds the user named by the one positional
+// argument of a command; the caller closes the store.
+func (c *UserCommand) findUser(ctx context.Context, pos []string) (*sqlstore.Store, *guardian.User, error) {
+	if len(pos) != 1 {
+		return nil, nil, usageError{cmd: "user", msg: userUsage}
+	}
+	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+	if err != nil {
+		return nil, nil, fmt.Errorf("open store: %w", err)
+	}
+	name := strings.ToLower(pos[0])
+	u, err := store.FindUserByName(ctx, name)
+	if err != nil {
+		store.Close()
+		if guardian.ErrorCode(err) == guardian.ENOTFOUND {
+			return nil, nil, fmt.Errorf("no user named %q", name)
+		}
+		return nil, nil, fmt.Errorf("find user: %w", err)
+	}
+	return store, u, nil
+}
+
+// resetMFA gives a person a new TOTP secret and recovery codes, for a lost
+// device: the old ones stop working and their sessions end.
+func (c *UserCommand) resetMFA(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("guardian user reset-mfa", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	c.Store.register(fs)
+	c.Network.register(fs)
+	var keyFile string
+	fs.StringVar(&keyFile, "master-key-file", "", "master key file, which the second-factor secret is encrypted under; default master.key in --data (GUARDIAN_MASTER_KEY_FILE)")
+	pos, err := parseFlagsAndArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{cmd: "user", msg: userUsage}
+	}
+	// The network file names the hub, the issuer the authenticator app
+	// shows, as for user add.
+	n, err := network.Load(hub.NetworkPath(c.Network.File, c.Store.Data))
+	if err != nil {
+		return fmt.Errorf("network file: %w", err)
+	}
+	mk, err := hub.LoadMasterKey(keyFile, c.Store.Data)
+	if err != nil {
+		return err
+	}
+	store, u, err := c.findUser(ctx, pos)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	key := identity.GenerateTOTPKey()
+	codes, codeHashes := identity.GenerateRecoveryCodes()
+	ev := &guardian.AuditEvent{
+		Actor:    guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian user reset-mfa"},
+		Category: guardian.CategoryAuthentication,
+		Action:   "user.mfa",
+		Reason:   "reset",
+	}
+	if err := store.SetUserMFA(ctx, u.ID, mk.SealUserSecret(u.Name, key.Bytes()), codeHashes, ev); err != nil {
+		return fmt.Errorf("reset second factor: %w", err)
+	}
+	fmt.Fprintf(c.Stdout, "name: %s\n", u.Name)
+	printSecondFactor(c.Stdout, n, u.Name, key, codes)
+	fmt.Fprintln(c.Stdout, "the old secret and recovery codes no longer work; their sessions are ended")
+	return nil
+}
+
+// unlock lifts the lock that failed sign-ins put on a person's account
+// before it expires by itself.
+func (c *UserCommand) unlock(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("guardian user unlock", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	c.Store.register(fs)
+	pos, err := parseFlagsAndArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	store, u, err := c.findUser(ctx, pos)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ev := &guardian.AuditEvent{
+		Actor:    guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian user unlock"},
+		Category: guardian.CategoryAuthentication,
+		Action:   "user.unlock",
+	}
+	if err := store.UnlockUser(ctx, u.ID, ev); err != nil {
+		return fmt.Errorf("unlock user: %w", err)
+	}
+	if u.LockedUntil == nil && u.FailedSignIns == 0 {
+		fmt.Fprintf(c.Stdout, "%s was not locked\n", u.Name)
+		return nil
+	}
+	fmt.Fprintf(c.Stdout, "unlocked %s\n", u.Name)
 	return nil
 }

@@ -1,0 +1,509 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/access"
+	"github.com/guardian-network/guardian/sealed"
+)
+
+// Opening content. Every request that shows a report's content to a
+// person carries the justification in two headers, since every such
+// request is a GET (a download must be a plain link for a browser):
+//
+//	Guardian-Justification-Case:   the case number at the caller's agency
+//	Guardian-Justification-Reason: why, in words
+//
+// One of them is enough; neither is needed once the person has consulted
+// the referral that day (UTC), when the first consultation was recorded.
+const (
+	HeaderJustificationCase   = "Guardian-Justification-Case"
+	HeaderJustificationReason = "Guardian-Justification-Reason"
+)
+
+func justificationOf(r *http.Request) guardian.Justification {
+	return guardian.Justification{
+		CaseNumber: r.Header.Get(HeaderJustificationCase),
+		Reason:     r.Header.Get(HeaderJustificationReason),
+	}
+}
+
+// consultCache remembers the consultations this process saw recorded, so
+// that most requests of a day do not search the audit log.
+type consultCache struct {
+	mu   sync.Mutex
+	seen *lru[consultKey, struct{}]
+}
+
+type consultKey struct {
+	user, referral int64
+	day            string
+}
+
+const maxConsultCache = 10000
+
+func (cc *consultCache) has(k consultKey) bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	_, ok := cc.seen.get(k)
+	return ok
+}
+
+func (cc *consultCache) add(k consultKey) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.seen.put(k, struct{}{})
+}
+
+// maxConsultSearch bounds the audit events read to find a consultation.
+const maxConsultSearch = 5000
+
+// consulted reports whether the person has a consultation of the referral
+// recorded today. The store keeps them as referral.open events of the
+// consultation category (guardian.AccessStore); they are found by the
+// report's id.
+func (h *Handler) consulted(ctx context.Context, c *call, ref *guardian.Referral) (bool, error) {
+	if ref == nil || c.user == nil {
+		return false, nil
+	}
+	day := guardian.ConsultationDay(c.now)
+	k := consultKey{user: c.user.ID, referral: ref.ID, day: day}
+	if h.consults.has(k) {
+		return true, nil
+	}
+	uid, rid := strconv.FormatInt(c.user.ID, 10), strconv.FormatInt(ref.ID, 10)
+	var after int64
+	for read := 0; read < maxConsultSearch; {
+		evs, err := h.Store.FindAuditEvents(ctx, guardian.AuditFilter{ReportID: ref.ReportID, Action: "referral.open", AfterID: after, Limit: 500})
+		if err != nil {
+			return false, err
+		}
+		for _, ev := range evs {
+			if ev.Category == guardian.CategoryConsultation && ev.Outcome == guardian.OutcomeSuccess && ev.Justification != "" &&
+				ev.Actor.Kind == guardian.ActorUser && ev.Actor.ID == uid && ev.ObjectID == rid && guardian.ConsultationDay(ev.Time) == day {
+				h.consults.add(k)
+				return true, nil
+			}
+			after = ev.ID
+		}
+		if len(evs) < 500 {
+			break
+		}
+		read += len(evs)
+	}
+	return false, nil
+}
+
+// recordOpen records what opening content leaves behind: the person's
+// consultation (once a day, if the grant asks for it) and, the first time
+// the referral's own agency opens it, the referral's move to opened.
+func (h *Handler) recordOpen(ctx context.Context, c *call, ref *guardian.Referral, g access.Grant, j guardian.Justification) error {
+	if g.RecordConsultation && c.user != nil {
+		ev := referralEvent(c, ref, guardian.CategoryConsultation, "referral.open")
+		ev.Justification = j.String()
+		if _, err := h.Access.RecordConsultation(ctx, c.user.ID, ref.ID, ev); err != nil {
+			return err
+		}
+		h.consults.add(consultKey{user: c.user.ID, referral: ref.ID, day: guardian.ConsultationDay(c.now)})
+	}
+	if g.Hub || g.ViaEscalation || ref.State != guardian.ReferralDelivered {
+		return nil
+	}
+	ev := referralEvent(c, ref, guardian.CategoryConsultation, "referral.open")
+	ev.Justification = j.String()
+	if ev.Justification == "" && c.user != nil {
+		ev.Justification = "consulted earlier today"
+	}
+	if _, err := h.Delivery.MarkReferralOpened(ctx, ref.ID, ev); err != nil {
+		return err
+	}
+	return nil
+}
+
+// openReport reads the report behind a referral and its document.
+func (h *Handler) openReport(ctx context.Context, ref *guardian.Referral) (*guardian.Report, *guardian.ReportDocument, error) {
+	rep, err := h.Store.FindReportByID(ctx, ref.ReportID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read report %d of referral %d: %w", ref.ReportID, ref.ID, err)
+	}
+	var doc guardian.ReportDocument
+	if err := json.Unmarshal(rep.Document, &doc); err != nil {
+		return nil, nil, fmt.Errorf("decode report %d: %w", rep.ID, err)
+	}
+	return rep, &doc, nil
+}
+
+type contentView struct {
+	ReferralID int64                    `json:"referralId"`
+	ReportID   int64                    `json:"reportId"`
+	Scope      []string                 `json:"scope"`
+	Document   *guardian.ReportDocument `json:"document"`
+}
+
+func (h *Handler) handleContent(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	ref, id, err := h.loadReferral(ctx, r)
+	if err != nil {
+		return err
+	}
+	j := justificationOf(r)
+	done, err := h.consulted(ctx, c, ref)
+	if err != nil {
+		return err
+	}
+	g, err := h.authorize(ctx, c, access.Request{Action: access.OpenContent, Referral: ref, Justification: j, Consulted: done}, id)
+	if err != nil {
+		return err
+	}
+	_, doc, err := h.openReport(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if err := h.recordOpen(ctx, c, ref, g, j); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, contentView{ReferralID: ref.ID, ReportID: ref.ReportID, Scope: sections(g.Scope), Document: g.Redact(doc)})
+	return nil
+}
+
+func sections(s guardian.DataScope) []string {
+	if out := s.Sections(); out != nil {
+		return out
+	}
+	return []string{}
+}
+
+// fileView is a file as listed: never its blob key or wrapped key.
+type fileView struct {
+	ID               string          `json:"id"`
+	Name             string          `json:"name"`
+	Size             int64           `json:"size"`
+	MD5              string          `json:"md5"`
+	SHA1             string          `json:"sha1"`
+	SHA256           string          `json:"sha256"`
+	UploadedAt       time.Time       `json:"uploadedAt"`
+	Details          json.RawMessage `json:"details,omitempty"`
+	ViewedByReporter bool            `json:"viewedByReporter"`
+	// Locked is true when the caller cannot open the file's content: the
+	// agreement does not include content, or the reporting service did
+	// not view it and no legal authority of the agency covers it.
+	Locked bool `json:"locked"`
+}
+
+type fileList struct {
+	Files []fileView `json:"files"`
+}
+
+// unlocked reports whether the grant lets the file's content out: the
+// same rule access applies to file.view (access.Caller.Authorize), for the
+// package, which a token may download without asking for each file.
+func unlocked(g access.Grant, facts *access.File) bool {
+	if !g.Scope.Has(guardian.ScopeFileContent) {
+		return false
+	}
+	return facts.ViewedByReporter || (!g.Hub && !g.ViaEscalation && facts.LegalAuthority)
+}
+
+// fileFacts returns what access needs to know of each of the report's
+// files.
+func (h *Handler) fileFacts(ctx context.Context, ref *guardian.Referral, files []*guardian.File) (map[string]*access.File, error) {
+	las, err := h.Access.FindLegalAuthorities(ctx, ref.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*access.File, len(files))
+	for _, f := range files {
+		var d *guardian.FileDetails
+		if len(f.Details) > 0 {
+			d = new(guardian.FileDetails)
+			if err := json.Unmarshal(f.Details, d); err != nil {
+				return nil, fmt.Errorf("decode details of file %s: %w", f.ID, err)
+			}
+		}
+		out[f.ID] = access.FileFacts(d, f.ID, las)
+	}
+	return out, nil
+}
+
+func (h *Handler) handleFiles(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	ref, id, err := h.loadReferral(ctx, r)
+	if err != nil {
+		return err
+	}
+	// File names and details are the report's content: listing them is
+	// opening it.
+	j := justificationOf(r)
+	done, err := h.consulted(ctx, c, ref)
+	if err != nil {
+		return err
+	}
+	g, err := h.authorize(ctx, c, access.Request{Action: access.OpenContent, Referral: ref, Justification: j, Consulted: done}, id)
+	if err != nil {
+		return err
+	}
+	rep, _, err := h.openReport(ctx, ref)
+	if err != nil {
+		return err
+	}
+	files := g.Files(rep.Files)
+	facts, err := h.fileFacts(ctx, ref, files)
+	if err != nil {
+		return err
+	}
+	if err := h.recordOpen(ctx, c, ref, g, j); err != nil {
+		return err
+	}
+	out := fileList{Files: []fileView{}}
+	for _, f := range files {
+		out.Files = append(out.Files, fileViewOf(f, g, facts[f.ID]))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func fileViewOf(f *guardian.File, g access.Grant, facts *access.File) fileView {
+	return fileView{ID: f.ID, Name: f.Name, Size: f.Size, MD5: f.MD5, SHA1: f.SHA1, SHA256: f.SHA256, UploadedAt: f.UploadedAt,
+		Details: f.Details, ViewedByReporter: facts.ViewedByReporter, Locked: !unlocked(g, facts)}
+}
+
+// openFile returns a reader of a file's plaintext, decrypted as it is read.
+func (h *Handler) openFile(rep *guardian.Report, f *guardian.File) (io.ReadCloser, error) {
+	if rep.WrappedKey == nil {
+		return nil, guardian.Errorf(guardian.ENOTFOUND, "This report's files have been erased.")
+	}
+	// The data key is bound to the report's reporter, as the intake
+	// wrapped it (server's reporterContext).
+	dk, err := h.MasterKey.UnwrapDataKey(rep.WrappedKey, rep.ReporterID)
+	if err != nil {
+		return nil, fmt.Errorf("unwrap data key of report %d: %w", rep.ID, err)
+	}
+	fk, err := dk.UnwrapFileKey(f.WrappedKey, f.BlobKey)
+	if err != nil {
+		return nil, fmt.Errorf("unwrap key of file %s: %w", f.ID, err)
+	}
+	return h.Evidence.OpenBlob(f.BlobKey, fk)
+}
+
+func (h *Handler) handleFile(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	ref, id, err := h.loadReferral(ctx, r)
+	if err != nil {
+		return err
+	}
+	var rep *guardian.Report
+	var file *guardian.File
+	var facts *access.File
+	// The report is read only for a referral the caller sees, so that
+	// another agency's referral costs no more time than an unknown one.
+	if ref != nil && !c.caller.CanSee(ref, ref.Escalated()) {
+		ref = nil
+	}
+	if ref != nil {
+		if rep, _, err = h.openReport(ctx, ref); err != nil {
+			return err
+		}
+		fileID := r.PathValue("fileId")
+		if i := slices.IndexFunc(rep.Files, func(f *guardian.File) bool { return f.ID == fileID }); i >= 0 {
+			file = rep.Files[i]
+			all, err := h.fileFacts(ctx, ref, []*guardian.File{file})
+			if err != nil {
+				return err
+			}
+			facts = all[file.ID]
+		}
+	}
+	j := justificationOf(r)
+	done, err := h.consulted(ctx, c, ref)
+	if err != nil {
+		return err
+	}
+	g, err := h.authorize(ctx, c, access.Request{Action: access.ViewFile, Referral: ref, File: facts, Justification: j, Consulted: done}, id)
+	if err != nil {
+		return err
+	}
+	rc, err := h.openFile(rep, file)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if err := h.recordOpen(ctx, c, ref, g, j); err != nil {
+		return err
+	}
+	ev := referralEvent(c, ref, guardian.CategoryConsultation, "file.view")
+	ev.FileID = file.ID
+	ev.Justification = j.String()
+	if ev.Justification == "" {
+		ev.Justification = "consulted earlier today"
+	}
+	if err := h.Store.AppendAuditEvent(ctx, ev); err != nil {
+		return err
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "application/octet-stream")
+	hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": sealed.SanitizeName(file.Name)}))
+	hd.Set("Content-Length", strconv.FormatInt(file.Size, 10))
+	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	w.WriteHeader(http.StatusOK)
+	n, err := io.Copy(w, rc)
+	if err == nil && n != file.Size {
+		err = fmt.Errorf("file %s: read %d bytes, recorded %d", file.ID, n, file.Size)
+	}
+	if err != nil {
+		return fmt.Errorf("stream file %s: %w", file.ID, err)
+	}
+	return nil
+}
+
+type legalAuthorityRequest struct {
+	Reference string   `json:"reference"`
+	FileIDs   []string `json:"fileIds"`
+}
+
+func (h *Handler) handleLegalAuthority(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	var req legalAuthorityRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if len(req.FileIDs) > sealed.MaxFiles {
+		return guardian.Errorf(guardian.EINVALID, "At most %d files at once.", sealed.MaxFiles)
+	}
+	ref, id, err := h.loadReferral(ctx, r)
+	if err != nil {
+		return err
+	}
+	if _, err := h.authorize(ctx, c, access.Request{Action: access.RecordLegalAuthority, Referral: ref}, id); err != nil {
+		return err
+	}
+	la := &guardian.LegalAuthority{ReferralID: ref.ID, FileIDs: req.FileIDs, Reference: req.Reference, UserID: c.user.ID}
+	if err := la.Validate(); err != nil {
+		return err
+	}
+	rep, err := h.Store.FindReportByID(ctx, ref.ReportID)
+	if err != nil {
+		return err
+	}
+	for _, fid := range req.FileIDs {
+		if !slices.ContainsFunc(rep.Files, func(f *guardian.File) bool { return f.ID == fid }) {
+			return access.NotFound(access.KindFile)
+		}
+	}
+	ev := referralEvent(c, ref, guardian.CategoryPermission, "file.legal-authority")
+	ev.Justification = la.Reference
+	if err := h.Access.RecordLegalAuthority(ctx, la, ev); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, la)
+	return nil
+}
+
+// packageReferral is referral.json of a sealed package: the referral as
+// the agency may see it.
+type packageReferral struct {
+	Referral referralDetail           `json:"referral"`
+	Content  *guardian.ReportDocument `json:"content"`
+	Files    []fileView               `json:"files"`
+}
+
+func (h *Handler) handlePackage(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	ref, id, err := h.loadReferral(ctx, r)
+	if err != nil {
+		return err
+	}
+	j := justificationOf(r)
+	done, err := h.consulted(ctx, c, ref)
+	if err != nil {
+		return err
+	}
+	g, err := h.authorize(ctx, c, access.Request{Action: access.DownloadPackage, Referral: ref, Justification: j, Consulted: done}, id)
+	if err != nil {
+		return err
+	}
+	recipients := c.caller.Agency.Recipients
+	if len(recipients) == 0 {
+		return guardian.Errorf(guardian.ECONFLICT, "Your agency has no recipients (age public keys) in the network file; ask the hub to add them.")
+	}
+	rep, doc, err := h.openReport(ctx, ref)
+	if err != nil {
+		return err
+	}
+	d, err := h.detail(ctx, c, ref)
+	if err != nil {
+		return err
+	}
+	files := g.Files(rep.Files)
+	facts, err := h.fileFacts(ctx, ref, files)
+	if err != nil {
+		return err
+	}
+	pr := packageReferral{Referral: d, Content: g.Redact(doc), Files: []fileView{}}
+	pkg := &sealed.Package{}
+	for _, f := range files {
+		fv := fileViewOf(f, g, facts[f.ID])
+		pr.Files = append(pr.Files, fv)
+		if fv.Locked {
+			continue
+		}
+		// The keys are looked up from the stored file, which the list
+		// copy has lost.
+		stored := rep.Files[slices.IndexFunc(rep.Files, func(s *guardian.File) bool { return s.ID == f.ID })]
+		pkg.Files = append(pkg.Files, sealed.File{ID: f.ID, Name: f.Name, Size: f.Size,
+			Open: func() (io.ReadCloser, error) { return h.openFile(rep, stored) }})
+	}
+	if pkg.Referral, err = json.Marshal(pr); err != nil {
+		return fmt.Errorf("encode package of referral %d: %w", ref.ID, err)
+	}
+	if err := h.recordOpen(ctx, c, ref, g, j); err != nil {
+		return err
+	}
+	ev := referralEvent(c, ref, guardian.CategoryDisclosure, "referral.package")
+	ev.Recipients = []string{ref.AgencyID}
+	ev.Reason = strconv.Itoa(len(pkg.Files)) + " files"
+	if c.user != nil {
+		ev.Justification = j.String()
+		if ev.Justification == "" {
+			ev.Justification = "consulted earlier today"
+		}
+	}
+	if err := h.Store.AppendAuditEvent(ctx, ev); err != nil {
+		return err
+	}
+	// The headers go out with the first byte: sealed.Write checks what it
+	// can before writing any, and such an error is still answered as JSON.
+	fw := &firstWrite{w: w, before: func() {
+		hd := w.Header()
+		hd.Set("Content-Type", "application/octet-stream")
+		hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": "referral-" + strconv.FormatInt(ref.ID, 10) + ".age"}))
+	}}
+	if err := sealed.Write(fw, recipients, pkg); err != nil {
+		return fmt.Errorf("write package of referral %d: %w", ref.ID, err)
+	}
+	return nil
+}
+
+// firstWrite runs before just before the first byte is written.
+type firstWrite struct {
+	w      io.Writer
+	before func()
+	done   bool
+}
+
+func (f *firstWrite) Write(p []byte) (int, error) {
+	if !f.done {
+		f.done = true
+		f.before()
+	}
+	return f.w.Write(p)
+}

@@ -1,0 +1,198 @@
+package api
+
+import (
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/access"
+)
+
+// authMode says what a route needs of the caller.
+type authMode int
+
+const (
+	authNone   authMode = iota // the document, unknown paths
+	authSignIn                 // POST /session: nobody yet, throttled by address
+	authCaller                 // a session or an API token
+	authPerson                 // a session only
+)
+
+// route is one entry of the route table.
+type route struct {
+	method, path string
+	auth         authMode
+	fn           handlerFunc
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// call is what the middleware learned about a request, for its handler.
+type call struct {
+	requestID  string
+	clientAddr string
+	now        time.Time
+	network    *guardian.Network
+
+	caller        *access.Caller
+	actor         guardian.Actor
+	user          *guardian.User
+	token         *guardian.APIToken
+	session       *guardian.Session
+	sessionSecret string
+}
+
+// key names the caller's share of the in-flight requests.
+func (c *call) key() string {
+	switch {
+	case c.user != nil:
+		return "user:" + strconv.FormatInt(c.user.ID, 10)
+	case c.token != nil:
+		return "token:" + strconv.FormatInt(c.token.ID, 10)
+	}
+	return ""
+}
+
+// event starts an audit event of the request, acted by its caller.
+func (c *call) event(cat guardian.AuditCategory, action string) *guardian.AuditEvent {
+	return &guardian.AuditEvent{
+		Actor: c.actor, Category: cat, Action: action, Outcome: guardian.OutcomeSuccess,
+		RequestID: c.requestID, ClientAddr: c.clientAddr,
+	}
+}
+
+// chain is the one middleware chain every route passes.
+func (h *Handler) chain(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &call{requestID: requestID(w), clientAddr: clientIP(r), now: h.Now(), network: h.Network()}
+		hd := w.Header()
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				h.Logger.ErrorContext(r.Context(), "panic in api handler", slog.Any("panic", v), slog.String("request_id", c.requestID))
+				if sw.status == 0 {
+					h.writeError(sw, r, c, fmt.Errorf("panic: %v", v))
+				}
+			}
+		}()
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(sw, r.Body, h.MaxBodySize)
+		}
+		// The hub's slot first: beyond it the hub is busy for everyone,
+		// and nothing (not even a token lookup) is done.
+		select {
+		case h.inFlight <- struct{}{}:
+			defer func() { <-h.inFlight }()
+		default:
+			h.writeError(sw, r, c, errBusy)
+			return
+		}
+		err := h.authenticate(sw, r, c, rt.auth)
+		if err == nil && c.key() != "" {
+			if !h.callers.acquire(c.key()) {
+				err = errCallerBusy
+			} else {
+				defer h.callers.release(c.key())
+			}
+		}
+		if err == nil {
+			err = rt.fn(sw, r, c)
+		}
+		if err != nil {
+			if sw.status != 0 {
+				// The answer has begun (a stream): cut the connection so
+				// that the client cannot take a partial file for a whole.
+				h.Logger.ErrorContext(r.Context(), "api response cut short", slog.Any("error", err), slog.String("request_id", c.requestID))
+				panic(http.ErrAbortHandler)
+			}
+			h.writeError(sw, r, c, err)
+		}
+	})
+}
+
+// callerSlots bounds each caller's requests in flight.
+type callerSlots struct {
+	mu  sync.Mutex
+	max int
+	n   map[string]int
+}
+
+func (s *callerSlots) acquire(k string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n[k] >= s.max {
+		return false
+	}
+	s.n[k]++
+	return true
+}
+
+func (s *callerSlots) release(k string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n[k]--; s.n[k] <= 0 {
+		delete(s.n, k) // the map holds only callers with requests in flight
+	}
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// requestID is the id the hub's server gave the request (its Request-ID
+// header, set before the API sees it), or a new one when the handler is
+// served alone.
+func requestID(w http.ResponseWriter) string {
+	if id := w.Header().Get("Request-ID"); id != "" {
+		return id
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	id := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	w.Header().Set("Request-ID", id)
+	return id
+}
+
+// clientIP is the peer address; forwarded headers are not trusted, as in
+// package server.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func maxProcs() int { return runtime.GOMAXPROCS(0) }

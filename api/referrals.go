@@ -1,0 +1,346 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/access"
+)
+
+// pathID reads a positive decimal id from the path; anything else is the
+// id of nothing.
+func pathID(r *http.Request, name string) int64 {
+	s := r.PathValue(name)
+	if len(s) > 19 {
+		return 0
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0
+	}
+	return id
+}
+
+// loadReferral returns the referral of the path, or nil when there is
+// none: access then answers exactly as for one the caller may not see.
+func (h *Handler) loadReferral(ctx context.Context, r *http.Request) (*guardian.Referral, int64, error) {
+	id := pathID(r, "id")
+	if id == 0 {
+		return nil, 0, nil
+	}
+	ref, err := h.Delivery.FindReferral(ctx, id)
+	if guardian.ErrorCode(err) == guardian.ENOTFOUND {
+		return nil, id, nil
+	} else if err != nil {
+		return nil, id, err
+	}
+	return ref, id, nil
+}
+
+// authorize asks access, and records a refusal as a failure event.
+func (h *Handler) authorize(ctx context.Context, c *call, req access.Request, id int64) (access.Grant, error) {
+	if req.Referral != nil {
+		req.Escalated = req.Referral.Escalated()
+	}
+	g, err := c.caller.Authorize(req)
+	if err != nil {
+		h.recordRefusal(ctx, c, req.Action, "referral", id, err)
+	}
+	return g, err
+}
+
+// referralEvent starts the event of a change to a referral.
+func referralEvent(c *call, ref *guardian.Referral, cat guardian.AuditCategory, action string) *guardian.AuditEvent {
+	ev := c.event(cat, action)
+	ev.ObjectKind, ev.ObjectID, ev.ReportID = "referral", strconv.FormatInt(ref.ID, 10), ref.ReportID
+	return ev
+}
+
+func (h *Handler) handleList(w http.ResponseWriter, r *http.Request, c *call) error {
+	aq, err := c.caller.ReferralQuery()
+	if err != nil {
+		h.recordRefusal(r.Context(), c, access.ListReferrals, "referrals", 0, err)
+		return err
+	}
+	f, err := parseFilters(r.URL.Query(), "referrals", false)
+	if err != nil {
+		return err
+	}
+	out, err := h.page(r, c, f, "referrals", f.query(aq))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// referralDetail is one referral with why it was made, in words.
+type referralDetail struct {
+	referralView
+	Triage                   *triageView `json:"triage,omitempty"`
+	Jurisdiction             []string    `json:"jurisdiction"`
+	AcknowledgeWithinSeconds int64       `json:"acknowledgeWithinSeconds"`
+}
+
+type triageView struct {
+	Score          float64           `json:"score"`
+	Label          guardian.Label    `json:"label"`
+	Priority       guardian.Priority `json:"priority"`
+	ReviewPriority guardian.Priority `json:"reviewPriority"`
+	Escalated      bool              `json:"escalated"`
+	Reasons        []string          `json:"reasons"`
+	RulesVersion   string            `json:"rulesVersion"`
+}
+
+func (h *Handler) detail(ctx context.Context, c *call, ref *guardian.Referral) (referralDetail, error) {
+	d := referralDetail{referralView: viewOf(c, ref), Jurisdiction: []string{}, AcknowledgeWithinSeconds: int64(ref.AcknowledgeWithin / time.Second)}
+	ra, err := h.Routing.FindReportAssessment(ctx, ref.ReportID)
+	if guardian.ErrorCode(err) == guardian.ENOTFOUND {
+		return d, nil
+	} else if err != nil {
+		return d, err
+	}
+	if j := guardian.ExplainJurisdiction(&ra.Assessment); j != nil {
+		d.Jurisdiction = j
+	}
+	reasons := guardian.ExplainTriage(&ra.Triage)
+	if reasons == nil {
+		reasons = []string{}
+	}
+	t := ra.Triage
+	d.Triage = &triageView{Score: t.Score, Label: t.Label, Priority: t.Priority, ReviewPriority: t.ReviewPriority,
+		Escalated: t.Escalated, Reasons: reasons, RulesVersion: t.RulesVersion}
+	return d, nil
+}
+
+func (h *Handler) handleGet(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	ref, id, err := h.loadReferral(ctx, r)
+	if err != nil {
+		return err
+	}
+	if _, err := h.authorize(ctx, c, access.Request{Action: access.ViewReferral, Referral: ref}, id); err != nil {
+		return err
+	}
+	d, err := h.detail(ctx, c, ref)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+func (h *Handler) handleAcknowledge(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	ref, id, err := h.loadReferral(ctx, r)
+	if err != nil {
+		return err
+	}
+	if _, err := h.authorize(ctx, c, access.Request{Action: access.Acknowledge, Referral: ref}, id); err != nil {
+		return err
+	}
+	ref, err = h.Delivery.AcknowledgeReferral(ctx, ref.ID, referralEvent(c, ref, guardian.CategoryAlteration, "referral.acknowledge"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewOf(c, ref))
+	return nil
+}
+
+type assignRequest struct {
+	UserID int64 `json:"userId"`
+}
+
+func (h *Handler) handleAssign(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	var req assignRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	ref, id, err := h.loadReferral(ctx, r)
+	if err != nil {
+		return err
+	}
+	var assignee *guardian.User
+	if req.UserID > 0 {
+		assignee, err = h.Users.FindUserByID(ctx, req.UserID)
+		if err != nil && guardian.ErrorCode(err) != guardian.ENOTFOUND {
+			return err
+		}
+	}
+	if _, err := h.authorize(ctx, c, access.Request{Action: access.Assign, Referral: ref, Assignee: assignee}, id); err != nil {
+		return err
+	}
+	ev := referralEvent(c, ref, guardian.CategoryAlteration, "referral.assign")
+	ev.Reason = strconv.FormatInt(assignee.ID, 10)
+	ref, err = h.Delivery.AssignReferral(ctx, ref.ID, ev.Reason, ev)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewOf(c, ref))
+	return nil
+}
+
+func (h *Handler) handleDecline(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	var d guardian.Decline
+	if err := decodeJSON(r, &d); err != nil {
+		return err
+	}
+	d.SuggestedCountry = strings.ToUpper(strings.TrimSpace(d.SuggestedCountry))
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	ref, id, err := h.loadReferral(ctx, r)
+	if err != nil {
+		return err
+	}
+	if _, err := h.authorize(ctx, c, access.Request{Action: access.Decline, Referral: ref}, id); err != nil {
+		return err
+	}
+	// The reason stays with the referral; the event records only that
+	// the agency declined (free text never enters the audit log).
+	ev := referralEvent(c, ref, guardian.CategoryAlteration, "referral.decline")
+	ref, err = h.Delivery.DeclineReferral(ctx, ref.ID, &d, ev)
+	if err != nil {
+		return err
+	}
+	// The decline is committed; routing again is the hub's work from here.
+	// If it fails now, the referral hook's re-routing job runs it later.
+	just := fmt.Sprintf("Referral %d declined by %s as not its jurisdiction.", ref.ID, ref.AgencyID)
+	if err := h.Reroute(context.WithoutCancel(ctx), ref.ReportID, c.actor, just); err != nil {
+		h.Logger.ErrorContext(ctx, "cannot route a declined referral's report again", slog.Int64("referral", ref.ID), slog.Any("error", err))
+	}
+	writeJSON(w, http.StatusOK, viewOf(c, ref))
+	return nil
+}
+
+// outcomeRequest is an outcome as a caller sends it: what the store
+// stamps (when and by whom) is not the caller's to say.
+type outcomeRequest struct {
+	Status           guardian.CaseStatus    `json:"status"`
+	VictimIdentified *bool                  `json:"victimIdentified,omitempty"`
+	MoreVictims      *bool                  `json:"moreVictims,omitempty"`
+	ClosureReason    guardian.ClosureReason `json:"closureReason,omitempty"`
+	Usefulness       guardian.Usefulness    `json:"usefulness"`
+	Note             string                 `json:"note,omitempty"`
+}
+
+func (h *Handler) handleOutcome(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	var req outcomeRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	o := &guardian.Outcome{Status: req.Status, VictimIdentified: req.VictimIdentified, MoreVictims: req.MoreVictims,
+		ClosureReason: req.ClosureReason, Usefulness: req.Usefulness, Note: req.Note}
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	ref, id, err := h.loadReferral(ctx, r)
+	if err != nil {
+		return err
+	}
+	if _, err := h.authorize(ctx, c, access.Request{Action: access.RecordOutcome, Referral: ref}, id); err != nil {
+		return err
+	}
+	ev := referralEvent(c, ref, guardian.CategoryAlteration, "referral.outcome")
+	ev.Reason = string(o.Status)
+	ref, err = h.Delivery.RecordOutcome(ctx, ref.ID, o, ev)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewOf(c, ref))
+	return nil
+}
+
+type messageList struct {
+	Messages []*guardian.Message `json:"messages"`
+}
+
+type messageRequest struct {
+	Kind guardian.MessageKind `json:"kind"`
+	Body string               `json:"body"`
+}
+
+// thread is the message thread a request names: an agency's own always;
+// for the hub, ?thread= (the referral's agency by default when writing,
+// every thread when reading).
+func thread(r *http.Request, c *call) string {
+	if c.caller.Organisation.IsHub() {
+		return guardian.Clip(r.URL.Query().Get("thread"), 100)
+	}
+	if q := r.URL.Query().Get("thread"); q != "" {
+		return guardian.Clip(q, 100) // another agency's thread is not found
+	}
+	return c.caller.Agency.ID
+}
+
+func (h *Handler) handleMessages(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	ref, id, err := h.loadReferral(ctx, r)
+	if err != nil {
+		return err
+	}
+	th := thread(r, c)
+	if _, err := h.authorize(ctx, c, access.Request{Action: access.ReadMessages, Referral: ref, Thread: th}, id); err != nil {
+		return err
+	}
+	msgs, err := h.Delivery.FindMessages(ctx, ref.ID, th)
+	if err != nil {
+		return err
+	}
+	if msgs == nil {
+		msgs = []*guardian.Message{}
+	}
+	writeJSON(w, http.StatusOK, messageList{Messages: msgs})
+	return nil
+}
+
+func (h *Handler) handleSendMessage(w http.ResponseWriter, r *http.Request, c *call) error {
+	ctx := r.Context()
+	var req messageRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	ref, id, err := h.loadReferral(ctx, r)
+	if err != nil {
+		return err
+	}
+	th := thread(r, c)
+	if _, err := h.authorize(ctx, c, access.Request{Action: access.SendMessage, Referral: ref, Thread: th}, id); err != nil {
+		return err
+	}
+	if th == "" {
+		th = ref.AgencyID
+	}
+	if c.caller.Organisation.IsHub() && th != ref.AgencyID && th != ref.LiaisonAgencyID {
+		return guardian.Errorf(guardian.EINVALID, "A thread is the referral's agency's or the liaison office's it escalated to.")
+	}
+	m := &guardian.Message{ReferralID: ref.ID, ThreadAgencyID: th, From: c.caller.Organisation, Author: actorLabel(c.actor),
+		Kind: req.Kind, Body: req.Body}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	ev := referralEvent(c, ref, guardian.CategoryAlteration, "message.add")
+	if err := h.Delivery.AddMessage(ctx, m, ev); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, m)
+	return nil
+}
+
+// actorLabel names an actor in a message: "user:12 (name)", "token:3 (name)".
+func actorLabel(a guardian.Actor) string {
+	id := a.ID
+	if a.Kind == guardian.ActorUser {
+		id = "user:" + id
+	}
+	return id + " (" + a.Name + ")"
+}

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package pdq
+
+// hugePages is a no-op outside Linux.
+func hugePages[T any](s []T) {}
