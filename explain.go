@@ -472,6 +472,9 @@ var ruleWords = map[string]string{
 	"spam":                  "The service flagged the report as spam.",
 	"viral-meme-batch":      "The report is a batch of potential memes.",
 	"young-victim":          "A victim or intended recipient is a young child (%s).",
+	// Urgency: known content (docs/known-content.md).
+	"known-content": "The files are already in hash lists of known, widely circulated content (%s).",
+	"new-content":   "No file is in any hash list of known content, and the content came from a public address: it may be new material of a child abused now (%s).",
 	// Urgency: file annotations.
 	"physical-harm":    "Files show physical harm (%s).",
 	"infant":           "Files show an infant or toddler (%s).",
@@ -493,10 +496,11 @@ var ruleWords = map[string]string{
 	"escalated":      "The service asked for high priority: the report is a provisional priority 1 until an analyst confirms or lowers it.",
 	"not-reviewed":   "The service viewed none of the files: priority E until someone reviews them under legal authority.",
 	// Label.
-	"referral-escalated":  "Referred: escalated reports are always referred.",
-	"thin-report":         "Not referred: no files, no identifier of the reported user and no location.",
-	"meme-without-malice": "Not referred: only potential memes, with nothing that makes them worse.",
-	"referral":            "Referred: the report is actionable.",
+	"referral-escalated":           "Referred: escalated reports are always referred.",
+	"thin-report":                  "Not referred: no files, no identifier of the reported user and no location.",
+	"meme-without-malice":          "Not referred: only potential memes, with nothing that makes them worse.",
+	"known-content-without-malice": "Not referred: only content already in hash lists, with nothing that makes it worse.",
+	"referral":                     "Referred: the report is actionable.",
 }
 
 // ruleTrim are the words of a rule's detail that its sentence already

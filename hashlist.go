@@ -142,9 +142,16 @@ type KnownContent struct {
 	Files int `json:"files"`
 	// MaxDistance is the PDQ match distance in force.
 	MaxDistance int `json:"maxDistance"`
-	// Matches are ordered by file, then distance, list and item.
+	// Matches are ordered by file, then distance, list and item: at most
+	// MaxKnownMatchesPerFile per file, the closest.
 	Matches []KnownMatch `json:"matches"`
+	// Omitted counts the matches left out beyond that bound: a list may
+	// hold hundreds of near copies of one picture.
+	Omitted int `json:"omitted,omitempty"`
 }
+
+// MaxKnownMatchesPerFile bounds the matches kept per file of a report.
+const MaxKnownMatchesPerFile = 50
 
 // MatchedFiles returns the ids of the files with at least one match.
 func (k *KnownContent) MatchedFiles() map[string]bool {

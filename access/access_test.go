@@ -483,3 +483,74 @@ func TestRefusalIsGuardianError(t *testing.T) {
 		t.Error("Actions lacks ReadAuditLog")
 	}
 }
+
+func TestGrantOpens(t *testing.T) {
+	viewed := &access.File{ViewedByReporter: true}
+	unviewed := &access.File{}
+	authorised := &access.File{LegalAuthority: true}
+	noContent := fullScope &^ guardian.ScopeFileContent
+	tests := []struct {
+		name string
+		g    access.Grant
+		f    *access.File
+		want bool
+	}{
+		{"own, viewed", access.Grant{Scope: fullScope}, viewed, true},
+		{"own, not viewed", access.Grant{Scope: fullScope}, unviewed, false},
+		{"own, legal authority", access.Grant{Scope: fullScope}, authorised, true},
+		{"own, viewed and legal authority", access.Grant{Scope: fullScope}, &access.File{ViewedByReporter: true, LegalAuthority: true}, true},
+		{"no file content in scope, viewed", access.Grant{Scope: noContent}, viewed, false},
+		{"no file content in scope, legal authority", access.Grant{Scope: noContent}, authorised, false},
+		{"no scope at all", access.Grant{}, viewed, false},
+		{"no such file", access.Grant{Scope: fullScope}, nil, false},
+		{"hub, viewed", access.Grant{Scope: fullScope, Hub: true}, viewed, true},
+		{"hub, the agency's legal authority", access.Grant{Scope: fullScope, Hub: true}, authorised, false},
+		{"escalated, viewed", access.Grant{Scope: fullScope, ViaEscalation: true}, viewed, true},
+		{"escalated, the agency's legal authority", access.Grant{Scope: fullScope, ViaEscalation: true}, authorised, false},
+	}
+	for _, tt := range tests {
+		if got := tt.g.Opens(tt.f); got != tt.want {
+			t.Errorf("%s: Opens = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestOpensMatchesAuthorize: the grant a caller gets for a referral's
+// content says of each file exactly what Authorize says when the file is
+// asked for, so that a list or a package unlocks what a download would.
+func TestOpensMatchesAuthorize(t *testing.T) {
+	n := MustNetworkWith(t, map[string]guardian.DataScope{liaisonS: fullScope})
+	files := []*access.File{{ViewedByReporter: true}, {}, {LegalAuthority: true}, {ViewedByReporter: true, LegalAuthority: true}}
+	type situation struct {
+		name      string
+		u         *guardian.User
+		r         *guardian.Referral
+		escalated bool
+	}
+	noContent := referral(partnerPY, "PY")
+	noContent.DataScope = fullScope &^ guardian.ScopeFileContent
+	situations := []situation{
+		{"own", agencyUser(10, partnerPY, guardian.RoleAgencyInvestigator), referral(partnerPY, "PY"), false},
+		{"own, made without file content", agencyUser(10, partnerPY, guardian.RoleAgencyInvestigator), noContent, false},
+		{"agreement without file content", agencyUser(30, partnerAR, guardian.RoleAgencyInvestigator), referral(partnerAR, "AR"), false},
+		{"liaison, escalated", agencyUser(20, liaisonS, guardian.RoleLiaisonOfficer), referral(partnerPY, "PY"), true},
+		{"hub analyst", hubUser(2, guardian.RoleHubAnalyst), referral(partnerPY, "PY"), false},
+		{"hub supervisor", hubUser(3, guardian.RoleHubSupervisor), referral(partnerPY, "PY"), false},
+	}
+	for _, s := range situations {
+		c, err := access.ForUser(s.u, n, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := c.Authorize(access.Request{Action: access.OpenContent, Referral: s.r, Escalated: s.escalated, Consulted: true})
+		if err != nil {
+			t.Fatalf("%s: open content: %v", s.name, err)
+		}
+		for _, f := range files {
+			_, err := c.Authorize(access.Request{Action: access.ViewFile, Referral: s.r, Escalated: s.escalated, File: f, Consulted: true})
+			if g.Opens(f) != (err == nil) {
+				t.Errorf("%s, file %+v: Opens = %v, Authorize(ViewFile) = %v", s.name, *f, g.Opens(f), err)
+			}
+		}
+	}
+}

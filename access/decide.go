@@ -181,6 +181,20 @@ type Grant struct {
 	Hub bool
 }
 
+// Opens reports whether the grant lets the file's content out: its scope
+// includes file content, and the reporting service viewed the file or a
+// legal authority covers it. Legal authority is the referral's own
+// agency's: it opens nothing for the hub or for a liaison office that sees
+// the referral through escalation. Authorize applies it to ViewFile; a
+// handler applies it to each file of a list or a sealed package, which is
+// granted once for all of them.
+func (g Grant) Opens(f *File) bool {
+	if f == nil || !g.Scope.Has(guardian.ScopeFileContent) {
+		return false
+	}
+	return f.ViewedByReporter || (!g.Hub && !g.ViaEscalation && f.LegalAuthority)
+}
+
 // allSections is the hub's view: every section.
 const allSections = guardian.ScopeReporterContacts | guardian.ScopeSuspectDetails |
 	guardian.ScopeVictimDetails | guardian.ScopeFiles | guardian.ScopeFileContent
@@ -336,10 +350,7 @@ func (c *Caller) Authorize(req Request) (Grant, error) {
 		if !g.Scope.Has(guardian.ScopeFileContent) {
 			return Grant{}, refuseScope("file content")
 		}
-		// Legal authority is the referral's agency's; it opens nothing for
-		// the hub or for a liaison office that sees the referral through
-		// escalation.
-		if !req.File.ViewedByReporter && (vis != ownReferral || !req.File.LegalAuthority) {
+		if !g.Opens(req.File) {
 			if vis == ownReferral {
 				return Grant{}, refuse(guardian.EFORBIDDEN, ReasonFileLocked, "The reporting service did not view this file. It stays locked until your agency records the warrant or order that allows it to be opened.")
 			}

@@ -112,7 +112,6 @@ type Handler struct {
 	hashes   *hashGate
 	failures *failureLog
 	touched  touchCache
-	consults consultCache
 	done     chan struct{}
 	wg       sync.WaitGroup
 	open     bool
@@ -161,7 +160,6 @@ func (h *Handler) Open() error {
 	h.hashes = newHashGate(h.MaxConcurrentHashes, h.MaxHashWaiters)
 	h.failures = newFailureLog()
 	h.touched = touchCache{at: make(map[int64]time.Time)}
-	h.consults = consultCache{seen: newLRU[consultKey, struct{}](maxConsultCache)}
 	h.done = make(chan struct{})
 	h.mux = http.NewServeMux()
 	for _, rt := range h.routes() {

@@ -85,11 +85,11 @@ func (h *Handler) authToken(r *http.Request, c *call, auth string) error {
 	if !strings.EqualFold(scheme, "Bearer") {
 		return unauthenticated("", "Send an API token as Authorization: Bearer.")
 	}
-	if wait := h.guard.blocked(c.clientAddr); wait > 0 {
+	if wait := h.guard.AddrBlocked(c.clientAddr); wait > 0 {
 		return throttled(wait)
 	}
 	fail := func(reason string, err error) error {
-		h.guard.failed(c.clientAddr)
+		h.guard.AddrFailed(c.clientAddr)
 		h.countFailure(c, actionAuthenticate, reason, "")
 		return err
 	}
@@ -172,6 +172,9 @@ func (h *Handler) authSession(w http.ResponseWriter, r *http.Request, c *call, s
 	}
 	caller, err := access.ForUser(u, c.network, c.now)
 	if err != nil {
+		// The person's organisation left the network, or their roles no
+		// longer fit it: counted, so that the refusals are on record.
+		h.countUserRefusal(c, actionAuthenticate, "organisation-removed", u)
 		return err
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {

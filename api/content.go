@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/guardian-network/guardian"
@@ -38,70 +37,14 @@ func justificationOf(r *http.Request) guardian.Justification {
 	}
 }
 
-// consultCache remembers the consultations this process saw recorded, so
-// that most requests of a day do not search the audit log.
-type consultCache struct {
-	mu   sync.Mutex
-	seen *lru[consultKey, struct{}]
-}
-
-type consultKey struct {
-	user, referral int64
-	day            string
-}
-
-const maxConsultCache = 10000
-
-func (cc *consultCache) has(k consultKey) bool {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	_, ok := cc.seen.get(k)
-	return ok
-}
-
-func (cc *consultCache) add(k consultKey) {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	cc.seen.put(k, struct{}{})
-}
-
-// maxConsultSearch bounds the audit events read to find a consultation.
-const maxConsultSearch = 5000
-
 // consulted reports whether the person has a consultation of the referral
-// recorded today. The store keeps them as referral.open events of the
-// consultation category (guardian.AccessStore); they are found by the
-// report's id.
+// recorded today (guardian.ConsultationDay), when no justification is
+// asked again. Tokens never consult: they get no content.
 func (h *Handler) consulted(ctx context.Context, c *call, ref *guardian.Referral) (bool, error) {
 	if ref == nil || c.user == nil {
 		return false, nil
 	}
-	day := guardian.ConsultationDay(c.now)
-	k := consultKey{user: c.user.ID, referral: ref.ID, day: day}
-	if h.consults.has(k) {
-		return true, nil
-	}
-	uid, rid := strconv.FormatInt(c.user.ID, 10), strconv.FormatInt(ref.ID, 10)
-	var after int64
-	for read := 0; read < maxConsultSearch; {
-		evs, err := h.Store.FindAuditEvents(ctx, guardian.AuditFilter{ReportID: ref.ReportID, Action: "referral.open", AfterID: after, Limit: 500})
-		if err != nil {
-			return false, err
-		}
-		for _, ev := range evs {
-			if ev.Category == guardian.CategoryConsultation && ev.Outcome == guardian.OutcomeSuccess && ev.Justification != "" &&
-				ev.Actor.Kind == guardian.ActorUser && ev.Actor.ID == uid && ev.ObjectID == rid && guardian.ConsultationDay(ev.Time) == day {
-				h.consults.add(k)
-				return true, nil
-			}
-			after = ev.ID
-		}
-		if len(evs) < 500 {
-			break
-		}
-		read += len(evs)
-	}
-	return false, nil
+	return h.Access.HasConsultation(ctx, c.user.ID, ref.ID, guardian.ConsultationDay(c.now))
 }
 
 // recordOpen records what opening content leaves behind: the person's
@@ -114,7 +57,6 @@ func (h *Handler) recordOpen(ctx context.Context, c *call, ref *guardian.Referra
 		if _, err := h.Access.RecordConsultation(ctx, c.user.ID, ref.ID, ev); err != nil {
 			return err
 		}
-		h.consults.add(consultKey{user: c.user.ID, referral: ref.ID, day: guardian.ConsultationDay(c.now)})
 	}
 	if g.Hub || g.ViaEscalation || ref.State != guardian.ReferralDelivered {
 		return nil
@@ -194,24 +136,15 @@ type fileView struct {
 	UploadedAt       time.Time       `json:"uploadedAt"`
 	Details          json.RawMessage `json:"details,omitempty"`
 	ViewedByReporter bool            `json:"viewedByReporter"`
-	// Locked is true when the caller cannot open the file's content: the
-	// agreement does not include content, or the reporting service did
-	// not view it and no legal authority of the agency covers it.
+	// Locked is true when the caller cannot open the file's content
+	// (access.Grant.Opens): the agreement does not include content, or the
+	// reporting service did not view it and no legal authority of the
+	// agency covers it.
 	Locked bool `json:"locked"`
 }
 
 type fileList struct {
 	Files []fileView `json:"files"`
-}
-
-// unlocked reports whether the grant lets the file's content out: the
-// same rule access applies to file.view (access.Caller.Authorize), for the
-// package, which a token may download without asking for each file.
-func unlocked(g access.Grant, facts *access.File) bool {
-	if !g.Scope.Has(guardian.ScopeFileContent) {
-		return false
-	}
-	return facts.ViewedByReporter || (!g.Hub && !g.ViaEscalation && facts.LegalAuthority)
 }
 
 // fileFacts returns what access needs to know of each of the report's
@@ -274,7 +207,7 @@ func (h *Handler) handleFiles(w http.ResponseWriter, r *http.Request, c *call) e
 
 func fileViewOf(f *guardian.File, g access.Grant, facts *access.File) fileView {
 	return fileView{ID: f.ID, Name: f.Name, Size: f.Size, MD5: f.MD5, SHA1: f.SHA1, SHA256: f.SHA256, UploadedAt: f.UploadedAt,
-		Details: f.Details, ViewedByReporter: facts.ViewedByReporter, Locked: !unlocked(g, facts)}
+		Details: f.Details, ViewedByReporter: facts.ViewedByReporter, Locked: !g.Opens(facts)}
 }
 
 // openFile returns a reader of a file's plaintext, decrypted as it is read.

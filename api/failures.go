@@ -2,28 +2,23 @@ package api
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"strconv"
-	"sync"
-	"time"
 
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/access"
+	"github.com/guardian-network/guardian/internal/throttle"
 )
 
 // Failures by strangers are counted, not logged one by one: an unknown
 // name, a wrong password for a name nobody has, an unknown or revoked API
 // token, a session cookie that is not one. Each would otherwise be an
 // event of the permanent audit log that anyone can add without limit. They
-// are gathered into bursts, one per action, reason, name label and address,
-// and each burst becomes one audit event when the window ends (every
-// FailureWindow) or the handler closes, as package server does for the
-// intake (server/failures.go):
+// are gathered into bursts by package throttle, one per action, reason,
+// name label and address, and each burst becomes one audit event when the
+// window ends (every FailureWindow) or the handler closes, as package
+// server does for the intake:
 //
 //	action      api.signin or api.authenticate
 //	outcome     failure; reason: unknown-name, unknown-token, revoked, ...
@@ -37,14 +32,9 @@ import (
 //
 // A failure against a person's real account is recorded by the store at
 // once (UserStore.RecordSignInFailure), since the account's lockout bounds
-// those to a handful per account and lock period. At most maxFailureBursts
-// bursts are kept per window; beyond them, failures are counted in one
-// burst per action and reason without address.
-
-const (
-	maxFailureBursts  = 100
-	failureObjectKind = "sign-in failures"
-)
+// those to a handful per account and lock period. At most
+// throttle.MaxBursts bursts are kept per window; beyond them, failures are
+// counted in one burst per action and reason without address.
 
 type burstKey struct {
 	action, reason, name, addr string
@@ -53,95 +43,43 @@ type burstKey struct {
 	userID string
 }
 
-type burst struct {
-	first, last time.Time
-	count       int
-	requestID   string
-}
-
-type failureLog struct {
-	mu       sync.Mutex
-	bursts   map[burstKey]*burst
-	labelKey [32]byte
-}
+type failureLog = throttle.Failures[burstKey]
 
 func newFailureLog() *failureLog {
-	l := &failureLog{bursts: make(map[burstKey]*burst)}
-	_, _ = rand.Read(l.labelKey[:])
-	return l
-}
-
-// label stands for a presented name in the log: the same within a run,
-// not reversible by hashing guesses (the key is random per process).
-func (l *failureLog) label(name string) string {
-	if name == "" {
-		return ""
-	}
-	m := hmac.New(sha256.New, l.labelKey[:])
-	m.Write([]byte(name))
-	return "unknown-" + hex.EncodeToString(m.Sum(nil)[:8])
-}
-
-func (l *failureLog) add(now time.Time, k burstKey, requestID string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.bursts[k]
-	if b == nil && len(l.bursts) >= maxFailureBursts {
-		k = burstKey{action: k.action, reason: k.reason, name: "(more names and addresses)"}
-		b = l.bursts[k]
-	}
-	if b == nil {
-		b = &burst{first: now}
-		l.bursts[k] = b
-	}
-	b.count++
-	b.last = now
-	b.requestID = requestID
-}
-
-func (l *failureLog) take() map[burstKey]*burst {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	bs := l.bursts
-	l.bursts = make(map[burstKey]*burst)
-	return bs
+	return throttle.NewFailures(func(k burstKey) burstKey {
+		return burstKey{action: k.action, reason: k.reason, name: "(more names and addresses)"}
+	})
 }
 
 // countFailure counts a stranger's failure of the request.
 func (h *Handler) countFailure(c *call, action, reason, name string) {
-	h.failures.add(c.now, burstKey{action: action, reason: reason, name: h.failures.label(name), addr: c.clientAddr}, c.requestID)
+	h.failures.Add(c.now, burstKey{action: action, reason: reason, name: h.failures.Label(name), addr: c.clientAddr}, c.requestID)
 }
 
 // countUserFailure counts an attempt on a real account that its state
 // refused before any password counted (locked, disabled): recorded by
 // burst like a stranger's, since whoever knows the name can repeat it.
 func (h *Handler) countUserFailure(c *call, reason string, u *guardian.User) {
-	h.failures.add(c.now, burstKey{action: actionSignIn, reason: reason, name: u.Name, addr: c.clientAddr,
+	h.countUserRefusal(c, actionSignIn, reason, u)
+}
+
+// countUserRefusal counts a known person's refused sign-in or session
+// request under action, as countUserFailure does.
+func (h *Handler) countUserRefusal(c *call, action, reason string, u *guardian.User) {
+	h.failures.Add(c.now, burstKey{action: action, reason: reason, name: u.Name, addr: c.clientAddr,
 		userID: strconv.FormatInt(u.ID, 10)}, c.requestID)
 }
 
 // flushFailures records the bursts counted so far, one event each.
 func (h *Handler) flushFailures(ctx context.Context) {
-	for k, b := range h.failures.take() {
-		ev := &guardian.AuditEvent{
-			Actor:      guardian.Actor{Kind: guardian.ActorUser, Name: k.name},
-			Category:   guardian.CategoryAuthentication,
-			Action:     k.action,
-			Outcome:    guardian.OutcomeFailure,
-			Reason:     k.reason,
-			ObjectKind: failureObjectKind,
-			ObjectID:   "count=" + strconv.Itoa(b.count) + " first=" + b.first.UTC().Format(time.RFC3339) + " last=" + b.last.UTC().Format(time.RFC3339),
-			RequestID:  b.requestID,
-			ClientAddr: k.addr,
+	h.failures.Flush(ctx, h.Store, h.Logger, func(k burstKey, b *throttle.Burst) *guardian.AuditEvent {
+		actor := guardian.Actor{Kind: guardian.ActorUser, ID: k.userID, Name: k.name}
+		if k.action == actionAuthenticate && k.userID == "" {
+			// A token, or credentials of no one.
+			actor.Kind = guardian.ActorNode
 		}
-		if k.action == actionAuthenticate {
-			ev.Actor.Kind = guardian.ActorNode
-		}
-		ev.Actor.ID = k.userID
-		if err := h.Store.AppendAuditEvent(ctx, ev); err != nil {
-			h.Logger.ErrorContext(ctx, "cannot record failed sign-ins", slog.String("action", k.action), slog.Int("count", b.count), slog.Any("error", err))
-		}
-	}
+		return b.Event(actor, k.action, k.reason, k.addr)
+	})
 }
 
 // Actions of the failures counted.

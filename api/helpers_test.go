@@ -178,9 +178,16 @@ var incident = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // with files, and returns its id and referrals.
 func (f *fixture) report(countries []string, files ...testFile) (int64, []*guardian.Referral) {
 	f.t.Helper()
-	ctx := f.ctx
 	doc := docIn(f.t, countries...)
 	doc.Reporter = guardian.ReporterDetails{}
+	return f.reportDoc(doc, files...)
+}
+
+// reportDoc submits, finishes and routes a report of the document, with
+// files, and returns its id and referrals.
+func (f *fixture) reportDoc(doc *guardian.ReportDocument, files ...testFile) (int64, []*guardian.Referral) {
+	f.t.Helper()
+	ctx := f.ctx
 	js, err := json.Marshal(doc)
 	if err != nil {
 		f.t.Fatal(err)

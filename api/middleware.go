@@ -1,10 +1,8 @@
 package api
 
 import (
-	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/access"
+	"github.com/guardian-network/guardian/internal/middleware"
 )
 
 // authMode says what a route needs of the caller.
@@ -71,18 +70,18 @@ func (c *call) event(cat guardian.AuditCategory, action string) *guardian.AuditE
 // chain is the one middleware chain every route passes.
 func (h *Handler) chain(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &call{requestID: requestID(w), clientAddr: clientIP(r), now: h.Now(), network: h.Network()}
+		c := &call{requestID: requestID(w), clientAddr: middleware.ClientAddr(r), now: h.Now(), network: h.Network()}
 		hd := w.Header()
 		hd.Set("Cache-Control", "no-store")
 		hd.Set("X-Content-Type-Options", "nosniff")
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &middleware.StatusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
 				h.Logger.ErrorContext(r.Context(), "panic in api handler", slog.Any("panic", v), slog.String("request_id", c.requestID))
-				if sw.status == 0 {
+				if sw.Status == 0 {
 					h.writeError(sw, r, c, fmt.Errorf("panic: %v", v))
 				}
 			}
@@ -111,7 +110,7 @@ func (h *Handler) chain(rt route) http.Handler {
 			err = rt.fn(sw, r, c)
 		}
 		if err != nil {
-			if sw.status != 0 {
+			if sw.Status != 0 {
 				// The answer has begun (a stream): cut the connection so
 				// that the client cannot take a partial file for a whole.
 				h.Logger.ErrorContext(r.Context(), "api response cut short", slog.Any("error", err), slog.String("request_id", c.requestID))
@@ -147,28 +146,6 @@ func (s *callerSlots) release(k string) {
 	}
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // requestID is the id the hub's server gave the request (its Request-ID
 // header, set before the API sees it), or a new one when the handler is
 // served alone.
@@ -176,23 +153,9 @@ func requestID(w http.ResponseWriter) string {
 	if id := w.Header().Get("Request-ID"); id != "" {
 		return id
 	}
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	id := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	id := middleware.NewRequestID()
 	w.Header().Set("Request-ID", id)
 	return id
-}
-
-// clientIP is the peer address; forwarded headers are not trusted, as in
-// package server.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func maxProcs() int { return runtime.GOMAXPROCS(0) }

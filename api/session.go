@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/access"
 	"github.com/guardian-network/guardian/identity"
+	"github.com/guardian-network/guardian/internal/throttle"
 )
 
 // signInRequest is POST /session's body: both factors in one request.
@@ -70,19 +72,21 @@ func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request, c *call) 
 	if len(req.Name) > 320 || len(req.Password) > identity.MaxPasswordLen || len(req.TOTP) > 16 || len(req.RecoveryCode) > 64 {
 		return errBadSignIn
 	}
-	if wait := h.guard.take(c.clientAddr); wait > 0 {
+	if wait := h.guard.AllowAddr(c.clientAddr); wait > 0 {
 		return throttled(wait)
 	}
 	// A hash slot is taken before anything is looked up, so that an
 	// unknown name waits as long as a known one.
-	if err := h.hashes.acquire(ctx); err != nil {
+	if err := h.hashes.Acquire(ctx, false); errors.Is(err, throttle.ErrQueueFull) {
+		return errBusy
+	} else if err != nil {
 		return err
 	}
 	hashing := true
 	release := func() {
 		if hashing {
 			hashing = false
-			h.hashes.release()
+			h.hashes.Release()
 		}
 	}
 	defer release()
@@ -156,6 +160,7 @@ func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request, c *call) 
 		recoveryHash = hash
 	}
 	if _, err := access.ForUser(u, c.network, c.now); err != nil {
+		h.countUserFailure(c, "organisation-removed", u)
 		return err
 	}
 

@@ -1,5 +1,7 @@
 // Package hashlist reads lists of hashes of known content from the files
-// users exchange, for the hub to store and match files against.
+// users exchange, for the hub to store, and matches files against the
+// stored lists ([Matcher]: exact digests through the store, PDQ hashes
+// through an in-memory pdq.Index it keeps current).
 //
 // Two formats are read, each by one function that streams its input:
 //

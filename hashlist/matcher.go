@@ -39,9 +39,10 @@ const maxDigestQuery = 900
 // The PDQ index is loaded from the store on first use. Lists are imported
 // by another process (guardian hashlist import), so before each match the
 // matcher reads the lists' ids, versions and import times, one small query,
-// and rebuilds the index when they changed: a match always uses the lists
-// as stored when it began. A rebuild happens once however many matches
-// wait for it; matches that began before it use the old index.
+// and rebuilds the index when they changed: a match uses the lists as
+// stored when it began. Rebuilds are one at a time; a match that arrives
+// during one waits for it, and matches already past their check keep
+// using the old index.
 //
 // A Matcher is safe for concurrent use.
 type Matcher struct {
@@ -197,7 +198,7 @@ func (m *Matcher) MatchFiles(ctx context.Context, files []*guardian.File) (*guar
 // one of a file's digests, and every PDQ entry within the matcher's
 // distance of one of its dihedral hashes (each entry once, at its smallest
 // distance). Matches are ordered by file (as in qs), distance, list, type
-// and hash.
+// and hash; a file keeps its guardian.MaxKnownMatchesPerFile closest.
 func (m *Matcher) Match(ctx context.Context, qs []Query) (*guardian.KnownContent, error) {
 	p, err := m.refresh(ctx)
 	if err != nil {
@@ -241,6 +242,19 @@ func (m *Matcher) Match(ctx context.Context, qs []Query) (*guardian.KnownContent
 			cmp.Compare(a.List, b.List), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Hash, b.Hash),
 			cmp.Compare(a.Category, b.Category), cmp.Compare(a.FileID, b.FileID))
 	})
+	// Only the closest matches of each file are kept.
+	kept, perFile := k.Matches[:0], 0
+	for i, x := range k.Matches {
+		if i == 0 || x.FileID != k.Matches[i-1].FileID {
+			perFile = 0
+		}
+		if perFile++; perFile > guardian.MaxKnownMatchesPerFile {
+			k.Omitted++
+			continue
+		}
+		kept = append(kept, x)
+	}
+	k.Matches = kept
 	return k, nil
 }
 

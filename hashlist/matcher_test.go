@@ -77,7 +77,7 @@ func (f *fixture) makeData(rng *rand.Rand, kind string, n, q int) {
 		}
 		c := randomPDQ(rng)
 		centres = append(centres, c)
-		for range 1 + rng.IntN(40) {
+		for range 1 + rng.IntN(90) {
 			hashes = append(hashes, near(rng, c, rng.IntN(17)))
 		}
 	}
@@ -132,8 +132,10 @@ func (f *fixture) makeData(rng *rand.Rand, kind string, n, q int) {
 }
 
 // oracle is the linear scan: every entry of every list against every
-// variant of every query, the smallest distance kept per entry.
-func (f *fixture) oracle(maxDist int) []guardian.KnownMatch {
+// variant of every query, the smallest distance kept per entry, and the
+// closest guardian.MaxKnownMatchesPerFile per file; it also returns how
+// many it left out.
+func (f *fixture) oracle(maxDist int) ([]guardian.KnownMatch, int) {
 	out := []guardian.KnownMatch{}
 	names := slices.Sorted(func(yield func(string) bool) {
 		for n := range f.lists {
@@ -186,7 +188,17 @@ func (f *fixture) oracle(maxDist int) []guardian.KnownMatch {
 		return cmp.Or(cmp.Compare(order[a.FileID], order[b.FileID]), cmp.Compare(a.Distance, b.Distance),
 			cmp.Compare(a.List, b.List), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Hash, b.Hash), cmp.Compare(a.Category, b.Category))
 	})
-	return out
+	var kept []guardian.KnownMatch
+	omitted := 0
+	perFile := map[string]int{}
+	for _, m := range out {
+		if perFile[m.FileID]++; perFile[m.FileID] > guardian.MaxKnownMatchesPerFile {
+			omitted++
+		} else {
+			kept = append(kept, m)
+		}
+	}
+	return kept, omitted
 }
 
 // TestMatcherMatchesLinearScan compares the matcher's answers with a
@@ -207,9 +219,15 @@ func TestMatcherMatchesLinearScan(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := f.oracle(maxDist)
+				want, omitted := f.oracle(maxDist)
 				if diff := gocmp.Diff(want, got.Matches); diff != "" {
 					t.Fatalf("distance %d: matches differ from a linear scan (-want +got):\n%s", maxDist, diff)
+				}
+				if got.Omitted != omitted {
+					t.Errorf("distance %d: %d matches omitted, want %d", maxDist, got.Omitted, omitted)
+				}
+				if maxDist == 40 && kind == "clustered" && omitted == 0 {
+					t.Error("no file matched more than the bound: the bound is not exercised")
 				}
 				if got.Lists != 2 || got.Files != len(f.queries) || got.MaxDistance != maxDist {
 					t.Errorf("distance %d: known content %d lists, %d files, distance %d", maxDist, got.Lists, got.Files, got.MaxDistance)
@@ -289,5 +307,62 @@ func TestNewMatcherRefused(t *testing.T) {
 		if _, err := hashlist.NewMatcher(nil, d); err == nil {
 			t.Errorf("NewMatcher(%d) accepted", d)
 		}
+	}
+}
+
+// TestMatcherConcurrent matches from several goroutines while lists are
+// imported: every answer is that of one whole version of the list.
+func TestMatcherConcurrent(t *testing.T) {
+	f := newFixture(t)
+	m, err := hashlist.NewMatcher(f.store, pdq.MatchDistance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	h := randomPDQ(rng)
+	q := []hashlist.Query{{FileID: "f1", HasPDQ: true, PDQ: h, Quality: 80}}
+	version := func(v int) []guardian.HashListEntry {
+		// Version v lists h and v-1 near copies of it.
+		var e []guardian.HashListEntry
+		for i := range v {
+			e = append(e, guardian.HashListEntry{Type: guardian.HashPDQ, Hash: near(rng, h, i).String(), Category: fmt.Sprint(v)})
+		}
+		return e
+	}
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				k, err := m.Match(t.Context(), q)
+				if err != nil {
+					errs <- err
+					return
+				}
+				// All matches from one version: as many as its number.
+				if n := len(k.Matches); n > 0 && fmt.Sprint(n) != k.Matches[0].Category {
+					errs <- fmt.Errorf("%d matches from version %s", n, k.Matches[0].Category)
+					return
+				}
+			}
+		}()
+	}
+	for v := 1; v <= 10; v++ {
+		f.imports(&guardian.HashList{Name: "growing", Source: "example", Version: fmt.Sprint(v), Format: "csv"}, version(v))
+	}
+	close(done)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k, err := m.Match(t.Context(), q); err != nil || len(k.Matches) != 10 {
+		t.Errorf("after the last import: %+v, %v", k, err)
 	}
 }

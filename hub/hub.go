@@ -38,8 +38,10 @@ import (
 	"github.com/guardian-network/guardian/crypto"
 	"github.com/guardian-network/guardian/evidence"
 	"github.com/guardian-network/guardian/geo"
+	"github.com/guardian-network/guardian/hashlist"
 	"github.com/guardian-network/guardian/jobs"
 	"github.com/guardian-network/guardian/notify"
+	"github.com/guardian-network/guardian/pdq"
 	"github.com/guardian-network/guardian/postgres"
 	"github.com/guardian-network/guardian/routing"
 	"github.com/guardian-network/guardian/server"
@@ -350,13 +352,25 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		return nil
 	})
 
+	// The PDQ index of the hash lists, loaded now so that the first report
+	// does not wait for it; the matcher follows later imports itself.
+	known, err := hashlist.NewMatcher(store, pdq.MatchDistance)
+	if err != nil {
+		return nil, err
+	}
+	lists, pdqEntries, err := known.Refresh(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("hash lists: %w", err)
+	}
+	logger.Info("hash lists loaded", slog.Int("lists", lists), slog.Int("pdqEntries", pdqEntries))
+
 	delivery, err := deliveryConfig(cfg, store, h.Network, mk, logger)
 	if err != nil {
 		return nil, err
 	}
 	h.Pipeline, err = jobs.NewPipeline(jobs.PipelineConfig{
 		Driver:   cfg.Store.RiverDriver(store.DB()),
-		Router:   newRouter(store, h.Network, geoDB, cfg.Routed),
+		Router:   newRouter(store, h.Network, geoDB, cfg.Routed, known),
 		Delivery: delivery,
 		Logger:   logger,
 	})
@@ -528,8 +542,8 @@ func OpenGeo(path string) (geo.Resolver, func() error, error) {
 }
 
 // newRouter is the routing service the pipeline's jobs call.
-func newRouter(store *sqlstore.Store, nr *NetworkReloader, g geo.Resolver, routed func(int64)) *routing.Service {
-	return &routing.Service{Store: store, Network: nr.r.Network, Geo: g, Routed: routed}
+func newRouter(store *sqlstore.Store, nr *NetworkReloader, g geo.Resolver, routed func(int64), known *hashlist.Matcher) *routing.Service {
+	return &routing.Service{Store: store, Network: nr.r.Network, Geo: g, Routed: routed, Known: known}
 }
 
 // Reload re-reads the network file and, with TLS, the certificate pair, for

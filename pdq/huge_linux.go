@@ -17,7 +17,7 @@ func hugePages[T any](s []T) {
 	}
 	var zero T
 	size := uintptr(cap(s)) * unsafe.Sizeof(zero)
-	if size < 4<<20 {
+	if size < 2<<20 {
 		return
 	}
 	p := unsafe.Pointer(unsafe.SliceData(s))

@@ -44,11 +44,10 @@ import (
 // under 4 s here with other work on the machine. The index's large arrays
 // are backed by transparent huge pages where Linux allows it: faulting in
 // the gigabyte 4 KiB at a time on a virtual machine cost more than the
-// sort, and random lookups miss the TLB less. The same
-// list added one hash at a time takes about four times as long, because
-// each merge copies main into fresh memory, and the Add that triggers a
-// merge holds the write lock for it (about 0.3 s per million entries in
-// main).
+// sort, and random lookups miss the TLB less. The same list added one
+// hash at a time takes several times as long, because each merge copies
+// main into fresh memory, and the Add that triggers a merge holds the
+// write lock for it.
 type Index struct {
 	mu     sync.RWMutex
 	hashes []uint64 // 4 words per entry, as Hash.words

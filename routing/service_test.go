@@ -160,7 +160,7 @@ func TestServiceKnownContent(t *testing.T) {
 	if k := ra.Triage.Known; k == nil || k.Lists != 1 || k.Files != 1 || fmt.Sprint(k.Matches) != fmt.Sprint(want) {
 		t.Errorf("stored triage's known content: %+v; want matches %+v", k, want)
 	}
-	if r := reasons(t, &ra.Triage); r["known-content"] != "1 of 1 reported files in hash lists: memes category 2 (distance 3)" ||
+	if r := reasons(t, &ra.Triage); r["known-content"] != "1 of 1 reported files in hash lists: memes category 2 at distance 3" ||
 		ra.Triage.Label != guardian.LabelInformational {
 		t.Errorf("report of known content: label %s, reasons %v", ra.Triage.Label, r)
 	}

@@ -26,7 +26,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,6 +42,7 @@ import (
 	"github.com/guardian-network/guardian/crypto"
 	"github.com/guardian-network/guardian/cybertip"
 	"github.com/guardian-network/guardian/evidence"
+	"github.com/guardian-network/guardian/internal/middleware"
 )
 
 // Defaults for the limits a Server enforces. They are set so that a large
@@ -368,10 +368,10 @@ func requestInfoFrom(ctx context.Context) *requestInfo {
 func (s *Server) withRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ri := &requestInfo{id: newRequestID(), clientAddr: clientIP(r)}
+		ri := &requestInfo{id: middleware.NewRequestID(), clientAddr: middleware.ClientAddr(r)}
 		w.Header().Set("Request-ID", ri.id)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &middleware.StatusWriter{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey, ri))
 
 		defer func() {
@@ -380,14 +380,14 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.Logger.ErrorContext(r.Context(), "panic in handler", slog.Any("panic", v), slog.String(attrRequestID, ri.id))
-				if sw.status == 0 {
+				if sw.Status == 0 {
 					s.writeResponse(sw, r, http.StatusInternalServerError, errors.New("panic"), 0, "", "")
 				}
 			}
 			attrs := []slog.Attr{
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
-				slog.Int("status", sw.status),
+				slog.Int("status", sw.Status),
 				slog.Int("code", ri.code),
 				slog.String(attrRequestID, ri.id),
 				slog.String("client", ri.clientAddr),
@@ -407,44 +407,3 @@ const (
 	attrRequestID = "request_id"
 	attrError     = "error"
 )
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection for deadlines.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// newRequestID returns a random UUID (version 4) for the Request-ID header.
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails on supported platforms
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-// clientIP is the peer address of the connection. Forwarded headers are not
-// trusted: the hub does not yet know which proxies are its own.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}

@@ -65,11 +65,24 @@ func testRecordConsultation(t *testing.T, e *env) {
 	ref, report := e.heldReferral("py-cyber")
 	u := e.user("ana@example.org")
 
+	other, _ := e.heldReferral("py-cyber")
+	stranger := e.user("cai@example.org")
+	today := guardian.ConsultationDay(e.now())
+	hasConsultation(t, as, e, u.ID, ref.ID, today, false)
 	n := e.eventCount()
 	ev := consultation(u, "PY-2026-17")
 	if ok, err := as.RecordConsultation(e.ctx, u.ID, ref.ID, ev); err != nil || !ok {
 		t.Fatalf("RecordConsultation: %v, %v; want true", ok, err)
 	}
+	// Found for that person, referral and day only.
+	hasConsultation(t, as, e, u.ID, ref.ID, today, true)
+	yesterday := guardian.ConsultationDay(e.now().Add(-24 * time.Hour))
+	tomorrow := guardian.ConsultationDay(e.now().Add(24 * time.Hour))
+	hasConsultation(t, as, e, u.ID, ref.ID, yesterday, false)
+	hasConsultation(t, as, e, u.ID, ref.ID, tomorrow, false)
+	hasConsultation(t, as, e, u.ID, other.ID, today, false)
+	hasConsultation(t, as, e, stranger.ID, ref.ID, today, false)
+	hasConsultation(t, as, e, 1<<40, 1<<40, today, false)
 	e.wantStored(ev)
 	if ev.ObjectKind != "referral" || ev.ObjectID != fmt.Sprint(ref.ID) || ev.ReportID != report.ID || ev.Justification != "case PY-2026-17" {
 		t.Errorf("consultation event %+v", ev)
@@ -87,9 +100,12 @@ func testRecordConsultation(t *testing.T, e *env) {
 	}
 	// The next day, once more.
 	e.clock.Advance(2 * time.Minute)
+	hasConsultation(t, as, e, u.ID, ref.ID, tomorrow, false)
 	if ok, err := as.RecordConsultation(e.ctx, u.ID, ref.ID, consultation(u, "PY-2026-17")); err != nil || !ok {
 		t.Errorf("RecordConsultation the next day (%v): %v, %v; want true", e.now(), ok, err)
 	}
+	hasConsultation(t, as, e, u.ID, ref.ID, tomorrow, true)
+	hasConsultation(t, as, e, u.ID, ref.ID, today, true)
 
 	// A person must say why; a refusal leaves no row behind.
 	bea := e.user("bea@example.org")
@@ -100,8 +116,18 @@ func testRecordConsultation(t *testing.T, e *env) {
 	e.refused(err, guardian.ENOTFOUND, n)
 	_, err = as.RecordConsultation(e.ctx, 1<<40, ref.ID, consultation(bea, "x"))
 	e.refused(err, guardian.ENOTFOUND, n)
+	hasConsultation(t, as, e, bea.ID, ref.ID, tomorrow, false)
 	if ok, err := as.RecordConsultation(e.ctx, bea.ID, ref.ID, consultation(bea, "PY-2026-18")); err != nil || !ok {
 		t.Errorf("RecordConsultation after a refusal: %v, %v; want true", ok, err)
+	}
+	hasConsultation(t, as, e, bea.ID, ref.ID, tomorrow, true)
+}
+
+// hasConsultation fails t unless HasConsultation answers want.
+func hasConsultation(t *testing.T, as guardian.AccessStore, e *env, userID, referralID int64, day string, want bool) {
+	t.Helper()
+	if got, err := as.HasConsultation(e.ctx, userID, referralID, day); err != nil || got != want {
+		t.Errorf("HasConsultation(user %d, referral %d, %s): %v, %v; want %v", userID, referralID, day, got, err, want)
 	}
 }
 

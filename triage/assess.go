@@ -219,16 +219,12 @@ func knownFiles(files []*guardian.FileDetails, fileIDs []string, k *guardian.Kno
 	}
 	var named []string
 	for _, c := range keys {
-		if d := closest[c]; d == 0 {
-			named = append(named, c+" (exact)")
-		} else {
-			named = append(named, c+" (distance "+strconv.Itoa(d)+")")
-		}
+		named = append(named, c+" at distance "+strconv.Itoa(closest[c]))
 	}
 	if len(named) > maxListsNamed {
-		named = append(named[:maxListsNamed], "and "+strconv.Itoa(len(named)-maxListsNamed)+" more")
+		named = append(named[:maxListsNamed], strconv.Itoa(len(named)-maxListsNamed)+" more")
 	}
-	s.lists = strings.Join(named, ", ")
+	s.lists = strings.Join(named, "; ")
 	return s
 }
 

@@ -39,7 +39,7 @@ func TestAssessKnown(t *testing.T) {
 			known: &guardian.KnownContent{Lists: 2, Files: 2, Matches: []guardian.KnownMatch{
 				match("id1", "memes", "2", 4), match("id1", "memes", "2", 0), match("id2", "vics-2026", "1", 12)}},
 			rules: map[string]string{
-				"known-content":                "2 of 2 reported files in hash lists: memes category 2 (exact), vics-2026 category 1 (distance 12)",
+				"known-content":                "2 of 2 reported files in hash lists: memes category 2 at distance 0; vics-2026 category 1 at distance 12",
 				"known-content-without-malice": "only content already in hash lists, with no aggravating annotation",
 			},
 			absent:  []string{"new-content", "referral"},
@@ -54,7 +54,7 @@ func TestAssessKnown(t *testing.T) {
 			files: two(de),
 			known: &guardian.KnownContent{Lists: 1, Files: 2, Matches: []guardian.KnownMatch{match("id1", "l", "", 0), match("id2", "l", "", 3)}},
 			rules: map[string]string{
-				"known-content": "2 of 2 reported files in hash lists: l (exact)",
+				"known-content": "2 of 2 reported files in hash lists: l at distance 0",
 				"referral":      "actionable",
 			},
 			absent:  []string{"known-content-without-malice"},
@@ -106,7 +106,7 @@ func TestAssessKnown(t *testing.T) {
 				return f
 			}(),
 			known:   &guardian.KnownContent{Lists: 1, Files: 2, Matches: []guardian.KnownMatch{match("id1", "l", "", 0)}},
-			rules:   map[string]string{"known-content": "1 of 1 reported files in hash lists: l (exact)"},
+			rules:   map[string]string{"known-content": "1 of 1 reported files in hash lists: l at distance 0"},
 			label:   guardian.LabelInformational,
 			urgency: -25,
 		},

@@ -48,8 +48,8 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.Stdout, "Guardian demo hub in %s\n\n  intake API: http://%s/ispws\n  username:   %s\n  password:   %s\n  audit log:  http://%s/audit/checkpoint\n\n  try: curl -u %s:%s http://%s/ispws/status\n\n",
-		*data, *addr, demoReporter, password, *addr, demoReporter, password, *addr)
+	fmt.Fprintf(c.Stdout, "Guardian demo hub in %s\n\n  intake API: http://%s/ispws\n  username:   %s\n  password:   %s\n  audit log:  http://%s/audit/checkpoint\n  partner API: http://%s/api/v1 (described at /api/v1/openapi.json; accounts: guardian user add, guardian token add)\n\n  try: curl -u %s:%s http://%s/ispws/status\n\n",
+		*data, *addr, demoReporter, password, *addr, *addr, demoReporter, password, *addr)
 	serve := &ServeCommand{Stdout: c.Stdout, Stderr: c.Stderr}
 	return serve.Run(ctx, []string{"--data", *data, "--addr", *addr, "--database", "", "--migrate", "--audit-origin", demoOrigin})
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/guardian-network/guardian/internal/intaketest"
+	"github.com/guardian-network/guardian/pdq"
 )
 
 // syntheticPNG is a PNG of random noise.
@@ -153,5 +154,64 @@ func TestHashLists(t *testing.T) {
 	MustRunGuardian(t, "hashlist", "remove", "example-csv", "--data", data)
 	if _, err := runGuardian("hashlist", "remove", "example-csv", "--data", data); err == nil {
 		t.Error("removed a list twice")
+	}
+}
+
+// TestHashListTriage imports a PDQ list before two reports of the same
+// picture arrive: the hub's triage finds it (at a distance), lowers the
+// reports as known content, and bundles them.
+func TestHashListTriage(t *testing.T) {
+	data := t.TempDir()
+	user, password := addReporter(t, "triage-reporter", "--data", data)
+	img := syntheticPNG(t)
+	r, err := pdq.HashReader(bytes.NewReader(img))
+	if err != nil || !r.Matchable() {
+		t.Fatalf("synthetic image: %+v, %v", r, err)
+	}
+	listed := r.Hash
+	listed[0] ^= 0x0f // 4 bits away
+	MustRunGuardian(t, "hashlist", "import", writeFile(t, "pdq.csv", "pdq,"+listed.String()+",2\n"), "--name", "example-pdq",
+		"--source", "synthetic test", "--version", "1", "--data", data)
+	h := StartHub(t, "--data", data)
+	ctx := testContext(t)
+	c := &intaketest.Client{BaseURL: h.URL + "/ispws", User: user, Password: password}
+	var ids []string
+	for range 2 {
+		id, err := c.Submit(ctx, []byte(intaketest.MinimalReport))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := c.Upload(ctx, id, "file", bytes.NewReader(img)); err != nil || r.Code != 0 {
+			t.Fatalf("upload: %+v %v", r, err)
+		}
+		if _, err := c.Finish(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, itoa(id))
+	}
+	var out string
+	deadline := time.Now().Add(waitTimeout)
+	for _, id := range ids { // both routed, so both in the bundle
+		for {
+			var err error
+			out, err = runGuardian("route", "explain", id, "--data", data)
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("report %s not triaged: %v", id, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	for _, want := range []string{
+		"known-content",
+		"1 of 1 reported files in hash lists: example-pdq category 2 at distance 4",
+		"at triage in hash list example-pdq (version 1): pdq distance 4, category 2, item " + listed.String(),
+		"\nBundle (reports whose files match the same list items)\n  1 other reports\n  report " + ids[0] + ": pdq " + listed.String(),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("route explain lacks %q:\n%s", want, out)
+		}
 	}
 }

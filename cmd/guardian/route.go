@@ -206,8 +206,12 @@ func writeFiles(w io.Writer, files []*guardian.File, matches map[string][]guardi
 	case known == nil:
 		fmt.Fprintln(w, "  triaged without the hash lists")
 	default:
-		fmt.Fprintf(w, "  triaged against %d hash lists (PDQ distance up to %d): %d of %d files matched\n",
+		fmt.Fprintf(w, "  triaged against %d hash lists (PDQ distance up to %d): %d of %d files matched",
 			known.Lists, known.MaxDistance, len(known.MatchedFiles()), known.Files)
+		if known.Omitted > 0 {
+			fmt.Fprintf(w, " (%d more distant matches not kept)", known.Omitted)
+		}
+		fmt.Fprintln(w)
 	}
 	if len(files) == 0 {
 		fmt.Fprintln(w, "  none")

@@ -333,7 +333,7 @@ func TestRouteExplainKnownContent(t *testing.T) {
 		Assessment: &guardian.ReportAssessment{ReportID: 7, Triage: guardian.Triage{
 			Label: guardian.LabelInformational, Priority: guardian.Priority3,
 			Reasons: []guardian.Reason{{Rule: "known-content", Scale: guardian.ScaleUrgency, Weight: -25,
-				Detail: "2 of 2 reported files in hash lists: memes category 2 (distance 6)"}},
+				Detail: "2 of 2 reported files in hash lists: memes category 2 at distance 6"}},
 			Known: &guardian.KnownContent{Lists: 2, Files: 2, MaxDistance: 31, Matches: []guardian.KnownMatch{
 				{FileID: f1.ID, List: "memes", ListVersion: "2026.12", Type: guardian.HashPDQ, Hash: item, Category: "2", Distance: 6, Variant: "rot90"},
 				{FileID: f2.ID, List: "vics", ListVersion: "1", Type: guardian.HashMD5, Hash: md5Item, Category: ""},
@@ -349,7 +349,7 @@ func TestRouteExplainKnownContent(t *testing.T) {
 	writeExplanation(&b, e)
 	out := b.String()
 	for _, want := range []string{
-		"known-content  urgency  -25.00  2 of 2 reported files in hash lists: memes category 2 (distance 6)",
+		"known-content  urgency  -25.00  2 of 2 reported files in hash lists: memes category 2 at distance 6",
 		"  triaged against 2 hash lists (PDQ distance up to 31): 2 of 2 files matched\n",
 		"    at triage in hash list memes (version 2026.12): pdq distance 6 (rot90), category 2, item " + item + "\n",
 		"    at triage in hash list vics (version 1): exact md5, category -, item " + md5Item + "\n",

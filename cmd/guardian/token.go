@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -15,9 +14,8 @@ import (
 	"time"
 
 	"github.com/guardian-network/guardian"
-	"github.com/guardian-network/guardian/hub"
 	"github.com/guardian-network/guardian/identity"
-	"github.com/guardian-network/guardian/network"
+	"github.com/guardian-network/guardian/sqlstore"
 )
 
 // TokenCommand administers bearer tokens: the auditor and admin tokens of
@@ -51,21 +49,20 @@ func (c *TokenCommand) Run(ctx context.Context, args []string) error {
 }
 
 func (c *TokenCommand) add(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("guardian token add", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	c.Store.register(fs)
+	fs := adminFlags("guardian token add", c.Stderr, &c.Store)
 	c.Network.register(fs)
 	role := fs.String("role", "", "the token's role: auditor or admin, or with --agency a role of the agency")
 	agency := fs.String("agency", "", "the agency of the network file whose machine client the token is (an API token)")
 	var expires expiryFlag
 	fs.Var(&expires, "expires", fmt.Sprintf("with --agency: when the token expires, as days (90d) or a date (YYYY-MM-DD); default %dd, at most %dd",
 		identity.DefaultAPITokenLifetime/(24*time.Hour), identity.MaxAPITokenLifetime/(24*time.Hour)))
-	pos, err := parseFlagsAndArgs(fs, args)
+	usage := usageError{cmd: "token", msg: tokenUsage}
+	pos, err := parseArgs(fs, args, 1, usage)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || *role == "" {
-		return usageError{cmd: "token", msg: tokenUsage}
+	if *role == "" {
+		return usage
 	}
 	if err := validReporterName(pos[0]); err != nil {
 		return usageError{cmd: "token", msg: strings.Replace(err.Error(), "a reporter name", "a token name", 1)}
@@ -79,21 +76,17 @@ func (c *TokenCommand) add(ctx context.Context, args []string) error {
 	if *role != guardian.RoleAuditor && *role != guardian.RoleAdmin {
 		return usageError{cmd: "token", msg: fmt.Sprintf("unknown role %q (auditor or admin, or a role of an agency with --agency)", *role)}
 	}
-	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+	store, err := c.Store.openAdmin(ctx, c.Stderr)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer store.Close()
 
 	secret := newTokenSecret()
 	sum := sha256.Sum256([]byte(secret))
 	t := &guardian.Token{Name: pos[0], Role: *role, Hash: hex.EncodeToString(sum[:])}
-	ev := &guardian.AuditEvent{
-		Actor:      guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian token add"},
-		Category:   guardian.CategoryPermission,
-		Action:     "token.create",
-		ObjectKind: "token",
-	}
+	ev := adminEvent(fs.Name(), guardian.CategoryPermission, "token.create")
+	ev.ObjectKind = "token"
 	if err := store.CreateToken(ctx, t, ev); guardian.ErrorCode(err) == guardian.ECONFLICT {
 		return fmt.Errorf("a token named %q already exists", pos[0])
 	} else if err != nil {
@@ -111,40 +104,32 @@ func (c *TokenCommand) addAPIToken(ctx context.Context, name string, o guardian.
 	if err != nil {
 		return usageError{cmd: "token", msg: guardian.ErrorMessage(err)}
 	}
-	path := hub.NetworkPath(c.Network.File, c.Store.Data)
-	n, err := network.Load(path)
-	if err != nil {
-		return fmt.Errorf("network file: %w", err)
-	}
-	if err := guardian.CheckMembership(n, o, []guardian.Role{role}); err != nil {
-		return fmt.Errorf("%s (network file %s)", guardian.ErrorMessage(err), path)
+	if _, err := checkMembership(c.Network, c.Store.Data, o, []guardian.Role{role}); err != nil {
+		return err
 	}
 	now := time.Now().UTC()
 	expiresAt, err := expires.at(now)
 	if err != nil {
 		return usageError{cmd: "token", msg: err.Error()}
 	}
-	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+	store, err := c.Store.openAdmin(ctx, c.Stderr)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer store.Close()
 
 	secret, hash := identity.GenerateAPIToken()
 	t := &guardian.APIToken{Name: name, Hash: hash, Organisation: o, Role: role, ExpiresAt: expiresAt}
-	ev := &guardian.AuditEvent{
-		Actor:    guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian token add"},
-		Category: guardian.CategoryPermission,
-		Action:   "token.create",
-		Reason:   string(role),
-	}
+	ev := adminEvent("guardian token add", guardian.CategoryPermission, "token.create")
+	ev.Reason = string(role)
 	if err := store.CreateAPIToken(ctx, t, ev); guardian.ErrorCode(err) == guardian.ECONFLICT {
 		return fmt.Errorf("an API token named %q already exists", name)
 	} else if err != nil {
 		return fmt.Errorf("create API token: %w", err)
 	}
-	fmt.Fprintf(c.Stdout, "name: %s\norganisation: %s\nrole: %s\nexpires: %s\ntoken: %s\n(shown once: hand it to the agency over a secure channel)\n",
+	fmt.Fprintf(c.Stdout, "name: %s\norganisation: %s\nrole: %s\nexpires: %s\ntoken: %s\n",
 		t.Name, t.Organisation, t.Role, t.ExpiresAt.Format(time.RFC3339), secret)
+	printShownOnce(c.Stdout, "hand it to the agency over a secure channel")
 	return nil
 }
 
@@ -207,25 +192,15 @@ func (f expiryFlag) at(now time.Time) (time.Time, error) {
 
 // list prints the API tokens, revoked ones too, without their hashes.
 func (c *TokenCommand) list(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("guardian token list", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	c.Store.register(fs)
-	pos, err := parseFlagsAndArgs(fs, args)
+	fs := adminFlags("guardian token list", c.Stderr, &c.Store)
+	if _, err := parseArgs(fs, args, 0, usageError{cmd: "token", msg: tokenUsage}); err != nil {
+		return err
+	}
+	store, tokens, err := c.apiTokens(ctx)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 0 {
-		return usageError{cmd: "token", msg: tokenUsage}
-	}
-	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
-	if err != nil {
-		return fmt.Errorf("open store: %w", err)
-	}
 	defer store.Close()
-	tokens, err := store.FindAPITokens(ctx, guardian.APITokenFilter{IncludeRevoked: true})
-	if err != nil {
-		return fmt.Errorf("list API tokens: %w", err)
-	}
 	now := time.Now()
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tORGANISATION\tROLE\tCREATED\tEXPIRES\tLAST USED\tSTATE")
@@ -243,29 +218,35 @@ func (c *TokenCommand) list(ctx context.Context, args []string) error {
 	return tw.Flush()
 }
 
+// apiTokens opens the store and reads the API tokens, revoked ones too;
+// the caller closes the store.
+func (c *TokenCommand) apiTokens(ctx context.Context) (*sqlstore.Store, []*guardian.APIToken, error) {
+	store, err := c.Store.openAdmin(ctx, c.Stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	tokens, err := store.FindAPITokens(ctx, guardian.APITokenFilter{IncludeRevoked: true})
+	if err != nil {
+		store.Close()
+		return nil, nil, fmt.Errorf("list API tokens: %w", err)
+	}
+	return store, tokens, nil
+}
+
 // revoke revokes an API token by name.
 func (c *TokenCommand) revoke(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("guardian token revoke", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	c.Store.register(fs)
-	pos, err := parseFlagsAndArgs(fs, args)
+	fs := adminFlags("guardian token revoke", c.Stderr, &c.Store)
+	pos, err := parseArgs(fs, args, 1, usageError{cmd: "token", msg: tokenUsage})
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageError{cmd: "token", msg: tokenUsage}
-	}
-	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
-	if err != nil {
-		return fmt.Errorf("open store: %w", err)
-	}
-	defer store.Close()
 	// Tokens are few (one per partner system): finding one by name in the
 	// list keeps the store's contract small.
-	tokens, err := store.FindAPITokens(ctx, guardian.APITokenFilter{IncludeRevoked: true})
+	store, tokens, err := c.apiTokens(ctx)
 	if err != nil {
-		return fmt.Errorf("find API tokens: %w", err)
+		return err
 	}
+	defer store.Close()
 	var t *guardian.APIToken
 	for _, tok := range tokens {
 		if tok.Name == pos[0] {
@@ -279,12 +260,7 @@ func (c *TokenCommand) revoke(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.Stdout, "%s was revoked already, on %s\n", t.Name, t.RevokedAt.Format(time.RFC3339))
 		return nil
 	}
-	ev := &guardian.AuditEvent{
-		Actor:    guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian token revoke"},
-		Category: guardian.CategoryPermission,
-		Action:   "token.revoke",
-	}
-	if err := store.RevokeAPIToken(ctx, t.ID, ev); err != nil {
+	if err := store.RevokeAPIToken(ctx, t.ID, adminEvent(fs.Name(), guardian.CategoryPermission, "token.revoke")); err != nil {
 		return fmt.Errorf("revoke API token: %w", err)
 	}
 	fmt.Fprintf(c.Stdout, "revoked %s; it no longer signs in\n", t.Name)

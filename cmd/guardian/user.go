@@ -13,7 +13,6 @@ import (
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/hub"
 	"github.com/guardian-network/guardian/identity"
-	"github.com/guardian-network/guardian/network"
 	"github.com/guardian-network/guardian/sqlstore"
 )
 
@@ -30,6 +29,8 @@ const userUsage = `usage: guardian user add NAME --org hub:ID|agency:ID --role R
        guardian user disable NAME
        guardian user reset-mfa NAME
        guardian user unlock NAME`
+
+var errUserUsage = usageError{cmd: "user", msg: userUsage}
 
 // rolesFlag collects repeated --role flags.
 type rolesFlag []guardian.Role
@@ -68,7 +69,7 @@ func (f *dateFlag) Set(s string) error {
 // Run handles "user add", "list", "disable", "reset-mfa" and "unlock".
 func (c *UserCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usageError{cmd: "user", msg: userUsage}
+		return errUserUsage
 	}
 	switch args[0] {
 	case "add":
@@ -82,16 +83,13 @@ func (c *UserCommand) Run(ctx context.Context, args []string) error {
 	case "unlock":
 		return c.unlock(ctx, args[1:])
 	}
-	return usageError{cmd: "user", msg: userUsage}
+	return errUserUsage
 }
 
 func (c *UserCommand) add(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("guardian user add", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	c.Store.register(fs)
+	fs := adminFlags("guardian user add", c.Stderr, &c.Store)
 	c.Network.register(fs)
-	var keyFile string
-	fs.StringVar(&keyFile, "master-key-file", "", "master key file, which the second-factor secret is encrypted under; default master.key in --data (GUARDIAN_MASTER_KEY_FILE)")
+	keyFile := masterKeyFlag(fs, "the second-factor secret")
 	org := fs.String("org", "", "the organisation: hub:ID or agency:ID of the network file")
 	var roles rolesFlag
 	fs.Var(&roles, "role", "a role of the organisation (repeat for several)")
@@ -99,12 +97,12 @@ func (c *UserCommand) add(ctx context.Context, args []string) error {
 	fs.Var(&vetted, "vetted-until", "the last day of the person's security vetting (YYYY-MM-DD)")
 	fs.Var(&trained, "training-until", "the last day of the person's training certificate (YYYY-MM-DD)")
 	email := fs.String("email", "", "the person's e-mail address")
-	pos, err := parseFlagsAndArgs(fs, args)
+	pos, err := parseArgs(fs, args, 1, errUserUsage)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || *org == "" || len(roles) == 0 {
-		return usageError{cmd: "user", msg: userUsage}
+	if *org == "" || len(roles) == 0 {
+		return errUserUsage
 	}
 	name := strings.ToLower(pos[0])
 	if name == "" || len(name) > 254 || strings.ContainsFunc(name, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) {
@@ -114,15 +112,11 @@ func (c *UserCommand) add(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError{cmd: "user", msg: guardian.ErrorMessage(err)}
 	}
-	path := hub.NetworkPath(c.Network.File, c.Store.Data)
-	n, err := network.Load(path)
+	n, err := checkMembership(c.Network, c.Store.Data, o, roles)
 	if err != nil {
-		return fmt.Errorf("network file: %w", err)
+		return err
 	}
-	if err := guardian.CheckMembership(n, o, roles); err != nil {
-		return fmt.Errorf("%s (network file %s)", guardian.ErrorMessage(err), path)
-	}
-	mk, err := hub.LoadMasterKey(keyFile, c.Store.Data)
+	mk, err := hub.LoadMasterKey(*keyFile, c.Store.Data)
 	if err != nil {
 		return err
 	}
@@ -139,17 +133,13 @@ func (c *UserCommand) add(ctx context.Context, args []string) error {
 		PasswordHash: hash, TOTPSecret: mk.SealUserSecret(name, key.Bytes()), RecoveryCodeHashes: codeHashes,
 		VettingExpiresAt: vetted.t, TrainingExpiresAt: trained.t,
 	}
-	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+	store, err := c.Store.openAdmin(ctx, c.Stderr)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer store.Close()
-	ev := &guardian.AuditEvent{
-		Actor:    guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian user add"},
-		Category: guardian.CategoryPermission,
-		Action:   "user.create",
-		Reason:   joinRolesText(roles),
-	}
+	ev := adminEvent(fs.Name(), guardian.CategoryPermission, "user.create")
+	ev.Reason = joinRolesText(roles)
 	if err := store.CreateUser(ctx, u, ev); guardian.ErrorCode(err) == guardian.ECONFLICT {
 		return fmt.Errorf("a user named %q already exists", name)
 	} else if err != nil {
@@ -168,23 +158,17 @@ func printSecondFactor(w io.Writer, n *guardian.Network, name string, key *ident
 	for _, code := range codes {
 		fmt.Fprintf(w, "  %s\n", code)
 	}
-	fmt.Fprintln(w, "(shown once: hand them to the person over a secure channel)")
+	printShownOnce(w, "hand them to the person over a secure channel")
 }
 
 func (c *UserCommand) list(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("guardian user list", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	c.Store.register(fs)
-	pos, err := parseFlagsAndArgs(fs, args)
-	if err != nil {
+	fs := adminFlags("guardian user list", c.Stderr, &c.Store)
+	if _, err := parseArgs(fs, args, 0, errUserUsage); err != nil {
 		return err
 	}
-	if len(pos) != 0 {
-		return usageError{cmd: "user", msg: userUsage}
-	}
-	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+	store, err := c.Store.openAdmin(ctx, c.Stderr)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer store.Close()
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
@@ -227,25 +211,15 @@ func joinRolesText(roles []guardian.Role) string {
 
 // disable disables a user, which also ends their sessions.
 func (c *UserCommand) disable(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("guardian user disable", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	c.Store.register(fs)
-	pos, err := parseFlagsAndArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	store, u, err := c.findUser(ctx, pos)
+	fs := adminFlags("guardian user disable", c.Stderr, &c.Store)
+	store, u, err := c.userArg(ctx, fs, args)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	disabled := true
-	ev := &guardian.AuditEvent{
-		Actor:    guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian user disable"},
-		Category: guardian.CategoryPermission,
-		Action:   "user.update",
-		Reason:   "disabled",
-	}
+	ev := adminEvent(fs.Name(), guardian.CategoryPermission, "user.update")
+	ev.Reason = "disabled"
 	if _, err := store.UpdateUser(ctx, u.ID, guardian.UserUpdate{Disabled: &disabled}, ev); err != nil {
 		return fmt.Errorf("disable user: %w", err)
 	}
@@ -253,17 +227,25 @@ func (c *UserCommand) disable(ctx context.Context, args []string) error {
 	return nil
 }
 
-// findUser opens the store and finds the user named by the one positional
-// argument of a command; the caller closes the store.
-func (c *UserCommand) findUser(ctx context.Context, pos []string) (*sqlstore.Store, *guardian.User, error) {
-	if len(pos) != 1 {
-		return nil, nil, usageError{cmd: "user", msg: userUsage}
-	}
-	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+// userArg parses the flags of a command on one user and its one argument,
+// the user's name, opens the store and finds the user; the caller closes
+// the store.
+func (c *UserCommand) userArg(ctx context.Context, fs *flag.FlagSet, args []string) (*sqlstore.Store, *guardian.User, error) {
+	pos, err := parseArgs(fs, args, 1, errUserUsage)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open store: %w", err)
+		return nil, nil, err
 	}
-	name := strings.ToLower(pos[0])
+	return c.findUser(ctx, pos[0])
+}
+
+// findUser opens the store and finds the user named name (in any case);
+// the caller closes the store.
+func (c *UserCommand) findUser(ctx context.Context, name string) (*sqlstore.Store, *guardian.User, error) {
+	store, err := c.Store.openAdmin(ctx, c.Stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	name = strings.ToLower(name)
 	u, err := store.FindUserByName(ctx, name)
 	if err != nil {
 		store.Close()
@@ -278,42 +260,32 @@ func (c *UserCommand) findUser(ctx context.Context, pos []string) (*sqlstore.Sto
 // resetMFA gives a person a new TOTP secret and recovery codes, for a lost
 // device: the old ones stop working and their sessions end.
 func (c *UserCommand) resetMFA(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("guardian user reset-mfa", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	c.Store.register(fs)
+	fs := adminFlags("guardian user reset-mfa", c.Stderr, &c.Store)
 	c.Network.register(fs)
-	var keyFile string
-	fs.StringVar(&keyFile, "master-key-file", "", "master key file, which the second-factor secret is encrypted under; default master.key in --data (GUARDIAN_MASTER_KEY_FILE)")
-	pos, err := parseFlagsAndArgs(fs, args)
+	keyFile := masterKeyFlag(fs, "the second-factor secret")
+	pos, err := parseArgs(fs, args, 1, errUserUsage)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usageError{cmd: "user", msg: userUsage}
 	}
 	// The network file names the hub, the issuer the authenticator app
 	// shows, as for user add.
-	n, err := network.Load(hub.NetworkPath(c.Network.File, c.Store.Data))
-	if err != nil {
-		return fmt.Errorf("network file: %w", err)
-	}
-	mk, err := hub.LoadMasterKey(keyFile, c.Store.Data)
+	n, _, err := loadNetwork(c.Network, c.Store.Data)
 	if err != nil {
 		return err
 	}
-	store, u, err := c.findUser(ctx, pos)
+	mk, err := hub.LoadMasterKey(*keyFile, c.Store.Data)
+	if err != nil {
+		return err
+	}
+	store, u, err := c.findUser(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	key := identity.GenerateTOTPKey()
 	codes, codeHashes := identity.GenerateRecoveryCodes()
-	ev := &guardian.AuditEvent{
-		Actor:    guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian user reset-mfa"},
-		Category: guardian.CategoryAuthentication,
-		Action:   "user.mfa",
-		Reason:   "reset",
-	}
+	ev := adminEvent(fs.Name(), guardian.CategoryAuthentication, "user.mfa")
+	ev.Reason = "reset"
 	if err := store.SetUserMFA(ctx, u.ID, mk.SealUserSecret(u.Name, key.Bytes()), codeHashes, ev); err != nil {
 		return fmt.Errorf("reset second factor: %w", err)
 	}
@@ -326,24 +298,13 @@ func (c *UserCommand) resetMFA(ctx context.Context, args []string) error {
 // unlock lifts the lock that failed sign-ins put on a person's account
 // before it expires by itself.
 func (c *UserCommand) unlock(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("guardian user unlock", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	c.Store.register(fs)
-	pos, err := parseFlagsAndArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	store, u, err := c.findUser(ctx, pos)
+	fs := adminFlags("guardian user unlock", c.Stderr, &c.Store)
+	store, u, err := c.userArg(ctx, fs, args)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	ev := &guardian.AuditEvent{
-		Actor:    guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian user unlock"},
-		Category: guardian.CategoryAuthentication,
-		Action:   "user.unlock",
-	}
-	if err := store.UnlockUser(ctx, u.ID, ev); err != nil {
+	if err := store.UnlockUser(ctx, u.ID, adminEvent(fs.Name(), guardian.CategoryAuthentication, "user.unlock")); err != nil {
 		return fmt.Errorf("unlock user: %w", err)
 	}
 	if u.LockedUntil == nil && u.FailedSignIns == 0 {

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/hub"
-	"github.com/guardian-network/guardian/network"
 	"github.com/guardian-network/guardian/notify"
 )
 
@@ -29,45 +27,33 @@ func (c *WebhookCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "secret" {
 		return usageError{cmd: "webhook", msg: webhookUsage}
 	}
-	fs := flag.NewFlagSet("guardian webhook secret", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	c.Store.register(fs)
+	fs := adminFlags("guardian webhook secret", c.Stderr, &c.Store)
 	c.Network.register(fs)
-	var keyFile string
-	fs.StringVar(&keyFile, "master-key-file", "", "master key file, which the secret is encrypted under; default master.key in --data (GUARDIAN_MASTER_KEY_FILE)")
-	pos, err := parseFlagsAndArgs(fs, args[1:])
+	keyFile := masterKeyFlag(fs, "the secret")
+	pos, err := parseArgs(fs, args[1:], 1, usageError{cmd: "webhook", msg: webhookUsage})
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageError{cmd: "webhook", msg: webhookUsage}
-	}
-	agencyID := pos[0]
-	path := hub.NetworkPath(c.Network.File, c.Store.Data)
-	n, err := network.Load(path)
+	n, path, err := loadNetwork(c.Network, c.Store.Data)
 	if err != nil {
-		return fmt.Errorf("network file: %w", err)
+		return err
 	}
-	agency, ok := n.Agency(agencyID)
+	agency, ok := n.Agency(pos[0])
 	if !ok {
-		return fmt.Errorf("agency %q is not in the network file %s", guardian.Clip(agencyID, 64), path)
+		return fmt.Errorf("agency %q is not in the network file %s", guardian.Clip(pos[0], 64), path)
 	}
-	mk, err := hub.LoadMasterKey(keyFile, c.Store.Data)
+	mk, err := hub.LoadMasterKey(*keyFile, c.Store.Data)
 	if err != nil {
 		return err
 	}
-	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+	store, err := c.Store.openAdmin(ctx, c.Stderr)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer store.Close()
 
 	secret := notify.GenerateWebhookSecret()
-	ev := &guardian.AuditEvent{
-		Actor:    guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian webhook secret"},
-		Category: guardian.CategoryPermission,
-		Action:   "webhook.secret",
-	}
+	ev := adminEvent(fs.Name(), guardian.CategoryPermission, "webhook.secret")
 	if err := store.SetWebhookSecret(ctx, agency.ID, notify.SealWebhookSecret(mk, agency.ID, secret), ev); err != nil {
 		return fmt.Errorf("store webhook secret: %w", err)
 	}
@@ -77,6 +63,6 @@ func (c *WebhookCommand) Run(ctx context.Context, args []string) error {
 	} else {
 		fmt.Fprintf(c.Stdout, "webhook: %s\n", agency.Duty.Webhook)
 	}
-	fmt.Fprintln(c.Stdout, "(shown once: give it to the agency over a secure channel; it replaces any earlier secret at once)")
+	printShownOnce(c.Stdout, "give it to the agency over a secure channel; it replaces any earlier secret at once")
 	return nil
 }
