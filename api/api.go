@@ -71,11 +71,14 @@ const (
 
 // Handler serves the partner API. Set the fields, call Open, serve, Close.
 type Handler struct {
-	Store     guardian.Store
-	Routing   guardian.RoutingStore
-	Delivery  guardian.DeliveryStore
-	Users     guardian.UserStore
-	Access    guardian.AccessStore
+	Store    guardian.Store
+	Routing  guardian.RoutingStore
+	Delivery guardian.DeliveryStore
+	Users    guardian.UserStore
+	Access   guardian.AccessStore
+	// HashLists, if set, finds the other reports sharing a known item
+	// with a referral's report (its bundle).
+	HashLists guardian.HashListStore
 	Evidence  *evidence.Store
 	MasterKey *crypto.MasterKey
 	// Network returns the network in force; it is read on every request,

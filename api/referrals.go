@@ -86,6 +86,26 @@ type referralDetail struct {
 	Triage                   *triageView `json:"triage,omitempty"`
 	Jurisdiction             []string    `json:"jurisdiction"`
 	AcknowledgeWithinSeconds int64       `json:"acknowledgeWithinSeconds"`
+	// Bundle are the caller's referrals of other reports whose files are
+	// the same known item as one of this report's (issue 13): the same
+	// picture forwarded by several accounts. Only referrals the caller may
+	// see are listed, so it tells nothing of other agencies' reports.
+	Bundle []bundleView `json:"bundle,omitempty"`
+}
+
+type bundleView struct {
+	ReferralID int64 `json:"referralId"`
+	ReportID   int64 `json:"reportId"`
+}
+
+// knownView is a known-content match as the caller may see it: the file it
+// concerns only where the data scope lists files.
+type knownView struct {
+	FileID   string `json:"fileId,omitempty"`
+	List     string `json:"list"`
+	Category string `json:"category"`
+	Distance int    `json:"distance"`
+	Variant  string `json:"variant,omitempty"`
 }
 
 type triageView struct {
@@ -96,6 +116,8 @@ type triageView struct {
 	Escalated      bool              `json:"escalated"`
 	Reasons        []string          `json:"reasons"`
 	RulesVersion   string            `json:"rulesVersion"`
+	// Known are the hash-list matches triage saw, if any.
+	Known []knownView `json:"known,omitempty"`
 }
 
 func (h *Handler) detail(ctx context.Context, c *call, ref *guardian.Referral) (referralDetail, error) {
@@ -106,7 +128,7 @@ func (h *Handler) detail(ctx context.Context, c *call, ref *guardian.Referral) (
 	} else if err != nil {
 		return d, err
 	}
-	if j := guardian.ExplainJurisdiction(&ra.Assessment); j != nil {
+	if j := guardian.ExplainJurisdictionAt(&ra.Assessment, ref.ReceivedAt); j != nil {
 		d.Jurisdiction = j
 	}
 	reasons := guardian.ExplainTriage(&ra.Triage)
@@ -116,8 +138,55 @@ func (h *Handler) detail(ctx context.Context, c *call, ref *guardian.Referral) (
 	t := ra.Triage
 	d.Triage = &triageView{Score: t.Score, Label: t.Label, Priority: t.Priority, ReviewPriority: t.ReviewPriority,
 		Escalated: t.Escalated, Reasons: reasons, RulesVersion: t.RulesVersion}
+	if t.Known != nil {
+		files := c.caller.Scope(ref, ref.Escalated()).Has(guardian.ScopeFiles)
+		for _, m := range t.Known.Matches {
+			k := knownView{List: m.List, Category: m.Category, Distance: m.Distance, Variant: m.Variant}
+			if files {
+				k.FileID = m.FileID
+			}
+			d.Triage.Known = append(d.Triage.Known, k)
+		}
+	}
+	if d.Bundle, err = h.bundle(ctx, c, ref); err != nil {
+		return d, err
+	}
 	return d, nil
 }
+
+// bundle returns the caller's referrals of the other reports that share a
+// known item with ref's report, most recent first; none without hash lists.
+func (h *Handler) bundle(ctx context.Context, c *call, ref *guardian.Referral) ([]bundleView, error) {
+	if h.HashLists == nil {
+		return nil, nil
+	}
+	b, err := h.HashLists.FindHashBundle(ctx, ref.ReportID, maxBundle)
+	if err != nil {
+		return nil, fmt.Errorf("bundle of report %d: %w", ref.ReportID, err)
+	}
+	var out []bundleView
+	seen := make(map[int64]bool)
+	for _, m := range b.Members {
+		if seen[m.ReportID] {
+			continue
+		}
+		seen[m.ReportID] = true
+		refs, err := h.Routing.FindReferrals(ctx, m.ReportID)
+		if err != nil {
+			return nil, fmt.Errorf("bundle of report %d: %w", ref.ReportID, err)
+		}
+		for _, o := range refs {
+			if c.caller.CanSee(o, o.Escalated()) {
+				out = append(out, bundleView{ReferralID: o.ID, ReportID: o.ReportID})
+			}
+		}
+	}
+	return out, nil
+}
+
+// maxBundle bounds the other reports a referral's bundle looks at: the
+// most recent ones.
+const maxBundle = 200
 
 func (h *Handler) handleGet(w http.ResponseWriter, r *http.Request, c *call) error {
 	ctx := r.Context()

@@ -420,7 +420,7 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 
 	// The partner API shares the listener; it authenticates its own
 	// callers (people and partners' tokens) and asks package access.
-	h.API = &api.Handler{Store: store, Routing: store, Delivery: store, Users: store, Access: store,
+	h.API = &api.Handler{Store: store, Routing: store, Delivery: store, Users: store, Access: store, HashLists: store,
 		Evidence: h.Evidence, MasterKey: mk, Network: h.Network.r.Network, Now: cfg.Clock,
 		Reroute: h.Pipeline.Reroute, Logger: logger, SecureCookies: srv.TLS != nil}
 	if cfg.ConfigureAPI != nil {
