@@ -73,8 +73,14 @@ func (FanoutArgs) Kind() string { return "fanout" }
 // InsertOpts implements river.JobArgsWithInsertOpts: one fanout per event
 // and recipient.
 func (FanoutArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{Queue: QueueDelivery, MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
+
+// QueueDelivery is the River queue of the delivery jobs (fanout, notify,
+// digest, escalate), with workers of its own: a notification must not wait
+// behind the triage backlog of a busy hub, nor a slow SMTP relay or webhook
+// hold a worker that triage needs.
+const QueueDelivery = "delivery"
 
 // NotifyArgs is one notification to one target.
 type NotifyArgs struct {
@@ -95,7 +101,7 @@ func (NotifyArgs) Kind() string { return "notify" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (NotifyArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: NotifyAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{Queue: QueueDelivery, MaxAttempts: NotifyAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
 // notice is what the notification says.
@@ -124,7 +130,7 @@ func (DigestArgs) Kind() string { return "digest" }
 // InsertOpts implements river.JobArgsWithInsertOpts: one digest per agency
 // and window, however many referrals are delivered in it.
 func (DigestArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{Queue: QueueDelivery, MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
 // EscalateArgs raises a referral to Level if it is still not acknowledged.
@@ -137,7 +143,9 @@ type EscalateArgs struct {
 func (EscalateArgs) Kind() string { return "escalate" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
-func (EscalateArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 25} }
+func (EscalateArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueDelivery, MaxAttempts: 25}
+}
 
 // DigestWindowOf returns the start of the digest window holding t: windows
 // are DigestWindow long and aligned on the hour, in UTC.

@@ -72,8 +72,11 @@ type PipelineConfig struct {
 	// Router is the service each job runs.
 	Router *routing.Service
 	Logger *slog.Logger
-	// Workers is how many jobs run at once; default 4.
+	// Workers is how many triage jobs run at once; default 4.
 	Workers int
+	// DeliveryWorkers is how many delivery jobs (notifications, digests,
+	// escalations; [QueueDelivery]) run at once, beside them; default 4.
+	DeliveryWorkers int
 	// PollInterval is how often an idle worker looks for jobs. Neither
 	// driver here has LISTEN/NOTIFY, so it bounds the latency from finish
 	// to routing; default 20ms.
@@ -100,6 +103,9 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
 	}
+	if cfg.DeliveryWorkers <= 0 {
+		cfg.DeliveryWorkers = 4
+	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 20 * time.Millisecond
 	}
@@ -108,6 +114,7 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &triageWorker{router: cfg.Router})
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
 	if cfg.Delivery != nil {
 		dc := *cfg.Delivery
 		if dc.Logger == nil {
@@ -118,11 +125,12 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 			return nil, err
 		}
 		addDeliveryWorkers(workers, d)
+		queues[QueueDelivery] = river.QueueConfig{MaxWorkers: cfg.DeliveryWorkers}
 	}
 	client, err := river.NewClient(cfg.Driver, &river.Config{
 		Logger:            cfg.Logger,
 		Workers:           workers,
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Queues:            queues,
 		PollOnly:          true,
 		FetchPollInterval: cfg.PollInterval,
 		FetchCooldown:     cfg.PollInterval / 2,
