@@ -78,6 +78,11 @@ type File struct {
 	ImageStatus ImageStatus `json:"imageStatus,omitempty"`
 	PDQ         string      `json:"pdq,omitempty"`
 	PDQQuality  *int        `json:"pdqQuality,omitempty"`
+	// PDQDihedral are the PDQ hashes of the picture's 8 rotations and
+	// flips (pdq.Result.Dihedral, the first equal to PDQ), computed at
+	// upload so that matching finds a rotated or mirrored copy exactly;
+	// nil for files hashed before schema version 10.
+	PDQDihedral []string `json:"pdqDihedral,omitempty"`
 
 	// BlobKey names the encrypted blob in the evidence store.
 	BlobKey string `json:"-"`

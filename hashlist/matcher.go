@@ -178,6 +178,17 @@ func QueryOf(f *guardian.File) (Query, error) {
 			return Query{}, fmt.Errorf("file %s: %w", f.ID, err)
 		}
 		q.HasPDQ, q.PDQ, q.Quality = true, h, *f.PDQQuality
+		// The exact rotations and flips, stored at upload since schema
+		// version 10; older files fall back on DihedralFromHash.
+		if len(f.PDQDihedral) == len(q.Dihedral) {
+			var d [8]pdq.Hash
+			for i, s := range f.PDQDihedral {
+				if d[i], err = pdq.ParseHash(s); err != nil {
+					return Query{}, fmt.Errorf("file %s: dihedral hash %d: %w", f.ID, i, err)
+				}
+			}
+			q.Dihedral = &d
+		}
 	}
 	return q, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -364,5 +365,39 @@ func TestMatcherConcurrent(t *testing.T) {
 	}
 	if k, err := m.Match(t.Context(), q); err != nil || len(k.Matches) != 10 {
 		t.Errorf("after the last import: %+v, %v", k, err)
+	}
+}
+
+// TestQueryOfDihedral: a file hashed since schema version 10 is matched on
+// its stored, exact rotations and flips; an older one has none, and
+// matching derives them.
+func TestQueryOfDihedral(t *testing.T) {
+	q := 80
+	hash := func(b byte) string { return strings.Repeat(fmt.Sprintf("%02x", b), 32) }
+	var stored []string
+	var want [8]pdq.Hash
+	for i := range want {
+		stored = append(stored, hash(byte(i+1)))
+		h, err := pdq.ParseHash(stored[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = h
+	}
+	f := &guardian.File{ID: "f", ImageStatus: guardian.ImageHashed, PDQ: stored[0], PDQQuality: &q, PDQDihedral: stored}
+	got, err := hashlist.QueryOf(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Dihedral == nil || *got.Dihedral != want {
+		t.Errorf("dihedral %v, want the stored %v", got.Dihedral, want)
+	}
+	f.PDQDihedral = nil
+	if got, err = hashlist.QueryOf(f); err != nil || got.Dihedral != nil {
+		t.Errorf("a file without stored rotations: %v, %v; want none (derived when matching)", got.Dihedral, err)
+	}
+	f.PDQDihedral = append(slices.Clone(stored[:7]), "not a hash")
+	if _, err := hashlist.QueryOf(f); err == nil {
+		t.Error("a malformed stored rotation was accepted")
 	}
 }

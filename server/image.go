@@ -78,5 +78,9 @@ func hashImage(b *imageBuffer, f *guardian.File) {
 	default:
 		q := res.Quality
 		f.ImageStatus, f.PDQ, f.PDQQuality = guardian.ImageHashed, res.Hash.String(), &q
+		f.PDQDihedral = make([]string, len(res.Dihedral))
+		for i, h := range res.Dihedral {
+			f.PDQDihedral[i] = h.String()
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/guardian-network/guardian"
@@ -61,10 +62,14 @@ func TestUploadHashesImages(t *testing.T) {
 	id := h.submit(t)
 	noisePNG := encodePNG(t, noiseImage(1, 300, 200))
 	gradJPEG := encodeJPEG(t, gradientImage(640, 480))
+	dihedral := map[string][]string{}
 	hashOf := func(b []byte) (string, int) {
 		res, err := pdq.HashReader(bytes.NewReader(b))
 		if err != nil {
 			t.Fatal(err)
+		}
+		for _, h := range res.Dihedral {
+			dihedral[res.Hash.String()] = append(dihedral[res.Hash.String()], h.String())
 		}
 		return res.Hash.String(), res.Quality
 	}
@@ -117,6 +122,10 @@ func TestUploadHashesImages(t *testing.T) {
 			}
 			if f.ImageStatus != tc.status || f.PDQ != tc.pdq {
 				t.Errorf("image status %q pdq %q, want %q %q", f.ImageStatus, f.PDQ, tc.status, tc.pdq)
+			}
+			// The 8 rotations and flips, stored for exact matching.
+			if want := dihedral[tc.pdq]; !slices.Equal(f.PDQDihedral, want) || (tc.pdq != "" && len(want) != 8) {
+				t.Errorf("dihedral hashes %v, want %v", f.PDQDihedral, want)
 			}
 			switch {
 			case tc.pdq == "" && f.PDQQuality != nil:

@@ -17,7 +17,7 @@ import (
 // report open.
 const (
 	fileStateColumns = `id, report_id, name, size, md5, sha1, sha256, uploaded_at,
-	blob_key, wrapped_key, details_at, image_status, pdq, pdq_quality`
+	blob_key, wrapped_key, details_at, image_status, pdq, pdq_quality, pdq_dihedral`
 	fileColumns = fileStateColumns + `, details_xml, details, sealed`
 )
 
@@ -50,10 +50,10 @@ func (s *Store) AddFile(ctx context.Context, reporterID int64, f *guardian.File,
 		}
 		_, err = tx.exec(`
 			INSERT INTO files (id, report_id, position, name, size, md5, sha1, sha256, uploaded_at, blob_key, wrapped_key, sealed,
-				image_status, pdq, pdq_quality)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, ?, ?, ?)`,
+				image_status, pdq, pdq_quality, pdq_dihedral)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, ?, ?, ?, ?)`,
 			f.ID, f.ReportID, position, f.Name, f.Size, f.MD5, f.SHA1, f.SHA256, tx.t(tx.now), f.BlobKey, f.WrappedKey,
-			string(f.ImageStatus), nullString(f.PDQ), f.PDQQuality)
+			string(f.ImageStatus), nullString(f.PDQ), f.PDQQuality, nullString(strings.Join(f.PDQDihedral, ",")))
 		if guardian.ErrorCode(err) == guardian.ECONFLICT {
 			return fmt.Errorf("%w: %w", guardian.Errorf(guardian.ECONFLICT, "File %s already exists.", f.ID), err)
 		} else if err != nil {
@@ -237,9 +237,9 @@ func scanFiles(rows *sql.Rows, sealed *[]bool) ([]*guardian.File, error) {
 	files := []*guardian.File{}
 	for rows.Next() {
 		var f guardian.File
-		var pdq sql.NullString
+		var pdq, dihedral sql.NullString
 		dest := []any{&f.ID, &f.ReportID, &f.Name, &f.Size, &f.MD5, &f.SHA1, &f.SHA256, timeScanner{&f.UploadedAt},
-			&f.BlobKey, &f.WrappedKey, nullTimeScanner{&f.DetailsAt}, &f.ImageStatus, &pdq, &f.PDQQuality}
+			&f.BlobKey, &f.WrappedKey, nullTimeScanner{&f.DetailsAt}, &f.ImageStatus, &pdq, &f.PDQQuality, &dihedral}
 		var details []byte
 		var isSealed bool
 		if sealed != nil {
@@ -252,6 +252,9 @@ func scanFiles(rows *sql.Rows, sealed *[]bool) ([]*guardian.File, error) {
 			f.Details = details
 		}
 		f.PDQ = pdq.String
+		if dihedral.String != "" {
+			f.PDQDihedral = strings.Split(dihedral.String, ",")
+		}
 		if sealed != nil {
 			*sealed = append(*sealed, isSealed)
 		}

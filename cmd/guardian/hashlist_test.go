@@ -11,6 +11,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,26 @@ func syntheticPNG(tb testing.TB) []byte {
 		tb.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// rotatedPNG returns the PNG picture img turned a quarter clockwise.
+func rotatedPNG(tb testing.TB, img []byte) []byte {
+	src, err := png.Decode(bytes.NewReader(img))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b := src.Bounds()
+	dst := image.NewGray(image.Rect(0, 0, b.Dy(), b.Dx()))
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			dst.Set(b.Max.Y-1-y, x, src.At(x, y))
+		}
+	}
+	var out bytes.Buffer
+	if err := png.Encode(&out, dst); err != nil {
+		tb.Fatal(err)
+	}
+	return out.Bytes()
 }
 
 func randomHexString(n int) string {
@@ -204,6 +225,32 @@ func TestHashListTriage(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+	// A rotated copy matches too, on the rotations stored at upload.
+	rotID, err := c.Submit(ctx, []byte(intaketest.MinimalReport))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.Upload(ctx, rotID, "file", bytes.NewReader(rotatedPNG(t, img))); err != nil || r.Code != 0 {
+		t.Fatalf("upload: %+v %v", r, err)
+	}
+	if _, err := c.Finish(ctx, rotID); err != nil {
+		t.Fatal(err)
+	}
+	var rotOut string
+	for {
+		var err error
+		if rotOut, err = runGuardian("route", "explain", itoa(rotID), "--data", data); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("report %d not triaged: %v", rotID, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !regexp.MustCompile(`in hash list example-pdq \(version 1\): pdq distance 4 \(rot`).MatchString(rotOut) {
+		t.Errorf("the rotated copy did not match at the listed distance, as a rotation (exact rotations stored at upload):\n%s", rotOut)
+	}
+
 	for _, want := range []string{
 		"known-content",
 		"1 of 1 reported files in hash lists: example-pdq category 2 at distance 4",
