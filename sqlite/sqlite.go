@@ -79,6 +79,9 @@ func open(ctx context.Context, path string, opts sqlstore.Options, groupCommit b
 		ReadDB:     readDB,
 		Migrations: Migrations(),
 		Options:    opts,
+		// modernc's SQLite parses every statement it is given; the
+		// store's few dozen are kept prepared instead.
+		CacheStatements: true,
 	}
 	if groupCommit {
 		cfg.NewWriter = func() sqlstore.Writer { return newGroupWriter(db) }
