@@ -1,6 +1,7 @@
 package guardian
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"time"
@@ -191,7 +192,7 @@ func CompareVersions(a, b string) int {
 			na, ra := digitRun(a)
 			nb, rb := digitRun(b)
 			na, nb = strings.TrimLeft(na, "0"), strings.TrimLeft(nb, "0")
-			if c := compareInts(len(na), len(nb)); c != 0 {
+			if c := cmp.Compare(len(na), len(nb)); c != 0 {
 				return c
 			}
 			if c := strings.Compare(na, nb); c != 0 {
@@ -199,12 +200,12 @@ func CompareVersions(a, b string) int {
 			}
 			a, b = ra, rb
 		case a[0] != b[0]:
-			return compareInts(int(a[0]), int(b[0]))
+			return cmp.Compare(int(a[0]), int(b[0]))
 		default:
 			a, b = a[1:], b[1:]
 		}
 	}
-	return compareInts(len(a), len(b))
+	return cmp.Compare(len(a), len(b))
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
@@ -215,14 +216,4 @@ func digitRun(s string) (run, rest string) {
 		i++
 	}
 	return s[:i], s[i:]
-}
-
-func compareInts(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

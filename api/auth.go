@@ -143,8 +143,8 @@ func (h *Handler) authSession(w http.ResponseWriter, r *http.Request, c *call, s
 	}
 	actor := guardian.Actor{Kind: guardian.ActorUser, ID: strconv.FormatInt(s.UserID, 10)}
 	sessionEvent := func(action, reason string) *guardian.AuditEvent {
-		ev := &guardian.AuditEvent{Actor: actor, Category: guardian.CategoryAuthentication, Action: action,
-			Outcome: guardian.OutcomeSuccess, Reason: reason, RequestID: c.requestID, ClientAddr: c.clientAddr}
+		ev := c.event(guardian.CategoryAuthentication, action)
+		ev.Actor, ev.Reason = actor, reason
 		return ev
 	}
 	switch h.Sessions.Status(s, c.now) {

@@ -37,14 +37,42 @@ func justificationOf(r *http.Request) guardian.Justification {
 	}
 }
 
-// consulted reports whether the person has a consultation of the referral
-// recorded today (guardian.ConsultationDay), when no justification is
-// asked again. Tokens never consult: they get no content.
-func (h *Handler) consulted(ctx context.Context, c *call, ref *guardian.Referral) (bool, error) {
-	if ref == nil || c.user == nil {
-		return false, nil
+// authorizeOpen asks access for req, an action that shows content, with
+// the request's justification headers. A person who has consulted the
+// referral today (guardian.ConsultationDay) is not asked again; tokens
+// never consult, they get no content. A justification sent anyway is
+// checked all the same, since it enters the audit log.
+func (h *Handler) authorizeOpen(ctx context.Context, r *http.Request, c *call, req access.Request, id int64) (access.Grant, guardian.Justification, error) {
+	j := justificationOf(r)
+	if req.Referral != nil && c.user != nil {
+		done, err := h.Access.HasConsultation(ctx, c.user.ID, req.Referral.ID, guardian.ConsultationDay(c.now))
+		if err != nil {
+			return access.Grant{}, j, err
+		}
+		req.Consulted = done
 	}
-	return h.Access.HasConsultation(ctx, c.user.ID, ref.ID, guardian.ConsultationDay(c.now))
+	req.Justification = j
+	g, err := h.authorize(ctx, c, req, id)
+	if err != nil {
+		return g, j, err
+	}
+	if j != (guardian.Justification{}) {
+		if err := j.Validate(); err != nil {
+			ref := &access.Refusal{Code: guardian.EINVALID, Reason: access.ReasonJustification, Message: guardian.ErrorMessage(err)}
+			h.recordRefusal(ctx, c, req.Action, "referral", id, ref)
+			return access.Grant{}, j, ref
+		}
+	}
+	return g, j, nil
+}
+
+// openedBecause is the justification an opening records: the one given,
+// or, for a person who gave none, their consultation earlier that day.
+func openedBecause(c *call, j guardian.Justification) string {
+	if s := j.String(); s != "" || c.user == nil {
+		return s
+	}
+	return "consulted earlier today"
 }
 
 // recordOpen records what opening content leaves behind: the person's
@@ -53,7 +81,7 @@ func (h *Handler) consulted(ctx context.Context, c *call, ref *guardian.Referral
 func (h *Handler) recordOpen(ctx context.Context, c *call, ref *guardian.Referral, g access.Grant, j guardian.Justification) error {
 	if g.RecordConsultation && c.user != nil {
 		ev := referralEvent(c, ref, guardian.CategoryConsultation, "referral.open")
-		ev.Justification = j.String()
+		ev.Justification = openedBecause(c, j)
 		if _, err := h.Access.RecordConsultation(ctx, c.user.ID, ref.ID, ev); err != nil {
 			return err
 		}
@@ -62,21 +90,27 @@ func (h *Handler) recordOpen(ctx context.Context, c *call, ref *guardian.Referra
 		return nil
 	}
 	ev := referralEvent(c, ref, guardian.CategoryConsultation, "referral.open")
-	ev.Justification = j.String()
-	if ev.Justification == "" && c.user != nil {
-		ev.Justification = "consulted earlier today"
-	}
+	ev.Justification = openedBecause(c, j)
 	if _, err := h.Delivery.MarkReferralOpened(ctx, ref.ID, ev); err != nil {
 		return err
 	}
 	return nil
 }
 
-// openReport reads the report behind a referral and its document.
-func (h *Handler) openReport(ctx context.Context, ref *guardian.Referral) (*guardian.Report, *guardian.ReportDocument, error) {
+// findReport reads the report behind a referral.
+func (h *Handler) findReport(ctx context.Context, ref *guardian.Referral) (*guardian.Report, error) {
 	rep, err := h.Store.FindReportByID(ctx, ref.ReportID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read report %d of referral %d: %w", ref.ReportID, ref.ID, err)
+		return nil, fmt.Errorf("read report %d of referral %d: %w", ref.ReportID, ref.ID, err)
+	}
+	return rep, nil
+}
+
+// openReport reads the report behind a referral and decodes its document.
+func (h *Handler) openReport(ctx context.Context, ref *guardian.Referral) (*guardian.Report, *guardian.ReportDocument, error) {
+	rep, err := h.findReport(ctx, ref)
+	if err != nil {
+		return nil, nil, err
 	}
 	var doc guardian.ReportDocument
 	if err := json.Unmarshal(rep.Document, &doc); err != nil {
@@ -98,12 +132,7 @@ func (h *Handler) handleContent(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	j := justificationOf(r)
-	done, err := h.consulted(ctx, c, ref)
-	if err != nil {
-		return err
-	}
-	g, err := h.authorize(ctx, c, access.Request{Action: access.OpenContent, Referral: ref, Justification: j, Consulted: done}, id)
+	g, j, err := h.authorizeOpen(ctx, r, c, access.Request{Action: access.OpenContent, Referral: ref}, id)
 	if err != nil {
 		return err
 	}
@@ -176,16 +205,11 @@ func (h *Handler) handleFiles(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	// File names and details are the report's content: listing them is
 	// opening it.
-	j := justificationOf(r)
-	done, err := h.consulted(ctx, c, ref)
+	g, j, err := h.authorizeOpen(ctx, r, c, access.Request{Action: access.OpenContent, Referral: ref}, id)
 	if err != nil {
 		return err
 	}
-	g, err := h.authorize(ctx, c, access.Request{Action: access.OpenContent, Referral: ref, Justification: j, Consulted: done}, id)
-	if err != nil {
-		return err
-	}
-	rep, _, err := h.openReport(ctx, ref)
+	rep, err := h.findReport(ctx, ref)
 	if err != nil {
 		return err
 	}
@@ -243,7 +267,7 @@ func (h *Handler) handleFile(w http.ResponseWriter, r *http.Request, c *call) er
 		ref = nil
 	}
 	if ref != nil {
-		if rep, _, err = h.openReport(ctx, ref); err != nil {
+		if rep, err = h.findReport(ctx, ref); err != nil {
 			return err
 		}
 		fileID := r.PathValue("fileId")
@@ -256,12 +280,7 @@ func (h *Handler) handleFile(w http.ResponseWriter, r *http.Request, c *call) er
 			facts = all[file.ID]
 		}
 	}
-	j := justificationOf(r)
-	done, err := h.consulted(ctx, c, ref)
-	if err != nil {
-		return err
-	}
-	g, err := h.authorize(ctx, c, access.Request{Action: access.ViewFile, Referral: ref, File: facts, Justification: j, Consulted: done}, id)
+	g, j, err := h.authorizeOpen(ctx, r, c, access.Request{Action: access.ViewFile, Referral: ref, File: facts}, id)
 	if err != nil {
 		return err
 	}
@@ -275,10 +294,7 @@ func (h *Handler) handleFile(w http.ResponseWriter, r *http.Request, c *call) er
 	}
 	ev := referralEvent(c, ref, guardian.CategoryConsultation, "file.view")
 	ev.FileID = file.ID
-	ev.Justification = j.String()
-	if ev.Justification == "" {
-		ev.Justification = "consulted earlier today"
-	}
+	ev.Justification = openedBecause(c, j)
 	if err := h.Store.AppendAuditEvent(ctx, ev); err != nil {
 		return err
 	}
@@ -312,18 +328,15 @@ func (h *Handler) handleLegalAuthority(w http.ResponseWriter, r *http.Request, c
 	if len(req.FileIDs) > sealed.MaxFiles {
 		return guardian.Errorf(guardian.EINVALID, "At most %d files at once.", sealed.MaxFiles)
 	}
-	ref, id, err := h.loadReferral(ctx, r)
+	ref, err := h.referral(ctx, r, c, access.Request{Action: access.RecordLegalAuthority})
 	if err != nil {
-		return err
-	}
-	if _, err := h.authorize(ctx, c, access.Request{Action: access.RecordLegalAuthority, Referral: ref}, id); err != nil {
 		return err
 	}
 	la := &guardian.LegalAuthority{ReferralID: ref.ID, FileIDs: req.FileIDs, Reference: req.Reference, UserID: c.user.ID}
 	if err := la.Validate(); err != nil {
 		return err
 	}
-	rep, err := h.Store.FindReportByID(ctx, ref.ReportID)
+	rep, err := h.findReport(ctx, ref)
 	if err != nil {
 		return err
 	}
@@ -355,12 +368,7 @@ func (h *Handler) handlePackage(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	j := justificationOf(r)
-	done, err := h.consulted(ctx, c, ref)
-	if err != nil {
-		return err
-	}
-	g, err := h.authorize(ctx, c, access.Request{Action: access.DownloadPackage, Referral: ref, Justification: j, Consulted: done}, id)
+	g, j, err := h.authorizeOpen(ctx, r, c, access.Request{Action: access.DownloadPackage, Referral: ref}, id)
 	if err != nil {
 		return err
 	}
@@ -404,12 +412,7 @@ func (h *Handler) handlePackage(w http.ResponseWriter, r *http.Request, c *call)
 	ev := referralEvent(c, ref, guardian.CategoryDisclosure, "referral.package")
 	ev.Recipients = []string{ref.AgencyID}
 	ev.Reason = strconv.Itoa(len(pkg.Files)) + " files"
-	if c.user != nil {
-		ev.Justification = j.String()
-		if ev.Justification == "" {
-			ev.Justification = "consulted earlier today"
-		}
-	}
+	ev.Justification = openedBecause(c, j)
 	if err := h.Store.AppendAuditEvent(ctx, ev); err != nil {
 		return err
 	}

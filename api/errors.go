@@ -5,9 +5,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/guardian-network/guardian"
@@ -130,13 +130,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // decodeJSON reads the request body, one JSON object of the documented
 // fields only, into v.
 func decodeJSON(r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return guardian.Errorf(guardian.EINVALID, "Send the request body as application/json.")
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return guardian.Errorf(guardian.EINVALID, "Send the request body as application/json.")
+		}
 	}
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
+	var mbe *http.MaxBytesError
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return err
 		}
@@ -145,7 +147,11 @@ func decodeJSON(r *http.Request, v any) error {
 		}
 		return guardian.Errorf(guardian.EINVALID, "The request body is not the JSON this endpoint takes: %s.", guardian.Clip(err.Error(), 160))
 	}
-	if dec.More() {
+	// Anything but space after the value, even a stray bracket, is refused.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if errors.As(err, &mbe) {
+			return err
+		}
 		return guardian.Errorf(guardian.EINVALID, "The request body holds more than one JSON value.")
 	}
 	return nil

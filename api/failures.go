@@ -56,15 +56,10 @@ func (h *Handler) countFailure(c *call, action, reason, name string) {
 	h.failures.Add(c.now, burstKey{action: action, reason: reason, name: h.failures.Label(name), addr: c.clientAddr}, c.requestID)
 }
 
-// countUserFailure counts an attempt on a real account that its state
-// refused before any password counted (locked, disabled): recorded by
-// burst like a stranger's, since whoever knows the name can repeat it.
-func (h *Handler) countUserFailure(c *call, reason string, u *guardian.User) {
-	h.countUserRefusal(c, actionSignIn, reason, u)
-}
-
-// countUserRefusal counts a known person's refused sign-in or session
-// request under action, as countUserFailure does.
+// countUserRefusal counts a known person's sign-in or session request
+// that the account's state refused before any password counted (locked,
+// disabled, organisation removed): recorded by burst like a stranger's,
+// since whoever knows the name can repeat it.
 func (h *Handler) countUserRefusal(c *call, action, reason string, u *guardian.User) {
 	h.failures.Add(c.now, burstKey{action: action, reason: reason, name: u.Name, addr: c.clientAddr,
 		userID: strconv.FormatInt(u.ID, 10)}, c.requestID)

@@ -51,8 +51,8 @@ func (h *Handler) handleQueue(w http.ResponseWriter, r *http.Request, c *call) e
 		return err
 	}
 	held := true
-	q := guardian.ReferralQuery{All: aq.All, AgencyID: aq.AgencyID, VisibleStates: aq.States, EscalatedCountries: aq.EscalatedCountries,
-		States: []guardian.ReferralState{guardian.ReferralNew}, Held: &held, Limit: maxQueue}
+	q := (&listFilters{states: []guardian.ReferralState{guardian.ReferralNew}, limit: maxQueue}).query(aq)
+	q.Held = &held
 	rows, _, err := h.Delivery.ListReferrals(ctx, q)
 	if err != nil {
 		return err
@@ -76,11 +76,8 @@ func (h *Handler) handleConfirm(w http.ResponseWriter, r *http.Request, c *call)
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	ref, id, err := h.loadReferral(ctx, r)
+	ref, err := h.referral(ctx, r, c, access.Request{Action: access.ConfirmReferral})
 	if err != nil {
-		return err
-	}
-	if _, err := h.authorize(ctx, c, access.Request{Action: access.ConfirmReferral, Referral: ref}, id); err != nil {
 		return err
 	}
 	j, err := req.justification()
@@ -147,7 +144,7 @@ func (h *Handler) reportAccess(ctx context.Context, c *call, action access.Actio
 	return refs, nil
 }
 
-func (h *Handler) reportEvent(c *call, reportID int64, cat guardian.AuditCategory, action string) *guardian.AuditEvent {
+func reportEvent(c *call, reportID int64, cat guardian.AuditCategory, action string) *guardian.AuditEvent {
 	ev := c.event(cat, action)
 	ev.ObjectKind, ev.ObjectID, ev.ReportID = "report", strconv.FormatInt(reportID, 10), reportID
 	return ev
@@ -171,7 +168,7 @@ func (h *Handler) handlePriority(w http.ResponseWriter, r *http.Request, c *call
 	if err != nil {
 		return err
 	}
-	ev := h.reportEvent(c, reportID, guardian.CategoryAlteration, "report.priority")
+	ev := reportEvent(c, reportID, guardian.CategoryAlteration, "report.priority")
 	ev.Justification = j.String()
 	n := c.network
 	ackWithin := func(agencyID string) (time.Duration, bool) {
@@ -219,7 +216,7 @@ func (h *Handler) handleAgencies(w http.ResponseWriter, r *http.Request, c *call
 	if err != nil {
 		return err
 	}
-	ev := h.reportEvent(c, reportID, guardian.CategoryAlteration, "routing.override")
+	ev := reportEvent(c, reportID, guardian.CategoryAlteration, "routing.override")
 	ev.Reason = string(req.Action)
 	ev.Justification = j.String()
 	o := &guardian.RoutingOverride{ReportID: reportID, AgencyID: req.AgencyID, Action: req.Action, Actor: actorLabel(c.actor)}

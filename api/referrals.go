@@ -55,6 +55,20 @@ func (h *Handler) authorize(ctx context.Context, c *call, req access.Request, id
 	return g, err
 }
 
+// referral loads the referral of the path and asks access for req on it,
+// recording a refusal: the start of every handler of one referral.
+func (h *Handler) referral(ctx context.Context, r *http.Request, c *call, req access.Request) (*guardian.Referral, error) {
+	ref, id, err := h.loadReferral(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	req.Referral = ref
+	if _, err := h.authorize(ctx, c, req, id); err != nil {
+		return nil, err
+	}
+	return ref, nil
+}
+
 // referralEvent starts the event of a change to a referral.
 func referralEvent(c *call, ref *guardian.Referral, cat guardian.AuditCategory, action string) *guardian.AuditEvent {
 	ev := c.event(cat, action)
@@ -190,11 +204,8 @@ const maxBundle = 200
 
 func (h *Handler) handleGet(w http.ResponseWriter, r *http.Request, c *call) error {
 	ctx := r.Context()
-	ref, id, err := h.loadReferral(ctx, r)
+	ref, err := h.referral(ctx, r, c, access.Request{Action: access.ViewReferral})
 	if err != nil {
-		return err
-	}
-	if _, err := h.authorize(ctx, c, access.Request{Action: access.ViewReferral, Referral: ref}, id); err != nil {
 		return err
 	}
 	d, err := h.detail(ctx, c, ref)
@@ -207,11 +218,8 @@ func (h *Handler) handleGet(w http.ResponseWriter, r *http.Request, c *call) err
 
 func (h *Handler) handleAcknowledge(w http.ResponseWriter, r *http.Request, c *call) error {
 	ctx := r.Context()
-	ref, id, err := h.loadReferral(ctx, r)
+	ref, err := h.referral(ctx, r, c, access.Request{Action: access.Acknowledge})
 	if err != nil {
-		return err
-	}
-	if _, err := h.authorize(ctx, c, access.Request{Action: access.Acknowledge, Referral: ref}, id); err != nil {
 		return err
 	}
 	ref, err = h.Delivery.AcknowledgeReferral(ctx, ref.ID, referralEvent(c, ref, guardian.CategoryAlteration, "referral.acknowledge"))
@@ -232,18 +240,16 @@ func (h *Handler) handleAssign(w http.ResponseWriter, r *http.Request, c *call) 
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	ref, id, err := h.loadReferral(ctx, r)
-	if err != nil {
-		return err
-	}
 	var assignee *guardian.User
 	if req.UserID > 0 {
+		var err error
 		assignee, err = h.Users.FindUserByID(ctx, req.UserID)
 		if err != nil && guardian.ErrorCode(err) != guardian.ENOTFOUND {
 			return err
 		}
 	}
-	if _, err := h.authorize(ctx, c, access.Request{Action: access.Assign, Referral: ref, Assignee: assignee}, id); err != nil {
+	ref, err := h.referral(ctx, r, c, access.Request{Action: access.Assign, Assignee: assignee})
+	if err != nil {
 		return err
 	}
 	ev := referralEvent(c, ref, guardian.CategoryAlteration, "referral.assign")
@@ -266,11 +272,8 @@ func (h *Handler) handleDecline(w http.ResponseWriter, r *http.Request, c *call)
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	ref, id, err := h.loadReferral(ctx, r)
+	ref, err := h.referral(ctx, r, c, access.Request{Action: access.Decline})
 	if err != nil {
-		return err
-	}
-	if _, err := h.authorize(ctx, c, access.Request{Action: access.Decline, Referral: ref}, id); err != nil {
 		return err
 	}
 	// The reason stays with the referral; the event records only that
@@ -312,11 +315,8 @@ func (h *Handler) handleOutcome(w http.ResponseWriter, r *http.Request, c *call)
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	ref, id, err := h.loadReferral(ctx, r)
+	ref, err := h.referral(ctx, r, c, access.Request{Action: access.RecordOutcome})
 	if err != nil {
-		return err
-	}
-	if _, err := h.authorize(ctx, c, access.Request{Action: access.RecordOutcome, Referral: ref}, id); err != nil {
 		return err
 	}
 	ev := referralEvent(c, ref, guardian.CategoryAlteration, "referral.outcome")
@@ -353,12 +353,9 @@ func thread(r *http.Request, c *call) string {
 
 func (h *Handler) handleMessages(w http.ResponseWriter, r *http.Request, c *call) error {
 	ctx := r.Context()
-	ref, id, err := h.loadReferral(ctx, r)
-	if err != nil {
-		return err
-	}
 	th := thread(r, c)
-	if _, err := h.authorize(ctx, c, access.Request{Action: access.ReadMessages, Referral: ref, Thread: th}, id); err != nil {
+	ref, err := h.referral(ctx, r, c, access.Request{Action: access.ReadMessages, Thread: th})
+	if err != nil {
 		return err
 	}
 	msgs, err := h.Delivery.FindMessages(ctx, ref.ID, th)
@@ -378,12 +375,9 @@ func (h *Handler) handleSendMessage(w http.ResponseWriter, r *http.Request, c *c
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	ref, id, err := h.loadReferral(ctx, r)
-	if err != nil {
-		return err
-	}
 	th := thread(r, c)
-	if _, err := h.authorize(ctx, c, access.Request{Action: access.SendMessage, Referral: ref, Thread: th}, id); err != nil {
+	ref, err := h.referral(ctx, r, c, access.Request{Action: access.SendMessage, Thread: th})
+	if err != nil {
 		return err
 	}
 	if th == "" {

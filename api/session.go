@@ -102,7 +102,7 @@ func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	c.actor = u.Actor()
 	if locked, left := h.Lockout.Locked(u.LockedUntil, c.now); locked {
-		h.countUserFailure(c, "locked", u)
+		h.countUserRefusal(c, actionSignIn, "locked", u)
 		return unauthenticated("locked", "This account is locked after repeated failed sign-ins; try again in "+
 			strconv.Itoa(int(left.Round(time.Minute)/time.Minute)+1)+" minutes, or ask your administrator.")
 	}
@@ -128,7 +128,7 @@ func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request, c *call) 
 		return failure("password")
 	}
 	if u.Disabled {
-		h.countUserFailure(c, "disabled", u)
+		h.countUserRefusal(c, actionSignIn, "disabled", u)
 		return unauthenticated("disabled", "This account is disabled.")
 	}
 
@@ -159,8 +159,9 @@ func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request, c *call) 
 		}
 		recoveryHash = hash
 	}
-	if _, err := access.ForUser(u, c.network, c.now); err != nil {
-		h.countUserFailure(c, "organisation-removed", u)
+	caller, err := access.ForUser(u, c.network, c.now)
+	if err != nil {
+		h.countUserRefusal(c, actionSignIn, "organisation-removed", u)
 		return err
 	}
 
@@ -186,10 +187,6 @@ func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request, c *call) 
 	secret, hash := identity.GenerateSessionSecret()
 	s := &guardian.Session{Hash: hash, UserID: u.ID, CreatedAt: c.now, LastSeenAt: c.now, ClientAddr: c.clientAddr}
 	if err := h.Users.CreateSession(ctx, s, c.event(guardian.CategoryAuthentication, "session.start")); err != nil {
-		return err
-	}
-	caller, err := access.ForUser(u, c.network, c.now)
-	if err != nil {
 		return err
 	}
 	c.user, c.caller, c.session = u, caller, s

@@ -40,9 +40,9 @@ const maxDigestQuery = 900
 // by another process (guardian hashlist import), so before each match the
 // matcher reads the lists' ids, versions and import times, one small query,
 // and rebuilds the index when they changed: a match uses the lists as
-// stored when it began. Rebuilds are one at a time; a match that arrives
-// during one waits for it, and matches already past their check keep
-// using the old index.
+// stored when it began. Rebuilds are one at a time; a match that finds the
+// lists changed waits for the rebuild under way, and matches already past
+// their check keep using the old index.
 //
 // A Matcher is safe for concurrent use.
 type Matcher struct {
@@ -97,20 +97,24 @@ func (m *Matcher) Refresh(ctx context.Context) (lists, pdqEntries int, err error
 }
 
 func (m *Matcher) refresh(ctx context.Context) (*pdqLists, error) {
+	// The usual case, lists unchanged, takes no lock: concurrent matches
+	// do not queue behind each other's query of the lists.
+	if p, _, err := m.current(ctx); p != nil || err != nil {
+		return p, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ls, err := m.store.FindHashLists(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("refresh hash lists: %w", err)
+	// Read again under the lock: the refresh this one waited for may have
+	// loaded them, or they may have changed again.
+	p, ls, err := m.current(ctx)
+	if p != nil || err != nil {
+		return p, err
 	}
 	sig := signature(ls)
-	if p := m.cur.Load(); p != nil && p.signature == sig {
-		return p, nil
-	}
 	// The signature is read before the entries: a list imported in
 	// between is in the entries but not the signature, so the next
 	// refresh loads the entries again, never the other way round.
-	p := &pdqLists{signature: sig, lists: len(ls), index: pdq.NewIndex()}
+	p = &pdqLists{signature: sig, lists: len(ls), index: pdq.NewIndex()}
 	names := map[listName]uint32{}
 	categories := map[string]string{}
 	var entries []pdq.Entry
@@ -142,6 +146,19 @@ func (m *Matcher) refresh(ctx context.Context) (*pdqLists, error) {
 	p.items = slices.Clip(p.items)
 	m.cur.Store(p)
 	return p, nil
+}
+
+// current returns the loaded index if the stored lists are still those it
+// was built from, else nil and the lists.
+func (m *Matcher) current(ctx context.Context) (*pdqLists, []*guardian.HashList, error) {
+	ls, err := m.store.FindHashLists(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("refresh hash lists: %w", err)
+	}
+	if p := m.cur.Load(); p != nil && p.signature == signature(ls) {
+		return p, nil, nil
+	}
+	return nil, ls, nil
 }
 
 // signature identifies a state of the stored lists: ids are never

@@ -1,6 +1,8 @@
 // Package hub assembles a running Guardian hub from its parts: the store,
-// the evidence and its keys, the audit log, the triage pipeline, the
-// network file and the HTTP server. "guardian serve" and "guardian demo"
+// the evidence and its keys, the audit log, the triage pipeline with its
+// delivery jobs (notifications, digests, escalation), the hash-list
+// matcher, the network file, and the HTTP server with the intake and the
+// partner API. "guardian serve" and "guardian demo"
 // open one with [Open]; so do the benchmarks, so that what they measure is
 // the hub as it runs in production, with the same hooks, jobs and
 // settings.

@@ -243,21 +243,14 @@ func ReferralJobs(ch guardian.ReferralChange) ([]river.InsertManyParams, error) 
 
 // urgent reports whether a referral of priority p is notified at once
 // rather than in a digest.
-func urgent(p guardian.Priority) bool { return p == "E" || p == "1" }
+func urgent(p guardian.Priority) bool {
+	return p == guardian.PriorityUnreviewed || p == guardian.Priority1
+}
 
 // OnReferral inserts the jobs of a referral change in tx, the change's
 // transaction. Its signature is sqlstore.ReferralHook: give it to the store
 // as Options.OnReferral.
 func (e *Enqueuer) OnReferral(ctx context.Context, tx *sql.Tx, ch guardian.ReferralChange) error {
-	return insertReferralJobs(ctx, e.client, tx, ch)
-}
-
-// OnReferral is [Enqueuer.OnReferral] on the pipeline's client.
-func (p *Pipeline) OnReferral(ctx context.Context, tx *sql.Tx, ch guardian.ReferralChange) error {
-	return insertReferralJobs(ctx, p.client, tx, ch)
-}
-
-func insertReferralJobs(ctx context.Context, client *river.Client[*sql.Tx], tx *sql.Tx, ch guardian.ReferralChange) error {
 	params, err := ReferralJobs(ch)
 	if err != nil {
 		return fmt.Errorf("jobs of referral change: %w", err)
@@ -265,7 +258,7 @@ func insertReferralJobs(ctx context.Context, client *river.Client[*sql.Tx], tx *
 	if len(params) == 0 {
 		return nil
 	}
-	if _, err := client.InsertManyTx(ctx, tx, params); err != nil {
+	if _, err := e.client.InsertManyTx(ctx, tx, params); err != nil {
 		return fmt.Errorf("enqueue jobs of referral %d %s: %w", ch.Referral.ID, ch.Event, err)
 	}
 	return nil

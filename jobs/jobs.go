@@ -5,6 +5,13 @@
 //   - [Pipeline], the triage pipeline: a River job enqueued in the
 //     transaction that finishes a report runs [routing.Service.RouteReport],
 //     which triages and routes the report.
+//   - The delivery jobs of the same [Pipeline], in a queue of their own
+//     ([QueueDelivery]): [Enqueuer.OnReferral] inserts them in the
+//     transaction of each referral change; they send the notifications
+//     (package notify), gather the 15-minute digests and escalate an
+//     unacknowledged referral at its deadline
+//     ([guardian.DeliveryStore.EscalateReferral] decides whether it is
+//     still due).
 //   - [Expirer] expires unfinished reports whose time is up and deletes
 //     their evidence blobs.
 //   - [CollectOrphanBlobs] removes evidence blobs that no committed file

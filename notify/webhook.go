@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -161,19 +162,19 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("webhook answered %d %s", e.Code, http.StatusText(e.Code))
 }
 
-// Send posts body to url as message id, signed with secret and stamped with
+// Send posts body to webhookURL as message id, signed with secret and stamped with
 // the current time. Only a 2xx answer is success; anything else, redirects
 // included, is an error (a [*StatusError] for an answer).
-func (c *WebhookClient) Send(ctx context.Context, url string, secret WebhookSecret, id string, body []byte) error {
+func (c *WebhookClient) Send(ctx context.Context, webhookURL string, secret WebhookSecret, id string, body []byte) error {
 	if secret.IsZero() {
 		return errors.New("webhook: no secret")
 	}
 	if id == "" || strings.ContainsAny(id, ". \r\n") {
 		return fmt.Errorf("webhook: id %q is empty or has a full stop or a space", id)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhookURL, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("webhook request: %w", err)
+		return fmt.Errorf("webhook request: %w", withoutURL(err))
 	}
 	ts := c.now()
 	req.Header.Set("Content-Type", "application/json")
@@ -183,7 +184,7 @@ func (c *WebhookClient) Send(ctx context.Context, url string, secret WebhookSecr
 	req.Header.Set(HeaderSignature, secret.Sign(id, ts, body))
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook post: %w", err)
+		return fmt.Errorf("webhook post to %s: %w", req.URL.Host, withoutURL(err))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponse))
 	resp.Body.Close()
@@ -191,6 +192,17 @@ func (c *WebhookClient) Send(ctx context.Context, url string, secret WebhookSecr
 		return &StatusError{Code: resp.StatusCode}
 	}
 	return nil
+}
+
+// withoutURL drops the URL that a *url.Error quotes: the error is stored
+// with the failed notification and logged, and webhook URLs often carry a
+// secret token in their path.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // secretBinding is the name a webhook secret is sealed under, so that a

@@ -68,11 +68,12 @@ func (s *Service) RouteReport(ctx context.Context, reportID int64, actor guardia
 	}
 	a := triage.Resolve(doc, files, s.Geo)
 	var known *guardian.KnownContent
-	fileIDs := make([]string, len(rep.Files))
-	for i, f := range rep.Files {
-		fileIDs[i] = f.ID
-	}
+	var fileIDs []string
 	if s.Known != nil {
+		fileIDs = make([]string, len(rep.Files))
+		for i, f := range rep.Files {
+			fileIDs[i] = f.ID
+		}
 		rec, ok := s.Store.(matchRecorder)
 		if !ok {
 			return fmt.Errorf("route report %d: the store cannot record hash list matches", reportID)

@@ -96,6 +96,9 @@ func userExists(tx *tx, userID int64) error {
 // otherwise); the reference is stored trimmed, and is the event's
 // Justification unless the caller set one.
 func (s *Store) RecordLegalAuthority(ctx context.Context, la *guardian.LegalAuthority, ev *guardian.AuditEvent) error {
+	if la == nil {
+		return guardian.Errorf(guardian.EINVALID, "Give the reference of the warrant or order.")
+	}
 	if err := la.Validate(); err != nil {
 		return err
 	}
@@ -132,33 +135,34 @@ func (s *Store) RecordLegalAuthority(ctx context.Context, la *guardian.LegalAuth
 	return nil
 }
 
-// checkReportFiles checks that ids are distinct files of the report.
-func checkReportFiles(tx *tx, reportID int64, ids []string) error {
+// reportFileIDs returns the ids of the report's files.
+func reportFileIDs(tx *tx, reportID int64) (map[string]bool, error) {
 	rows, err := tx.query(`SELECT id FROM files WHERE report_id = ?`, reportID)
 	if err != nil {
-		return fmt.Errorf("read files: %w", err)
+		return nil, fmt.Errorf("read files: %w", err)
 	}
-	defer rows.Close()
 	files := make(map[string]bool)
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return fmt.Errorf("read files: %w", err)
-		}
-		files[id] = false
+	if err := scanStrings(rows, files); err != nil {
+		return nil, fmt.Errorf("read files: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read files: %w", err)
+	return files, nil
+}
+
+// checkReportFiles checks that ids are distinct files of the report.
+func checkReportFiles(tx *tx, reportID int64, ids []string) error {
+	files, err := reportFileIDs(tx, reportID)
+	if err != nil {
+		return err
 	}
+	named := make(map[string]bool, len(ids))
 	for _, id := range ids {
-		named, ok := files[id]
 		switch {
-		case !ok:
+		case !files[id]:
 			return guardian.Errorf(guardian.EINVALID, "File %q is not a file of this referral.", guardian.Clip(id, 40))
-		case named:
+		case named[id]:
 			return guardian.Errorf(guardian.EINVALID, "File %s is named twice.", id)
 		}
-		files[id] = true
+		named[id] = true
 	}
 	return nil
 }

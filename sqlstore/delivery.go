@@ -56,6 +56,12 @@ func (s *Store) referralChanged(tx *tx, ch guardian.ReferralChange) error {
 // ENOTFOUND.
 func findReferral(tx *tx, id int64) (*guardian.Referral, error) {
 	rows, err := tx.query(`SELECT `+referralColumns+` FROM referrals WHERE id = ?`+tx.d.LockRow(), id)
+	return oneReferral(id, rows, err)
+}
+
+// oneReferral scans the referral that a query by its id returned, or
+// ENOTFOUND if it returned none.
+func oneReferral(id int64, rows *sql.Rows, err error) (*guardian.Referral, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find referral %d: %w", id, err)
 	}
@@ -137,17 +143,7 @@ func (s *Store) changeReferral(ctx context.Context, verb string, id int64, fn fu
 // FindReferral implements [guardian.DeliveryStore].
 func (s *Store) FindReferral(ctx context.Context, id int64) (*guardian.Referral, error) {
 	rows, err := s.readDB.QueryContext(ctx, s.d.Rebind(`SELECT `+referralColumns+` FROM referrals WHERE id = ?`), id)
-	if err != nil {
-		return nil, fmt.Errorf("find referral %d: %w", id, s.d.FormatError(err))
-	}
-	rs, err := scanReferrals(rows)
-	if err != nil {
-		return nil, err
-	}
-	if len(rs) == 0 {
-		return nil, guardian.Errorf(guardian.ENOTFOUND, "Referral %d not found.", id)
-	}
-	return rs[0], nil
+	return oneReferral(id, rows, s.d.FormatError(err))
 }
 
 // ConfirmReferral implements [guardian.DeliveryStore].
@@ -657,10 +653,8 @@ func (s *Store) RecordNotification(ctx context.Context, n *guardian.Notification
 	err := s.update(ctx, func(tx *tx) error {
 		var reportID int64
 		if n.ReferralID != 0 {
-			err := tx.queryRow(`SELECT report_id FROM referrals WHERE id = ?`, []any{n.ReferralID}, &reportID)
-			if errors.Is(err, sql.ErrNoRows) {
-				return guardian.Errorf(guardian.ENOTFOUND, "Referral %d not found.", n.ReferralID)
-			} else if err != nil {
+			var err error
+			if reportID, err = referralReport(tx, n.ReferralID); err != nil {
 				return err
 			}
 		}

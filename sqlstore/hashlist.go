@@ -24,14 +24,15 @@ const hashListColumns = `id, name, source, categories, version, format, entry_co
 // reader sees the old version or the new one, never a mixture.
 func (s *Store) ImportHashList(ctx context.Context, l *guardian.HashList, entries []guardian.HashListEntry, force bool, ev *guardian.AuditEvent) error {
 	switch {
-	case l.Name == "" || l.Source == "" || l.Version == "":
-		return errors.New("import hash list: name, source and version are required")
+	case l == nil || l.Name == "" || l.Source == "" || l.Version == "":
+		return guardian.Errorf(guardian.EINVALID, "A hash list needs a name, a source and a version.")
 	case l.Format != "csv" && l.Format != "vics":
-		return fmt.Errorf("import hash list: unknown format %q", l.Format)
+		return guardian.Errorf(guardian.EINVALID, "A hash list's format is csv or vics, not %q.", guardian.Clip(l.Format, 20))
 	}
 	for i, e := range entries {
 		if !validHash(e.Type, e.Hash) {
-			return fmt.Errorf("import hash list: entry %d: %q is not a %s hash in lower-case hex", i, e.Hash, e.Type)
+			return guardian.Errorf(guardian.EINVALID, "Entry %d of the hash list: %q is not a %s hash in lower-case hex.",
+				i+1, guardian.Clip(e.Hash, 130), guardian.Clip(string(e.Type), 20))
 		}
 	}
 	err := s.update(ctx, func(tx *tx) error {
@@ -179,7 +180,7 @@ func validHash(t guardian.HashType, h string) bool {
 // old or new.
 func (s *Store) EachHashListEntry(ctx context.Context, t guardian.HashType, fn func(guardian.HashMatch) error) error {
 	if t.HexLen() == 0 {
-		return fmt.Errorf("hash list entries: unknown hash type %q", t)
+		return guardian.Errorf(guardian.EINVALID, "Unknown hash type %q.", guardian.Clip(string(t), 20))
 	}
 	err := s.view(ctx, func(tx *tx) error {
 		rows, err := tx.query(`
@@ -216,24 +217,12 @@ const matchBatch = 500
 func (s *Store) SetReportHashMatches(ctx context.Context, reportID int64, matches []guardian.KnownMatch) error {
 	for i, m := range matches {
 		if !validHash(m.Type, m.Hash) || m.List == "" || m.Distance < 0 || m.Distance > 256 {
-			return fmt.Errorf("set report hash matches: match %d is not a valid list item", i)
+			return guardian.Errorf(guardian.EINVALID, "Match %d is not a valid hash list item.", i+1)
 		}
 	}
 	err := s.update(ctx, func(tx *tx) error {
-		ids := map[string]bool{}
-		rows, err := tx.query(`SELECT id FROM files WHERE report_id = ?`, reportID)
+		ids, err := reportFileIDs(tx, reportID)
 		if err != nil {
-			return fmt.Errorf("find files: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			ids[id] = true
-		}
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, m := range matches {

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync"
 )
 
@@ -37,6 +38,9 @@ type stmtCache struct {
 // without end.
 const maxCachedStmts = 512
 
+// maxCachedParams is the most placeholders a cached statement has.
+const maxCachedParams = 32
+
 func newStmtCache(db *sql.DB) *stmtCache {
 	c := &stmtCache{db: db, stmts: make(map[string]*sql.Stmt), pending: make(map[string]bool), failed: make(map[string]bool),
 		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
@@ -51,6 +55,11 @@ func (c *stmtCache) get(query string) *sql.Stmt {
 	defer c.mu.Unlock()
 	if st, ok := c.stmts[query]; ok {
 		return st
+	}
+	if strings.Count(query, "?") > maxCachedParams {
+		// A list of ids or a batch of rows: its text changes with its
+		// length, and kept it would crowd out the statements that recur.
+		return nil
 	}
 	if !c.pending[query] && !c.failed[query] && len(c.stmts)+len(c.pending)+len(c.failed) < maxCachedStmts {
 		c.pending[query] = true

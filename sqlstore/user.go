@@ -30,10 +30,15 @@ var _ guardian.UserStore = (*Store)(nil)
 // [guardian.UserStore]).
 func (s *Store) CreateUser(ctx context.Context, u *guardian.User, ev *guardian.AuditEvent) error {
 	switch {
-	case u.Name == "" || u.Organisation.IsZero() || len(u.Roles) == 0:
+	case u == nil || u.Name == "" || u.Organisation.IsZero() || len(u.Roles) == 0:
 		return guardian.Errorf(guardian.EINVALID, "A user needs a name, an organisation and a role.")
-	case slicesContainsComma(u.Roles, u.RecoveryCodeHashes):
-		return errors.New("create user: a role or recovery code hash contains a comma")
+	case !validRoles(u.Roles):
+		return guardian.Errorf(guardian.EINVALID, "Unknown role.")
+	case !validHashList(u.RecoveryCodeHashes):
+		return guardian.Errorf(guardian.EINVALID, "A recovery code hash is empty or contains a comma.")
+	}
+	if err := checkUserText(u.Name, u.DisplayName, u.Email, u.Language, u.TimeZone); err != nil {
+		return err
 	}
 	err := s.update(ctx, func(tx *tx) error {
 		err := tx.queryRow(`
@@ -161,20 +166,41 @@ func joinRoles(roles []guardian.Role) string {
 	return strings.Join(names, ",")
 }
 
-// slicesContainsComma reports whether a role or hash would break the
-// comma-separated columns.
-func slicesContainsComma(roles []guardian.Role, hashes []string) bool {
+// validRoles reports whether every role is a known one (and so none breaks
+// the comma-separated column).
+func validRoles(roles []guardian.Role) bool {
 	for _, r := range roles {
-		if r == "" || strings.Contains(string(r), ",") {
-			return true
+		if !r.Valid() {
+			return false
 		}
 	}
+	return true
+}
+
+// maxUserText bounds each of a user's names, email, language and time
+// zone.
+const maxUserText = 256
+
+// checkUserText refuses a name, email, language or time zone longer than
+// maxUserText.
+func checkUserText(values ...string) error {
+	for _, v := range values {
+		if len(v) > maxUserText {
+			return guardian.Errorf(guardian.EINVALID, "A user's names, email, language and time zone are at most %d characters.", maxUserText)
+		}
+	}
+	return nil
+}
+
+// validHashList reports whether the hashes fit a comma-separated column:
+// none empty, none with a comma.
+func validHashList(hashes []string) bool {
 	for _, h := range hashes {
 		if h == "" || strings.Contains(h, ",") {
-			return true
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // nullTime converts an optional time into its column value, NULL for nil.
@@ -190,8 +216,18 @@ func (tx *tx) nullTime(t *time.Time) any {
 // disabling a user ends their sessions in the same transaction, recorded by
 // one session.end event (Reason "disabled") after ev.
 func (s *Store) UpdateUser(ctx context.Context, id int64, upd guardian.UserUpdate, ev *guardian.AuditEvent) (*guardian.User, error) {
-	if upd.Roles != nil && (len(*upd.Roles) == 0 || slicesContainsComma(*upd.Roles, nil)) {
+	if upd.Roles != nil && len(*upd.Roles) == 0 {
 		return nil, guardian.Errorf(guardian.EINVALID, "A user needs at least one role.")
+	}
+	if upd.Roles != nil && !validRoles(*upd.Roles) {
+		return nil, guardian.Errorf(guardian.EINVALID, "Unknown role.")
+	}
+	for _, v := range []*string{upd.DisplayName, upd.Email, upd.Language, upd.TimeZone} {
+		if v != nil {
+			if err := checkUserText(*v); err != nil {
+				return nil, err
+			}
+		}
 	}
 	var u guardian.User
 	err := s.update(ctx, func(tx *tx) error {
@@ -239,21 +275,14 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, upd guardian.UserUpdat
 				ev.Category = guardian.CategoryPermission
 			}
 		}
-		uid := strconv.FormatInt(id, 10)
-		if err := recordSuccess(tx, ev, "user", uid, 0, ""); err != nil {
+		if err := recordSuccess(tx, ev, "user", strconv.FormatInt(id, 10), 0, ""); err != nil {
 			return err
 		}
 		if !u.Disabled || wasDisabled {
 			return nil
 		}
-		res, err := tx.exec(`DELETE FROM sessions WHERE user_id = ?`, id)
-		if err != nil {
-			return fmt.Errorf("end sessions: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err
-		}
-		return recordSuccess(tx, followingEvent(ev, "session.end", "disabled"), "session", uid, 0, "")
+		_, err = endSessions(tx, ev, id, "", "disabled")
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update user: %w", err)
@@ -329,7 +358,7 @@ func endSessions(tx *tx, ev *guardian.AuditEvent, userID int64, keep, reason str
 // are recorded by one session.end event (Reason "password") after ev.
 func (s *Store) SetUserPassword(ctx context.Context, id int64, hash, keep string, ev *guardian.AuditEvent) error {
 	if hash == "" {
-		return errors.New("set user password: empty hash")
+		return guardian.Errorf(guardian.EINVALID, "A password hash is required.")
 	}
 	defaultCategory(ev, guardian.CategoryAuthentication)
 	err := s.update(ctx, func(tx *tx) error {
@@ -356,9 +385,9 @@ func (s *Store) SetUserPassword(ctx context.Context, id int64, hash, keep string
 func (s *Store) SetUserMFA(ctx context.Context, id int64, secret []byte, recoveryHashes []string, ev *guardian.AuditEvent) error {
 	switch {
 	case secret == nil && len(recoveryHashes) > 0:
-		return errors.New("set user mfa: recovery codes without a TOTP secret")
-	case slicesContainsComma(nil, recoveryHashes):
-		return errors.New("set user mfa: a recovery code hash is empty or contains a comma")
+		return guardian.Errorf(guardian.EINVALID, "Recovery codes need a TOTP secret.")
+	case !validHashList(recoveryHashes):
+		return guardian.Errorf(guardian.EINVALID, "A recovery code hash is empty or contains a comma.")
 	}
 	var totp any // NULL for a reset, whatever the driver makes of a nil []byte
 	if secret != nil {
@@ -531,12 +560,12 @@ const maxClientAddr = 100
 // refused with EUNAUTHORIZED.
 func (s *Store) CreateSession(ctx context.Context, ses *guardian.Session, ev *guardian.AuditEvent) error {
 	switch {
-	case !isLowerHex(ses.Hash, 64):
-		return errors.New("create session: hash must be 64 lower-case hex digits")
+	case ses == nil || !isLowerHex(ses.Hash, 64):
+		return guardian.Errorf(guardian.EINVALID, "A session hash is 64 lower-case hex digits.")
 	case ses.UserID == 0 || ses.CreatedAt.IsZero() || ses.LastSeenAt.IsZero():
-		return errors.New("create session: user, creation and last-seen times are required")
+		return guardian.Errorf(guardian.EINVALID, "A session needs a user, a creation time and a last-seen time.")
 	case len(ses.ClientAddr) > maxClientAddr:
-		return errors.New("create session: client address too long")
+		return guardian.Errorf(guardian.EINVALID, "A client address is at most %d characters.", maxClientAddr)
 	}
 	ses.CreatedAt = ses.CreatedAt.UTC().Truncate(time.Microsecond)
 	ses.LastSeenAt = ses.LastSeenAt.UTC().Truncate(time.Microsecond)
@@ -750,10 +779,10 @@ func (r *apiTokenRow) finish(t *guardian.APIToken) error {
 // or before the store's now is EINVALID: it could never be used.
 func (s *Store) CreateAPIToken(ctx context.Context, t *guardian.APIToken, ev *guardian.AuditEvent) error {
 	switch {
-	case t.Name == "" || t.Organisation.IsZero() || !t.Role.Valid():
+	case t == nil || t.Name == "" || t.Organisation.IsZero() || !t.Role.Valid():
 		return guardian.Errorf(guardian.EINVALID, "A token needs a name, an organisation and a role.")
 	case !isLowerHex(t.Hash, 64):
-		return errors.New("create API token: hash must be 64 lower-case hex digits")
+		return guardian.Errorf(guardian.EINVALID, "A token hash is 64 lower-case hex digits.")
 	case t.ExpiresAt.IsZero():
 		return guardian.Errorf(guardian.EINVALID, "A token needs an expiry.")
 	}

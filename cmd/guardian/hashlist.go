@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -46,20 +45,18 @@ func (c *HashListCommand) Run(ctx context.Context, args []string) error {
 }
 
 func (c *HashListCommand) runImport(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("guardian hashlist import", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	c.Store.register(fs)
+	fs := adminFlags("guardian hashlist import", c.Stderr, &c.Store)
 	name := fs.String("name", "", "the list's name, which a newer version of it keeps (required)")
 	source := fs.String("source", "", "who the list comes from (required)")
 	format := fs.String("format", "", "csv (type,hash,category rows) or vics (Project VIC JSON); default from the file name")
 	version := fs.String("version", "", "the list's version, compared in natural order; default the import time")
 	categories := fs.String("categories", "", "the category scheme of the list's categories; default vics for a VICS file")
 	force := fs.Bool("force", false, "replace the stored list even if its version is newer or equal")
-	pos, err := parseFlagsAndArgs(fs, args)
+	pos, err := parseArgs(fs, args, 1, usageError{cmd: "hashlist", msg: hashListUsage})
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || *name == "" || *source == "" {
+	if *name == "" || *source == "" {
 		return usageError{cmd: "hashlist", msg: hashListUsage}
 	}
 	file := pos[0]
@@ -103,9 +100,9 @@ func (c *HashListCommand) runImport(ctx context.Context, args []string) error {
 		return fmt.Errorf("%s: %w", file, err)
 	}
 
-	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+	store, err := c.Store.openAdmin(ctx, c.Stderr)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer store.Close()
 	l := &guardian.HashList{Name: *name, Source: *source, Categories: *categories, Version: *version, Format: *format}
@@ -121,19 +118,13 @@ func (c *HashListCommand) runImport(ctx context.Context, args []string) error {
 }
 
 func (c *HashListCommand) runList(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("guardian hashlist list", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	c.Store.register(fs)
-	pos, err := parseFlagsAndArgs(fs, args)
-	if err != nil {
+	fs := adminFlags("guardian hashlist list", c.Stderr, &c.Store)
+	if _, err := parseArgs(fs, args, 0, usageError{cmd: "hashlist", msg: hashListUsage}); err != nil {
 		return err
 	}
-	if len(pos) != 0 {
-		return usageError{cmd: "hashlist", msg: hashListUsage}
-	}
-	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+	store, err := c.Store.openAdmin(ctx, c.Stderr)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer store.Close()
 	lists, err := store.FindHashLists(ctx)
@@ -150,19 +141,14 @@ func (c *HashListCommand) runList(ctx context.Context, args []string) error {
 }
 
 func (c *HashListCommand) runRemove(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("guardian hashlist remove", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	c.Store.register(fs)
-	pos, err := parseFlagsAndArgs(fs, args)
+	fs := adminFlags("guardian hashlist remove", c.Stderr, &c.Store)
+	pos, err := parseArgs(fs, args, 1, usageError{cmd: "hashlist", msg: hashListUsage})
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageError{cmd: "hashlist", msg: hashListUsage}
-	}
-	store, err := c.Store.open(ctx, false, stderrLogger(c.Stderr))
+	store, err := c.Store.openAdmin(ctx, c.Stderr)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer store.Close()
 	err = store.RemoveHashList(ctx, pos[0], hashListEvent("hashlist.remove", pos[0]))

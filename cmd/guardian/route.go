@@ -228,11 +228,7 @@ func writeFiles(w io.Writer, files []*guardian.File, matches map[string][]guardi
 			fmt.Fprintf(w, "    image %s\n", f.ImageStatus)
 		}
 		for _, m := range matches[f.ID] {
-			category := m.Category
-			if category == "" {
-				category = "-"
-			}
-			fmt.Fprintf(w, "    in hash list %s (version %s): %s, category %s\n", m.List, m.ListVersion, m.Type, category)
+			fmt.Fprintf(w, "    in hash list %s (version %s): %s, category %s\n", m.List, m.ListVersion, m.Type, orDash(m.Category))
 		}
 		if known == nil {
 			continue
@@ -248,11 +244,7 @@ func writeFiles(w io.Writer, files []*guardian.File, matches map[string][]guardi
 					how += " (" + m.Variant + ")"
 				}
 			}
-			category := m.Category
-			if category == "" {
-				category = "-"
-			}
-			fmt.Fprintf(w, "    at triage in hash list %s (version %s): %s, category %s, item %s\n", m.List, m.ListVersion, how, category, m.Hash)
+			fmt.Fprintf(w, "    at triage in hash list %s (version %s): %s, category %s, item %s\n", m.List, m.ListVersion, how, orDash(m.Category), m.Hash)
 		}
 	}
 }

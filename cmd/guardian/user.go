@@ -13,6 +13,7 @@ import (
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/hub"
 	"github.com/guardian-network/guardian/identity"
+	"github.com/guardian-network/guardian/notify"
 	"github.com/guardian-network/guardian/sqlstore"
 )
 
@@ -111,6 +112,13 @@ func (c *UserCommand) add(ctx context.Context, args []string) error {
 	o, err := guardian.ParseOrganisation(*org)
 	if err != nil {
 		return usageError{cmd: "user", msg: guardian.ErrorMessage(err)}
+	}
+	// Checked now, as the mailer will check it: a bad address would
+	// otherwise be found only when the person's first notification fails.
+	if *email != "" {
+		if a, err := notify.ParseAddress(*email); err != nil || a != *email {
+			return usageError{cmd: "user", msg: fmt.Sprintf("--email %q is not an e-mail address; give only the address, like ana@example.org", *email)}
+		}
 	}
 	n, err := checkMembership(c.Network, c.Store.Data, o, roles)
 	if err != nil {
