@@ -166,12 +166,12 @@ func (h *Handler) Open() error {
 	h.done = make(chan struct{})
 	h.mux = http.NewServeMux()
 	for _, rt := range h.routes() {
-		h.mux.Handle(rt.method+" "+Prefix+rt.path, h.chain(rt))
+		h.mux.Handle(rt.method+" "+Prefix+rt.path, h.chain(rt, nil))
 	}
 	// Anything else under the prefix is answered in the API's own form.
-	h.mux.Handle(Prefix+"/", h.chain(route{auth: authNone, fn: func(w http.ResponseWriter, r *http.Request, c *call) error {
+	h.mux.Handle(Prefix+"/", h.chain(route{auth: authNone, fn: func(w http.ResponseWriter, r *http.Request, c *Call) error {
 		return &apiError{status: http.StatusNotFound, code: guardian.ENOTFOUND, msg: "No such endpoint; see " + Prefix + "/openapi.json."}
-	}}))
+	}}, nil))
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -64,8 +65,18 @@ func unauthenticated(reason, msg string) error {
 var errSignInAgain = unauthenticated("session-ended", "Your session has ended; sign in again.")
 
 // authenticate finds the caller of a request for a route that needs one.
-func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, c *call, mode authMode) error {
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, c *Call, mode authMode) error {
 	if mode == authNone || mode == authSignIn {
+		return nil
+	}
+	if mode == authOptional {
+		// A page that greets whoever is signed in: no token, and a bad or
+		// ended session is simply nobody.
+		if ck, err := r.Cookie(h.cookieName(r)); err == nil && ck.Value != "" {
+			if err := h.authSession(w, r, c, ck.Value); err != nil {
+				*c = Call{requestID: c.requestID, clientAddr: c.clientAddr, now: c.now, network: c.network}
+			}
+		}
 		return nil
 	}
 	if auth := r.Header.Get("Authorization"); auth != "" {
@@ -80,7 +91,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, c *call, 
 	return unauthenticated("", "Sign in, or send an API token as Authorization: Bearer.")
 }
 
-func (h *Handler) authToken(r *http.Request, c *call, auth string) error {
+func (h *Handler) authToken(r *http.Request, c *Call, auth string) error {
 	scheme, secret, _ := strings.Cut(auth, " ")
 	if !strings.EqualFold(scheme, "Bearer") {
 		return unauthenticated("", "Send an API token as Authorization: Bearer.")
@@ -126,7 +137,7 @@ func (h *Handler) authToken(r *http.Request, c *call, auth string) error {
 	return nil
 }
 
-func (h *Handler) authSession(w http.ResponseWriter, r *http.Request, c *call, secret string) error {
+func (h *Handler) authSession(w http.ResponseWriter, r *http.Request, c *Call, secret string) error {
 	ctx := r.Context()
 	hash, ok := identity.SessionHash(secret)
 	if !ok {
@@ -179,6 +190,9 @@ func (h *Handler) authSession(w http.ResponseWriter, r *http.Request, c *call, s
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		got := r.Header.Get(CSRFHeader)
+		if got == "" && isForm(r) {
+			got = r.PostFormValue(CSRFField)
+		}
 		if subtle.ConstantTimeCompare([]byte(got), []byte(csrfToken(secret))) != 1 {
 			return &apiError{status: http.StatusForbidden, code: guardian.EFORBIDDEN, reason: "csrf",
 				msg: "This request needs the CSRF token that signing in returned, in the " + CSRFHeader + " header."}
@@ -207,4 +221,11 @@ func (h *Handler) clearCookie(w http.ResponseWriter, r *http.Request) {
 		Name: h.cookieName(r), Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteStrictMode,
 	})
+}
+
+// isForm reports whether a request's body is a URL-encoded form, which a
+// page's forms post.
+func isForm(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/x-www-form-urlencoded"
 }

@@ -42,8 +42,7 @@ func justificationOf(r *http.Request) guardian.Justification {
 // referral today (guardian.ConsultationDay) is not asked again; tokens
 // never consult, they get no content. A justification sent anyway is
 // checked all the same, since it enters the audit log.
-func (h *Handler) authorizeOpen(ctx context.Context, r *http.Request, c *call, req access.Request, id int64) (access.Grant, guardian.Justification, error) {
-	j := justificationOf(r)
+func (h *Handler) authorizeOpen(ctx context.Context, j guardian.Justification, c *Call, req access.Request, id int64) (access.Grant, guardian.Justification, error) {
 	if req.Referral != nil && c.user != nil {
 		done, err := h.Access.HasConsultation(ctx, c.user.ID, req.Referral.ID, guardian.ConsultationDay(c.now))
 		if err != nil {
@@ -68,7 +67,7 @@ func (h *Handler) authorizeOpen(ctx context.Context, r *http.Request, c *call, r
 
 // openedBecause is the justification an opening records: the one given,
 // or, for a person who gave none, their consultation earlier that day.
-func openedBecause(c *call, j guardian.Justification) string {
+func openedBecause(c *Call, j guardian.Justification) string {
 	if s := j.String(); s != "" || c.user == nil {
 		return s
 	}
@@ -78,7 +77,7 @@ func openedBecause(c *call, j guardian.Justification) string {
 // recordOpen records what opening content leaves behind: the person's
 // consultation (once a day, if the grant asks for it) and, the first time
 // the referral's own agency opens it, the referral's move to opened.
-func (h *Handler) recordOpen(ctx context.Context, c *call, ref *guardian.Referral, g access.Grant, j guardian.Justification) error {
+func (h *Handler) recordOpen(ctx context.Context, c *Call, ref *guardian.Referral, g access.Grant, j guardian.Justification) error {
 	if g.RecordConsultation && c.user != nil {
 		ev := referralEvent(c, ref, guardian.CategoryConsultation, "referral.open")
 		ev.Justification = openedBecause(c, j)
@@ -119,32 +118,41 @@ func (h *Handler) openReport(ctx context.Context, ref *guardian.Referral) (*guar
 	return rep, &doc, nil
 }
 
-type contentView struct {
+type ContentView struct {
 	ReferralID int64                    `json:"referralId"`
 	ReportID   int64                    `json:"reportId"`
 	Scope      []string                 `json:"scope"`
 	Document   *guardian.ReportDocument `json:"document"`
 }
 
-func (h *Handler) handleContent(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
-	ref, id, err := h.loadReferral(ctx, r)
+func (h *Handler) handleContent(w http.ResponseWriter, r *http.Request, c *Call) error {
+	v, err := h.Content(r.Context(), c, pathID(r, "id"), justificationOf(r))
 	if err != nil {
 		return err
 	}
-	g, j, err := h.authorizeOpen(ctx, r, c, access.Request{Action: access.OpenContent, Referral: ref}, id)
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// Content opens a referral's report for the caller: the sections its data
+// scope allows, with the justification recorded as a consultation.
+func (h *Handler) Content(ctx context.Context, c *Call, id int64, j guardian.Justification) (ContentView, error) {
+	ref, id, err := h.loadReferral(ctx, id)
 	if err != nil {
-		return err
+		return ContentView{}, err
+	}
+	g, j, err := h.authorizeOpen(ctx, j, c, access.Request{Action: access.OpenContent, Referral: ref}, id)
+	if err != nil {
+		return ContentView{}, err
 	}
 	_, doc, err := h.openReport(ctx, ref)
 	if err != nil {
-		return err
+		return ContentView{}, err
 	}
 	if err := h.recordOpen(ctx, c, ref, g, j); err != nil {
-		return err
+		return ContentView{}, err
 	}
-	writeJSON(w, http.StatusOK, contentView{ReferralID: ref.ID, ReportID: ref.ReportID, Scope: sections(g.Scope), Document: g.Redact(doc)})
-	return nil
+	return ContentView{ReferralID: ref.ID, ReportID: ref.ReportID, Scope: sections(g.Scope), Document: g.Redact(doc)}, nil
 }
 
 func sections(s guardian.DataScope) []string {
@@ -154,8 +162,8 @@ func sections(s guardian.DataScope) []string {
 	return []string{}
 }
 
-// fileView is a file as listed: never its blob key or wrapped key.
-type fileView struct {
+// FileView is a file as listed: never its blob key or wrapped key.
+type FileView struct {
 	ID               string          `json:"id"`
 	Name             string          `json:"name"`
 	Size             int64           `json:"size"`
@@ -172,8 +180,8 @@ type fileView struct {
 	Locked bool `json:"locked"`
 }
 
-type fileList struct {
-	Files []fileView `json:"files"`
+type FileList struct {
+	Files []FileView `json:"files"`
 }
 
 // fileFacts returns what access needs to know of each of the report's
@@ -197,40 +205,47 @@ func (h *Handler) fileFacts(ctx context.Context, ref *guardian.Referral, files [
 	return out, nil
 }
 
-func (h *Handler) handleFiles(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
-	ref, id, err := h.loadReferral(ctx, r)
+func (h *Handler) handleFiles(w http.ResponseWriter, r *http.Request, c *Call) error {
+	out, err := h.Files(r.Context(), c, pathID(r, "id"), justificationOf(r))
 	if err != nil {
 		return err
-	}
-	// File names and details are the report's content: listing them is
-	// opening it.
-	g, j, err := h.authorizeOpen(ctx, r, c, access.Request{Action: access.OpenContent, Referral: ref}, id)
-	if err != nil {
-		return err
-	}
-	rep, err := h.findReport(ctx, ref)
-	if err != nil {
-		return err
-	}
-	files := g.Files(rep.Files)
-	facts, err := h.fileFacts(ctx, ref, files)
-	if err != nil {
-		return err
-	}
-	if err := h.recordOpen(ctx, c, ref, g, j); err != nil {
-		return err
-	}
-	out := fileList{Files: []fileView{}}
-	for _, f := range files {
-		out.Files = append(out.Files, fileViewOf(f, g, facts[f.ID]))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-func fileViewOf(f *guardian.File, g access.Grant, facts *access.File) fileView {
-	return fileView{ID: f.ID, Name: f.Name, Size: f.Size, MD5: f.MD5, SHA1: f.SHA1, SHA256: f.SHA256, UploadedAt: f.UploadedAt,
+// Files lists a referral's files as the caller may see them. File names
+// and details are the report's content: listing them is opening it.
+func (h *Handler) Files(ctx context.Context, c *Call, id int64, j guardian.Justification) (FileList, error) {
+	ref, id, err := h.loadReferral(ctx, id)
+	if err != nil {
+		return FileList{}, err
+	}
+	g, j, err := h.authorizeOpen(ctx, j, c, access.Request{Action: access.OpenContent, Referral: ref}, id)
+	if err != nil {
+		return FileList{}, err
+	}
+	rep, err := h.findReport(ctx, ref)
+	if err != nil {
+		return FileList{}, err
+	}
+	files := g.Files(rep.Files)
+	facts, err := h.fileFacts(ctx, ref, files)
+	if err != nil {
+		return FileList{}, err
+	}
+	if err := h.recordOpen(ctx, c, ref, g, j); err != nil {
+		return FileList{}, err
+	}
+	out := FileList{Files: []FileView{}}
+	for _, f := range files {
+		out.Files = append(out.Files, fileViewOf(f, g, facts[f.ID]))
+	}
+	return out, nil
+}
+
+func fileViewOf(f *guardian.File, g access.Grant, facts *access.File) FileView {
+	return FileView{ID: f.ID, Name: f.Name, Size: f.Size, MD5: f.MD5, SHA1: f.SHA1, SHA256: f.SHA256, UploadedAt: f.UploadedAt,
 		Details: f.Details, ViewedByReporter: facts.ViewedByReporter, Locked: !g.Opens(facts)}
 }
 
@@ -252,11 +267,40 @@ func (h *Handler) openFile(rep *guardian.Report, f *guardian.File) (io.ReadClose
 	return h.Evidence.OpenBlob(f.BlobKey, fk)
 }
 
-func (h *Handler) handleFile(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
-	ref, id, err := h.loadReferral(ctx, r)
+func (h *Handler) handleFile(w http.ResponseWriter, r *http.Request, c *Call) error {
+	file, rc, err := h.OpenFile(r.Context(), c, pathID(r, "id"), r.PathValue("fileId"), justificationOf(r))
 	if err != nil {
 		return err
+	}
+	defer rc.Close()
+	hd := w.Header()
+	hd.Set("Content-Type", "application/octet-stream")
+	hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": sealed.SanitizeName(file.Name)}))
+	hd.Set("Content-Length", strconv.FormatInt(file.Size, 10))
+	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	w.WriteHeader(http.StatusOK)
+	return CopyFile(w, rc, file)
+}
+
+// CopyFile copies an opened file to w and checks that all of it came.
+func CopyFile(w io.Writer, rc io.Reader, file *guardian.File) error {
+	n, err := io.Copy(w, rc)
+	if err == nil && n != file.Size {
+		err = fmt.Errorf("file %s: read %d bytes, recorded %d", file.ID, n, file.Size)
+	}
+	if err != nil {
+		return fmt.Errorf("stream file %s: %w", file.ID, err)
+	}
+	return nil
+}
+
+// OpenFile opens one file of a referral's report for the caller, and
+// records the view (a file.view event with the justification). The
+// caller closes the reader, which decrypts as it is read.
+func (h *Handler) OpenFile(ctx context.Context, c *Call, id int64, fileID string, j guardian.Justification) (*guardian.File, io.ReadCloser, error) {
+	ref, id, err := h.loadReferral(ctx, id)
+	if err != nil {
+		return nil, nil, err
 	}
 	var rep *guardian.Report
 	var file *guardian.File
@@ -268,50 +312,37 @@ func (h *Handler) handleFile(w http.ResponseWriter, r *http.Request, c *call) er
 	}
 	if ref != nil {
 		if rep, err = h.findReport(ctx, ref); err != nil {
-			return err
+			return nil, nil, err
 		}
-		fileID := r.PathValue("fileId")
 		if i := slices.IndexFunc(rep.Files, func(f *guardian.File) bool { return f.ID == fileID }); i >= 0 {
 			file = rep.Files[i]
 			all, err := h.fileFacts(ctx, ref, []*guardian.File{file})
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			facts = all[file.ID]
 		}
 	}
-	g, j, err := h.authorizeOpen(ctx, r, c, access.Request{Action: access.ViewFile, Referral: ref, File: facts}, id)
+	g, j, err := h.authorizeOpen(ctx, j, c, access.Request{Action: access.ViewFile, Referral: ref, File: facts}, id)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	rc, err := h.openFile(rep, file)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer rc.Close()
 	if err := h.recordOpen(ctx, c, ref, g, j); err != nil {
-		return err
+		rc.Close()
+		return nil, nil, err
 	}
 	ev := referralEvent(c, ref, guardian.CategoryConsultation, "file.view")
 	ev.FileID = file.ID
 	ev.Justification = openedBecause(c, j)
 	if err := h.Store.AppendAuditEvent(ctx, ev); err != nil {
-		return err
+		rc.Close()
+		return nil, nil, err
 	}
-	hd := w.Header()
-	hd.Set("Content-Type", "application/octet-stream")
-	hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": sealed.SanitizeName(file.Name)}))
-	hd.Set("Content-Length", strconv.FormatInt(file.Size, 10))
-	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	w.WriteHeader(http.StatusOK)
-	n, err := io.Copy(w, rc)
-	if err == nil && n != file.Size {
-		err = fmt.Errorf("file %s: read %d bytes, recorded %d", file.ID, n, file.Size)
-	}
-	if err != nil {
-		return fmt.Errorf("stream file %s: %w", file.ID, err)
-	}
-	return nil
+	return file, rc, nil
 }
 
 type legalAuthorityRequest struct {
@@ -319,56 +350,71 @@ type legalAuthorityRequest struct {
 	FileIDs   []string `json:"fileIds"`
 }
 
-func (h *Handler) handleLegalAuthority(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
+func (h *Handler) handleLegalAuthority(w http.ResponseWriter, r *http.Request, c *Call) error {
 	var req legalAuthorityRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if len(req.FileIDs) > sealed.MaxFiles {
-		return guardian.Errorf(guardian.EINVALID, "At most %d files at once.", sealed.MaxFiles)
-	}
-	ref, err := h.referral(ctx, r, c, access.Request{Action: access.RecordLegalAuthority})
+	la, err := h.RecordLegalAuthority(r.Context(), c, pathID(r, "id"), req.Reference, req.FileIDs)
 	if err != nil {
-		return err
-	}
-	la := &guardian.LegalAuthority{ReferralID: ref.ID, FileIDs: req.FileIDs, Reference: req.Reference, UserID: c.user.ID}
-	if err := la.Validate(); err != nil {
-		return err
-	}
-	rep, err := h.findReport(ctx, ref)
-	if err != nil {
-		return err
-	}
-	for _, fid := range req.FileIDs {
-		if !slices.ContainsFunc(rep.Files, func(f *guardian.File) bool { return f.ID == fid }) {
-			return access.NotFound(access.KindFile)
-		}
-	}
-	ev := referralEvent(c, ref, guardian.CategoryPermission, "file.legal-authority")
-	ev.Justification = la.Reference
-	if err := h.Access.RecordLegalAuthority(ctx, la, ev); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, la)
 	return nil
 }
 
+// RecordLegalAuthority records the warrant or order that lets the
+// caller's agency open files the reporter never viewed.
+func (h *Handler) RecordLegalAuthority(ctx context.Context, c *Call, id int64, reference string, fileIDs []string) (*guardian.LegalAuthority, error) {
+	if len(fileIDs) > sealed.MaxFiles {
+		return nil, guardian.Errorf(guardian.EINVALID, "At most %d files at once.", sealed.MaxFiles)
+	}
+	ref, err := h.referralByID(ctx, c, id, access.Request{Action: access.RecordLegalAuthority})
+	if err != nil {
+		return nil, err
+	}
+	la := &guardian.LegalAuthority{ReferralID: ref.ID, FileIDs: fileIDs, Reference: reference, UserID: c.user.ID}
+	if err := la.Validate(); err != nil {
+		return nil, err
+	}
+	rep, err := h.findReport(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	for _, fid := range fileIDs {
+		if !slices.ContainsFunc(rep.Files, func(f *guardian.File) bool { return f.ID == fid }) {
+			return nil, access.NotFound(access.KindFile)
+		}
+	}
+	ev := referralEvent(c, ref, guardian.CategoryPermission, "file.legal-authority")
+	ev.Justification = la.Reference
+	if err := h.Access.RecordLegalAuthority(ctx, la, ev); err != nil {
+		return nil, err
+	}
+	return la, nil
+}
+
 // packageReferral is referral.json of a sealed package: the referral as
 // the agency may see it.
 type packageReferral struct {
-	Referral referralDetail           `json:"referral"`
+	Referral ReferralDetail           `json:"referral"`
 	Content  *guardian.ReportDocument `json:"content"`
-	Files    []fileView               `json:"files"`
+	Files    []FileView               `json:"files"`
 }
 
-func (h *Handler) handlePackage(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
-	ref, id, err := h.loadReferral(ctx, r)
+func (h *Handler) handlePackage(w http.ResponseWriter, r *http.Request, c *Call) error {
+	return h.WritePackage(r.Context(), c, pathID(r, "id"), justificationOf(r), w)
+}
+
+// WritePackage writes a referral's sealed package (sealed.Write) to w,
+// setting w's headers just before the first byte, so that an error found
+// before can still be answered in the interface's own form.
+func (h *Handler) WritePackage(ctx context.Context, c *Call, id int64, j guardian.Justification, w http.ResponseWriter) error {
+	ref, id, err := h.loadReferral(ctx, id)
 	if err != nil {
 		return err
 	}
-	g, j, err := h.authorizeOpen(ctx, r, c, access.Request{Action: access.DownloadPackage, Referral: ref}, id)
+	g, j, err := h.authorizeOpen(ctx, j, c, access.Request{Action: access.DownloadPackage, Referral: ref}, id)
 	if err != nil {
 		return err
 	}
@@ -389,7 +435,7 @@ func (h *Handler) handlePackage(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	pr := packageReferral{Referral: d, Content: g.Redact(doc), Files: []fileView{}}
+	pr := packageReferral{Referral: d, Content: g.Redact(doc), Files: []FileView{}}
 	pkg := &sealed.Package{}
 	for _, f := range files {
 		fv := fileViewOf(f, g, facts[f.ID])

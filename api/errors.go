@@ -4,14 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/guardian-network/guardian"
-	"github.com/guardian-network/guardian/access"
 )
 
 // errorBody is the one form of every error answer:
@@ -82,34 +80,15 @@ func statusOf(err error) int {
 
 // writeError answers err in the one error form. Internal errors are logged
 // in full and shown as "Internal error."
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, c *call, err error) {
-	status := statusOf(err)
-	d := errorDetail{Code: guardian.ErrorCode(err), Message: guardian.ErrorMessage(err), RequestID: c.requestID}
-	var ae *apiError
-	var ref *access.Refusal
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &ae):
-		d.Code, d.Reason, d.Message = ae.code, ae.reason, ae.msg
-		if ae.retryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(ae.retryAfter.Round(time.Second)/time.Second))))
-		}
-	case errors.As(err, &ref):
-		d.Reason = string(ref.Reason)
-	case errors.As(err, &mbe):
-		d.Code, d.Message = guardian.EINVALID, "The request body is larger than "+strconv.FormatInt(mbe.Limit, 10)+" bytes."
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, c *Call, err error) {
+	p := h.problem(r, c, err)
+	if p.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(p.RetryAfter.Round(time.Second)/time.Second))))
 	}
-	if status == http.StatusUnauthorized {
+	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="guardian"`)
 	}
-	if status == http.StatusInternalServerError {
-		h.Logger.ErrorContext(r.Context(), "api request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.String("request_id", c.requestID), slog.Any("error", err))
-	} else {
-		h.Logger.DebugContext(r.Context(), "api request refused", slog.String("path", r.URL.Path), slog.Int("status", status),
-			slog.String("request_id", c.requestID), slog.String("code", d.Code), slog.String("reason", d.Reason))
-	}
-	writeJSON(w, status, errorBody{Error: d})
+	writeJSON(w, p.Status, errorBody{Error: errorDetail{Code: p.Code, Reason: p.Reason, Message: p.Message, RequestID: p.RequestID}})
 }
 
 // writeJSON answers v as JSON with status.

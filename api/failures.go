@@ -52,7 +52,7 @@ func newFailureLog() *failureLog {
 }
 
 // countFailure counts a stranger's failure of the request.
-func (h *Handler) countFailure(c *call, action, reason, name string) {
+func (h *Handler) countFailure(c *Call, action, reason, name string) {
 	h.failures.Add(c.now, burstKey{action: action, reason: reason, name: h.failures.Label(name), addr: c.clientAddr}, c.requestID)
 }
 
@@ -60,7 +60,7 @@ func (h *Handler) countFailure(c *call, action, reason, name string) {
 // that the account's state refused before any password counted (locked,
 // disabled, organisation removed): recorded by burst like a stranger's,
 // since whoever knows the name can repeat it.
-func (h *Handler) countUserRefusal(c *call, action, reason string, u *guardian.User) {
+func (h *Handler) countUserRefusal(c *Call, action, reason string, u *guardian.User) {
 	h.failures.Add(c.now, burstKey{action: action, reason: reason, name: u.Name, addr: c.clientAddr,
 		userID: strconv.FormatInt(u.ID, 10)}, c.requestID)
 }
@@ -87,7 +87,7 @@ const (
 // referral as one failure event: the action asked, the referral (or the
 // report, for the hub's report-wide actions) and the refusal's reason.
 // Only refusals are recorded; a store fault is not an attempt refused.
-func (h *Handler) recordRefusal(ctx context.Context, c *call, action access.Action, kind string, id int64, err error) {
+func (h *Handler) recordRefusal(ctx context.Context, c *Call, action access.Action, kind string, id int64, err error) {
 	var ref *access.Refusal
 	if !errors.As(err, &ref) || c.caller == nil {
 		return

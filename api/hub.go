@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -22,42 +23,47 @@ type justified struct {
 	Reason     string `json:"reason,omitempty"`
 }
 
-func (j justified) justification() (guardian.Justification, error) {
-	js := guardian.Justification{CaseNumber: j.CaseNumber, Reason: j.Reason}
-	return js, js.Validate()
-}
-
-type queueView struct {
+type QueueView struct {
 	Queue []*guardian.QueueEntry `json:"queue"`
-	Held  []referralView         `json:"held"`
+	Held  []ReferralView         `json:"held"`
 }
 
 // maxQueue bounds the queue entries and held referrals one answer lists.
 const maxQueue = 500
 
-func (h *Handler) handleQueue(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
+func (h *Handler) handleQueue(w http.ResponseWriter, r *http.Request, c *Call) error {
+	out, err := h.Queue(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// Queue returns the analysts' queue: reports waiting on a person, and
+// the referrals held for confirmation.
+func (h *Handler) Queue(ctx context.Context, c *Call) (QueueView, error) {
 	// The queue is for those who act on it: whoever may override routing.
 	if _, err := c.caller.Authorize(access.Request{Action: access.OverrideRouting}); err != nil {
 		h.recordRefusal(ctx, c, access.OverrideRouting, "queue", 0, err)
-		return err
+		return QueueView{}, err
 	}
 	aq, err := c.caller.ReferralQuery()
 	if err != nil {
-		return err
+		return QueueView{}, err
 	}
 	entries, err := h.Routing.FindAnalystQueue(ctx, maxQueue)
 	if err != nil {
-		return err
+		return QueueView{}, err
 	}
 	held := true
 	q := (&listFilters{states: []guardian.ReferralState{guardian.ReferralNew}, limit: maxQueue}).query(aq)
 	q.Held = &held
 	rows, _, err := h.Delivery.ListReferrals(ctx, q)
 	if err != nil {
-		return err
+		return QueueView{}, err
 	}
-	out := queueView{Queue: entries, Held: []referralView{}}
+	out := QueueView{Queue: entries, Held: []ReferralView{}}
 	if out.Queue == nil {
 		out.Queue = []*guardian.QueueEntry{}
 	}
@@ -66,33 +72,39 @@ func (h *Handler) handleQueue(w http.ResponseWriter, r *http.Request, c *call) e
 			out.Held = append(out.Held, viewOf(c, ref))
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return out, nil
 }
 
-func (h *Handler) handleConfirm(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
+func (h *Handler) handleConfirm(w http.ResponseWriter, r *http.Request, c *Call) error {
 	var req justified
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	ref, err := h.referral(ctx, r, c, access.Request{Action: access.ConfirmReferral})
+	v, err := h.Confirm(r.Context(), c, pathID(r, "id"), guardian.Justification{CaseNumber: req.CaseNumber, Reason: req.Reason})
 	if err != nil {
 		return err
 	}
-	j, err := req.justification()
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// Confirm delivers a referral held for an analyst's confirmation.
+func (h *Handler) Confirm(ctx context.Context, c *Call, id int64, j guardian.Justification) (ReferralView, error) {
+	ref, err := h.referralByID(ctx, c, id, access.Request{Action: access.ConfirmReferral})
 	if err != nil {
-		return err
+		return ReferralView{}, err
+	}
+	if err := j.Validate(); err != nil {
+		return ReferralView{}, err
 	}
 	ev := referralEvent(c, ref, guardian.CategoryDisclosure, "referral.confirm")
 	ev.Justification = j.String()
 	ev.Recipients = []string{ref.AgencyID}
 	ref, err = h.Delivery.ConfirmReferral(ctx, ref.ID, ev)
 	if err != nil {
-		return err
+		return ReferralView{}, err
 	}
-	writeJSON(w, http.StatusOK, viewOf(c, ref))
-	return nil
+	return viewOf(c, ref), nil
 }
 
 type priorityRequest struct {
@@ -100,9 +112,9 @@ type priorityRequest struct {
 	justified
 }
 
-type reportReferrals struct {
+type ReportReferrals struct {
 	ReportID  int64          `json:"reportId"`
-	Referrals []referralView `json:"referrals"`
+	Referrals []ReferralView `json:"referrals"`
 }
 
 // reportAccess decides a hub action on a whole report. Access decides on
@@ -110,7 +122,7 @@ type reportReferrals struct {
 // report's first referral stands for it, and a report without any (in
 // the analysts' queue, or unknown) by a held one of its id. An unknown
 // report is then not found.
-func (h *Handler) reportAccess(ctx context.Context, c *call, action access.Action, reportID int64) ([]*guardian.Referral, error) {
+func (h *Handler) reportAccess(ctx context.Context, c *Call, action access.Action, reportID int64) ([]*guardian.Referral, error) {
 	var refs []*guardian.Referral
 	exists := false
 	if reportID > 0 {
@@ -144,29 +156,37 @@ func (h *Handler) reportAccess(ctx context.Context, c *call, action access.Actio
 	return refs, nil
 }
 
-func reportEvent(c *call, reportID int64, cat guardian.AuditCategory, action string) *guardian.AuditEvent {
+func reportEvent(c *Call, reportID int64, cat guardian.AuditCategory, action string) *guardian.AuditEvent {
 	ev := c.event(cat, action)
 	ev.ObjectKind, ev.ObjectID, ev.ReportID = "report", strconv.FormatInt(reportID, 10), reportID
 	return ev
 }
 
-func (h *Handler) handlePriority(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
+func (h *Handler) handlePriority(w http.ResponseWriter, r *http.Request, c *Call) error {
 	var req priorityRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	p, err := guardian.ParsePriority(string(req.Priority))
+	out, err := h.ChangePriority(r.Context(), c, pathID(r, "id"), req.Priority, guardian.Justification{CaseNumber: req.CaseNumber, Reason: req.Reason})
 	if err != nil {
-		return guardian.Errorf(guardian.EINVALID, "A priority is 1, 2, 3 or E.")
+		return err
 	}
-	reportID := pathID(r, "id")
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// ChangePriority sets a report's priority, moving its referrals'
+// deadlines.
+func (h *Handler) ChangePriority(ctx context.Context, c *Call, reportID int64, priority guardian.Priority, j guardian.Justification) (ReportReferrals, error) {
+	p, err := guardian.ParsePriority(string(priority))
+	if err != nil {
+		return ReportReferrals{}, guardian.Errorf(guardian.EINVALID, "A priority is 1, 2, 3 or E.")
+	}
 	if _, err := h.reportAccess(ctx, c, access.ChangePriority, reportID); err != nil {
-		return err
+		return ReportReferrals{}, err
 	}
-	j, err := req.justification()
-	if err != nil {
-		return err
+	if err := j.Validate(); err != nil {
+		return ReportReferrals{}, err
 	}
 	ev := reportEvent(c, reportID, guardian.CategoryAlteration, "report.priority")
 	ev.Justification = j.String()
@@ -180,14 +200,13 @@ func (h *Handler) handlePriority(w http.ResponseWriter, r *http.Request, c *call
 	}
 	changed, err := h.Delivery.ChangeReportPriority(ctx, reportID, p, ackWithin, ev)
 	if err != nil {
-		return err
+		return ReportReferrals{}, err
 	}
-	out := reportReferrals{ReportID: reportID, Referrals: []referralView{}}
+	out := ReportReferrals{ReportID: reportID, Referrals: []ReferralView{}}
 	for _, ref := range changed {
 		out.Referrals = append(out.Referrals, viewOf(c, ref))
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return out, nil
 }
 
 type agencyRequest struct {
@@ -196,79 +215,101 @@ type agencyRequest struct {
 	justified
 }
 
-func (h *Handler) handleAgencies(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
+func (h *Handler) handleAgencies(w http.ResponseWriter, r *http.Request, c *Call) error {
 	var req agencyRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if !req.Action.Valid() {
-		return guardian.Errorf(guardian.EINVALID, "action is add, withdraw or clear.")
-	}
-	if _, ok := c.network.Agency(req.AgencyID); !ok {
-		return guardian.Errorf(guardian.EINVALID, "Agency %q is not in the network.", guardian.Clip(req.AgencyID, 60))
-	}
-	reportID := pathID(r, "id")
-	if _, err := h.reportAccess(ctx, c, access.OverrideRouting, reportID); err != nil {
-		return err
-	}
-	j, err := req.justification()
+	out, err := h.OverrideAgency(r.Context(), c, pathID(r, "id"), req.AgencyID, req.Action, guardian.Justification{CaseNumber: req.CaseNumber, Reason: req.Reason})
 	if err != nil {
 		return err
-	}
-	ev := reportEvent(c, reportID, guardian.CategoryAlteration, "routing.override")
-	ev.Reason = string(req.Action)
-	ev.Justification = j.String()
-	o := &guardian.RoutingOverride{ReportID: reportID, AgencyID: req.AgencyID, Action: req.Action, Actor: actorLabel(c.actor)}
-	if err := h.Routing.AddRoutingOverride(ctx, o, ev); err != nil {
-		return err
-	}
-	if err := h.Reroute(ctx, reportID, c.actor, j.String()); err != nil {
-		return fmt.Errorf("route report %d again after an override: %w", reportID, err)
-	}
-	refs, err := h.Routing.FindReferrals(ctx, reportID)
-	if err != nil {
-		return err
-	}
-	out := reportReferrals{ReportID: reportID, Referrals: []referralView{}}
-	for _, ref := range refs {
-		out.Referrals = append(out.Referrals, viewOf(c, ref))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-type boardView struct {
-	referralList
+// OverrideAgency adds an agency to a report's routing, withdraws one, or
+// clears an earlier override, then routes the report again.
+func (h *Handler) OverrideAgency(ctx context.Context, c *Call, reportID int64, agencyID string, action guardian.OverrideAction, j guardian.Justification) (ReportReferrals, error) {
+	if !action.Valid() {
+		return ReportReferrals{}, guardian.Errorf(guardian.EINVALID, "action is add, withdraw or clear.")
+	}
+	if _, ok := c.network.Agency(agencyID); !ok {
+		return ReportReferrals{}, guardian.Errorf(guardian.EINVALID, "Agency %q is not in the network.", guardian.Clip(agencyID, 60))
+	}
+	if _, err := h.reportAccess(ctx, c, access.OverrideRouting, reportID); err != nil {
+		return ReportReferrals{}, err
+	}
+	if err := j.Validate(); err != nil {
+		return ReportReferrals{}, err
+	}
+	ev := reportEvent(c, reportID, guardian.CategoryAlteration, "routing.override")
+	ev.Reason = string(action)
+	ev.Justification = j.String()
+	o := &guardian.RoutingOverride{ReportID: reportID, AgencyID: agencyID, Action: action, Actor: actorLabel(c.actor)}
+	if err := h.Routing.AddRoutingOverride(ctx, o, ev); err != nil {
+		return ReportReferrals{}, err
+	}
+	if err := h.Reroute(ctx, reportID, c.actor, j.String()); err != nil {
+		return ReportReferrals{}, fmt.Errorf("route report %d again after an override: %w", reportID, err)
+	}
+	return h.ReportReferrals(ctx, c, reportID)
+}
+
+// ReportReferrals returns every referral of a report, for the hub.
+func (h *Handler) ReportReferrals(ctx context.Context, c *Call, reportID int64) (ReportReferrals, error) {
+	refs, err := h.reportAccess(ctx, c, access.OverrideRouting, reportID)
+	if err != nil {
+		return ReportReferrals{}, err
+	}
+	out := ReportReferrals{ReportID: reportID, Referrals: []ReferralView{}}
+	for _, ref := range refs {
+		out.Referrals = append(out.Referrals, viewOf(c, ref))
+	}
+	return out, nil
+}
+
+type BoardView struct {
+	ReferralList
 	Counts map[guardian.ReferralState]int `json:"counts"`
 }
 
-func (h *Handler) handleBoard(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
+func (h *Handler) handleBoard(w http.ResponseWriter, r *http.Request, c *Call) error {
+	out, err := h.Board(r.Context(), c, r.URL.Query())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// Board returns the supervisors' board: a page of every referral the
+// caller may see, with the counts by state, filtered by the parameters
+// of GET /hub/board.
+func (h *Handler) Board(ctx context.Context, c *Call, params url.Values) (BoardView, error) {
 	if _, err := c.caller.Authorize(access.Request{Action: access.ViewBoard}); err != nil {
 		h.recordRefusal(ctx, c, access.ViewBoard, "board", 0, err)
-		return err
+		return BoardView{}, err
 	}
 	aq, err := c.caller.ReferralQuery()
 	if err != nil {
-		return err
+		return BoardView{}, err
 	}
-	f, err := parseFilters(r.URL.Query(), "board", true)
+	f, err := parseFilters(params, "board", true)
 	if err != nil {
-		return err
+		return BoardView{}, err
 	}
 	q := f.query(aq)
-	out, err := h.page(r, c, f, "board", q)
+	out, err := h.page(ctx, c, f, "board", q)
 	if err != nil {
-		return err
+		return BoardView{}, err
 	}
 	counts, err := h.Delivery.CountReferrals(ctx, q)
 	if err != nil {
-		return err
+		return BoardView{}, err
 	}
 	if counts == nil {
 		counts = map[guardian.ReferralState]int{}
 	}
-	writeJSON(w, http.StatusOK, boardView{referralList: out, Counts: counts})
-	return nil
+	return BoardView{ReferralList: out, Counts: counts}, nil
 }

@@ -18,10 +18,11 @@ import (
 type authMode int
 
 const (
-	authNone   authMode = iota // the document, unknown paths
-	authSignIn                 // POST /session: nobody yet, throttled by address
-	authCaller                 // a session or an API token
-	authPerson                 // a session only
+	authNone     authMode = iota // the document, unknown paths
+	authSignIn                   // POST /session: nobody yet, throttled by address
+	authCaller                   // a session or an API token
+	authPerson                   // a session only
+	authOptional                 // a session if valid, else nobody (pages)
 )
 
 // route is one entry of the route table.
@@ -31,10 +32,10 @@ type route struct {
 	fn           handlerFunc
 }
 
-type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *Call) error
 
-// call is what the middleware learned about a request, for its handler.
-type call struct {
+// Call is what the middleware learned about a request, for its handler.
+type Call struct {
 	requestID  string
 	clientAddr string
 	now        time.Time
@@ -49,7 +50,7 @@ type call struct {
 }
 
 // key names the caller's share of the in-flight requests.
-func (c *call) key() string {
+func (c *Call) key() string {
 	switch {
 	case c.user != nil:
 		return "user:" + strconv.FormatInt(c.user.ID, 10)
@@ -60,7 +61,7 @@ func (c *call) key() string {
 }
 
 // event starts an audit event of the request, acted by its caller.
-func (c *call) event(cat guardian.AuditCategory, action string) *guardian.AuditEvent {
+func (c *Call) event(cat guardian.AuditCategory, action string) *guardian.AuditEvent {
 	return &guardian.AuditEvent{
 		Actor: c.actor, Category: cat, Action: action, Outcome: guardian.OutcomeSuccess,
 		RequestID: c.requestID, ClientAddr: c.clientAddr,
@@ -68,9 +69,22 @@ func (c *call) event(cat guardian.AuditCategory, action string) *guardian.AuditE
 }
 
 // chain is the one middleware chain every route passes.
-func (h *Handler) chain(rt route) http.Handler {
+//
+// onError answers an error in another interface's form (pages); nil for
+// the API's JSON.
+func (h *Handler) chain(rt route, onError ErrorWriter) http.Handler {
+	fail := h.writeError
+	if onError != nil {
+		fail = func(w http.ResponseWriter, r *http.Request, c *Call, err error) {
+			p := h.problem(r, c, err)
+			if p.RetryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(max(1, int(p.RetryAfter.Round(time.Second)/time.Second))))
+			}
+			onError(w, r, c, p)
+		}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &call{requestID: requestID(w), clientAddr: middleware.ClientAddr(r), now: h.Now(), network: h.Network()}
+		c := &Call{requestID: requestID(w), clientAddr: middleware.ClientAddr(r), now: h.Now(), network: h.Network()}
 		hd := w.Header()
 		hd.Set("Cache-Control", "no-store")
 		hd.Set("X-Content-Type-Options", "nosniff")
@@ -82,7 +96,7 @@ func (h *Handler) chain(rt route) http.Handler {
 				}
 				h.Logger.ErrorContext(r.Context(), "panic in api handler", slog.Any("panic", v), slog.String("request_id", c.requestID))
 				if sw.Status == 0 {
-					h.writeError(sw, r, c, fmt.Errorf("panic: %v", v))
+					fail(sw, r, c, fmt.Errorf("panic: %v", v))
 				}
 			}
 		}()
@@ -95,7 +109,7 @@ func (h *Handler) chain(rt route) http.Handler {
 		case h.inFlight <- struct{}{}:
 			defer func() { <-h.inFlight }()
 		default:
-			h.writeError(sw, r, c, errBusy)
+			fail(sw, r, c, errBusy)
 			return
 		}
 		err := h.authenticate(sw, r, c, rt.auth)
@@ -116,7 +130,7 @@ func (h *Handler) chain(rt route) http.Handler {
 				h.Logger.ErrorContext(r.Context(), "api response cut short", slog.Any("error", err), slog.String("request_id", c.requestID))
 				panic(http.ErrAbortHandler)
 			}
-			h.writeError(sw, r, c, err)
+			fail(sw, r, c, err)
 		}
 	})
 }

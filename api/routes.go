@@ -47,7 +47,7 @@ func (h *Handler) routes() []route {
 	}
 }
 
-func (h *Handler) handleOpenAPI(w http.ResponseWriter, r *http.Request, c *call) error {
+func (h *Handler) handleOpenAPI(w http.ResponseWriter, r *http.Request, c *Call) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(openAPI)))
 	w.Header().Set("Cache-Control", "public, max-age=300")

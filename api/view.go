@@ -1,11 +1,11 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -16,9 +16,9 @@ import (
 	"github.com/guardian-network/guardian/access"
 )
 
-// referralView is a referral as the API shows it to a caller: its
+// ReferralView is a referral as the API shows it to a caller: its
 // metadata, never the report's content.
-type referralView struct {
+type ReferralView struct {
 	ID                  int64                   `json:"id"`
 	ReportID            int64                   `json:"reportId"`
 	AgencyID            string                  `json:"agencyId"`
@@ -50,7 +50,7 @@ type referralView struct {
 	Decline             *guardian.Decline       `json:"decline,omitempty"`
 }
 
-func viewOf(c *call, r *guardian.Referral) referralView {
+func viewOf(c *Call, r *guardian.Referral) ReferralView {
 	countries := r.Countries
 	if countries == nil {
 		countries = []string{}
@@ -60,7 +60,7 @@ func viewOf(c *call, r *guardian.Referral) referralView {
 		scope = []string{}
 	}
 	left := r.Deadline.Sub(c.now)
-	v := referralView{
+	v := ReferralView{
 		ID: r.ID, ReportID: r.ReportID, AgencyID: r.AgencyID, State: r.State, Priority: r.Priority, Label: r.Label,
 		Countries: countries, Reason: r.Reason, Channel: r.Channel, HandlingCode: r.HandlingCode, DataScope: scope,
 		Deadline: r.Deadline, TimeLeftSeconds: int64(left / time.Second), Overdue: left <= 0,
@@ -78,9 +78,9 @@ func viewOf(c *call, r *guardian.Referral) referralView {
 	return v
 }
 
-// referralList is a page of referrals.
-type referralList struct {
-	Referrals  []referralView `json:"referrals"`
+// ReferralList is a page of referrals.
+type ReferralList struct {
+	Referrals  []ReferralView `json:"referrals"`
 	NextCursor string         `json:"nextCursor,omitempty"`
 }
 
@@ -253,12 +253,12 @@ func (f *listFilters) query(aq access.Query) guardian.ReferralQuery {
 }
 
 // page lists one page and checks every row again with access.
-func (h *Handler) page(r *http.Request, c *call, f *listFilters, list string, q guardian.ReferralQuery) (referralList, error) {
-	rows, more, err := h.Delivery.ListReferrals(r.Context(), q)
+func (h *Handler) page(ctx context.Context, c *Call, f *listFilters, list string, q guardian.ReferralQuery) (ReferralList, error) {
+	rows, more, err := h.Delivery.ListReferrals(ctx, q)
 	if err != nil {
-		return referralList{}, err
+		return ReferralList{}, err
 	}
-	out := referralList{Referrals: []referralView{}}
+	out := ReferralList{Referrals: []ReferralView{}}
 	for _, ref := range rows {
 		if c.caller.CanSee(ref, ref.Escalated()) {
 			out.Referrals = append(out.Referrals, viewOf(c, ref))
