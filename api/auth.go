@@ -74,6 +74,10 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, c *Call, 
 		// ended session is simply nobody.
 		if ck, err := r.Cookie(h.cookieName(r)); err == nil && ck.Value != "" {
 			if err := h.authSession(w, r, c, ck.Value); err != nil {
+				var ae *apiError
+				if errors.As(err, &ae) && ae.reason == "csrf" {
+					return err // a signed-in person's forged post
+				}
 				*c = Call{requestID: c.requestID, clientAddr: c.clientAddr, now: c.now, network: c.network}
 			}
 		}

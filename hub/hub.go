@@ -49,6 +49,7 @@ import (
 	"github.com/guardian-network/guardian/server"
 	"github.com/guardian-network/guardian/sqlite"
 	"github.com/guardian-network/guardian/sqlstore"
+	"github.com/guardian-network/guardian/web"
 )
 
 // StoreConfig is where a hub's data lives.
@@ -218,6 +219,8 @@ type Config struct {
 	// ConfigureAPI, if set, adjusts the partner API's limits and policies
 	// before it opens.
 	ConfigureAPI func(*api.Handler)
+	// Demo marks every web page with the DEMO banner (guardian demo).
+	Demo bool
 }
 
 // Hub is a running hub.
@@ -229,6 +232,7 @@ type Hub struct {
 	Pipeline *jobs.Pipeline
 	Network  *NetworkReloader
 	API      *api.Handler
+	Web      *web.Handler
 
 	cert    *server.Certificate // nil without TLS
 	logger  *slog.Logger
@@ -435,6 +439,13 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	// last requests' failed sign-ins are counted too.
 	h.onClose(h.API.Close)
 	srv.API = h.API
+	// The web pages are served through the API's chain and services.
+	h.Web = &web.Handler{API: h.API, Users: store, Passkeys: store, Audit: store, Log: h.AuditLog, Demo: cfg.Demo,
+		SecureCookies: srv.TLS != nil, Logger: logger}
+	if err := h.Web.Open(); err != nil {
+		return nil, err
+	}
+	srv.Pages = h.Web
 	if err := srv.Open(); err != nil {
 		return nil, err
 	}

@@ -107,6 +107,9 @@ type Server struct {
 	// API, if set, serves the partner API (package api) under /api/v1/.
 	// It does its own authentication and limits, through package access.
 	API http.Handler
+	// Pages, if set, serves the web pages (package web) at every path no
+	// other route takes.
+	Pages http.Handler
 
 	// Addr is the address to listen on; ":0" picks a free port, which
 	// [Server.URL] reports after Open.
@@ -332,6 +335,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.API != nil {
 		mux.Handle("/api/v1/", s.API)
+	}
+	if s.Pages != nil {
+		mux.Handle("/", s.Pages)
 	}
 	// No slot: answering costs nothing, and a load balancer must hear from
 	// the hub however busy it is.
