@@ -161,11 +161,11 @@ func checkForm(r *http.Request) error {
 }
 
 type signInView struct {
-	Name      string
-	Reason    string // a message key: why the person is here
-	Error     string // a message key
-	Detail    string
-	Next      string
+	Name   string
+	Reason string // a message key: why the person is here
+	Error  string // a message key
+	Detail string
+	Next   string
 }
 
 // safeNext keeps a post-sign-in destination on this site.
@@ -249,10 +249,10 @@ func (h *Handler) pendingOf(w http.ResponseWriter, r *http.Request, c *api.Call)
 }
 
 type factorView struct {
-	Passkeys  bool
-	Recovery  bool // show the recovery code field rather than TOTP
-	Error     string
-	Detail    string
+	Passkeys bool
+	Recovery bool // show the recovery code field rather than TOTP
+	Error    string
+	Detail   string
 }
 
 func (h *Handler) handleFactorPage(w http.ResponseWriter, r *http.Request, c *api.Call) error {
@@ -305,11 +305,11 @@ func afterSignIn(c *api.Call, next string) string {
 }
 
 type enrolView struct {
-	Secret    string
-	QR        string // a data: URI of the QR code's PNG
-	URI       string
-	Error     string
-	Codes     []string // the recovery codes, shown once after enrolment
+	Secret string
+	QR     string // a data: URI of the QR code's PNG
+	URI    string
+	Error  string
+	Codes  []string // the recovery codes, shown once after enrolment
 }
 
 func (h *Handler) handleEnrolPage(w http.ResponseWriter, r *http.Request, c *api.Call) error {
