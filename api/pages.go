@@ -67,8 +67,10 @@ type Problem struct {
 	RequestID  string
 }
 
-// problem describes err, logging faults in full (they are shown only as
-// "Internal error.").
+// Problem describes err as an interface shows it, logging faults in full
+// (they are shown only as "Internal error.").
+func (h *Handler) Problem(r *http.Request, c *Call, err error) Problem { return h.problem(r, c, err) }
+
 func (h *Handler) problem(r *http.Request, c *Call, err error) Problem {
 	p := Problem{Status: statusOf(err), Code: guardian.ErrorCode(err), Message: guardian.ErrorMessage(err), RequestID: c.requestID}
 	var ae *apiError

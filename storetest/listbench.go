@@ -30,7 +30,7 @@ func RunListBenchmarks(b *testing.B, bk Backend, n int) {
 	s, _ := MustOpen(b, bk, sqlstore.Options{Sealer: suiteSealer, OnFinish: nopFinishHook,
 		OnReferral: func(context.Context, *sql.Tx, guardian.ReferralChange) error { return nil }})
 	start := time.Now()
-	if err := seedReferrals(ctx, s, bk, n); err != nil {
+	if err := SeedInbox(ctx, s, bk, listBenchAgency, n); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("%s: seeded %d referrals in %s", bk.Name, n, time.Since(start).Round(time.Millisecond))
@@ -80,9 +80,10 @@ func RunListBenchmarks(b *testing.B, bk Backend, n int) {
 	}
 }
 
-// seedReferrals stores n delivered referrals for listBenchAgency, each of
-// its own report, with priorities and deadlines spread as an inbox's are.
-func seedReferrals(ctx context.Context, s *sqlstore.Store, bk Backend, n int) error {
+// SeedInbox stores n delivered referrals for agencyID, each of its own
+// report, with priorities and deadlines spread as an inbox's are: for the
+// benchmarks of an inbox of a million (the store's and the web page's).
+func SeedInbox(ctx context.Context, s *sqlstore.Store, bk Backend, agencyID string, n int) error {
 	rep := &guardian.Reporter{Name: "bench-service", PasswordHash: "x"}
 	if err := s.CreateReporter(ctx, rep, systemEvent("reporter.create")); err != nil {
 		return err
@@ -98,7 +99,7 @@ func seedReferrals(ctx context.Context, s *sqlstore.Store, bk Backend, n int) er
 	err := s.RouteReport(ctx, r.ID, guardian.Actor{Kind: guardian.ActorSystem, Name: "bench"}, "bench-network", now, now,
 		func(*guardian.RoutingState) (*guardian.RoutingUpdate, error) {
 			return &guardian.RoutingUpdate{Create: []*guardian.Referral{{
-				AgencyID: listBenchAgency, Countries: []string{"PY"}, Channel: guardian.ChannelDirect, Reason: guardian.ReasonPartner,
+				AgencyID: agencyID, Countries: []string{"PY"}, Channel: guardian.ChannelDirect, Reason: guardian.ReasonPartner,
 				Priority: "2", Label: guardian.LabelReferral, HandlingCode: "LE-ONLY", DataScope: guardian.ScopeFiles,
 				AcknowledgeWithin: 24 * time.Hour, RetentionDays: 365, Deadline: now.Add(24 * time.Hour),
 			}}}, nil

@@ -338,3 +338,12 @@ func clip(s string) string {
 	}
 	return s
 }
+
+func mustURL(tb testing.TB, s string) *url.URL {
+	tb.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
+}

@@ -198,10 +198,11 @@ func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request, c *api.Ca
 	v := signInView{Name: guardian.Clip(name, 320), Next: safeNext(r.PostFormValue("next"))}
 	u, err := h.API.CheckPassword(r.Context(), c, name, password)
 	if err != nil {
-		if guardian.ErrorCode(err) == guardian.EUNAVAILABLE || guardian.ErrorCode(err) == "" {
+		p, ok := h.refusal(r, c, err)
+		if !ok {
 			return err
 		}
-		v.Error, v.Detail = signInErrorKey(err), guardian.ErrorMessage(err)
+		v.Error, v.Detail = signInErrorKey(p), p.Message
 		return h.render(w, r, http.StatusUnauthorized, "signin", h.anonPage(w, r, c, msg("signin.title"), v))
 	}
 	id := h.pending.add(&pendingSignIn{user: u, expires: c.Now().Add(pendingFor), next: v.Next})
@@ -215,21 +216,31 @@ func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request, c *api.Ca
 }
 
 // signInErrorKey names a sign-in refusal in the catalogue.
-func signInErrorKey(err error) string {
-	text := guardian.ErrorMessage(err)
-	switch {
-	case strings.Contains(text, "locked"):
+func signInErrorKey(p api.Problem) string {
+	switch p.Reason {
+	case "locked":
 		return msg("signin.error.locked")
-	case strings.Contains(text, "disabled"):
+	case "disabled":
 		return msg("signin.error.disabled")
-	case strings.Contains(text, "used already"):
+	case "code-used":
 		return msg("signin.error.used")
-	case strings.Contains(text, "reset"):
+	case "mfa-reset":
 		return msg("signin.error.reset")
-	case guardian.ErrorCode(err) == guardian.EINVALID:
+	}
+	if p.Code == guardian.EINVALID {
 		return msg("signin.error.missing")
 	}
 	return msg("signin.error.wrong")
+}
+
+// refusal describes a failed sign-in step for its page; faults and an
+// overloaded hub are not refusals, and go to the error page.
+func (h *Handler) refusal(r *http.Request, c *api.Call, err error) (api.Problem, bool) {
+	p := h.API.Problem(r, c, err)
+	if p.Status >= 500 || p.Reason == "throttled" || p.Reason == "busy" {
+		return p, false
+	}
+	return p, true
 }
 
 // pendingOf returns the request's pending sign-in, or sends the person
@@ -277,12 +288,13 @@ func (h *Handler) handleFactor(w http.ResponseWriter, r *http.Request, c *api.Ca
 		f = api.SecondFactor{TOTP: "0"}
 	}
 	if _, err := h.API.CompleteSignIn(r.Context(), w, r, c, ps.user, f); err != nil {
-		if guardian.ErrorCode(err) == guardian.EUNAVAILABLE || guardian.ErrorCode(err) == "" {
+		p, ok := h.refusal(r, c, err)
+		if !ok {
 			return err
 		}
 		used := h.pending.fail(id)
 		v := factorView{Passkeys: h.hasPasskeys(r.Context(), ps.user), Recovery: f.RecoveryCode != "",
-			Error: signInErrorKey(err), Detail: guardian.ErrorMessage(err)}
+			Error: signInErrorKey(p), Detail: p.Message}
 		if used || v.Error == msg("signin.error.locked") || v.Error == msg("signin.error.disabled") {
 			h.pending.remove(id)
 			sv := signInView{Name: ps.user.Name, Error: v.Error, Detail: v.Detail}
