@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -43,6 +44,7 @@ import (
 	"github.com/guardian-network/guardian/hashlist"
 	"github.com/guardian-network/guardian/jobs"
 	"github.com/guardian-network/guardian/notify"
+	"github.com/guardian-network/guardian/passkey"
 	"github.com/guardian-network/guardian/pdq"
 	"github.com/guardian-network/guardian/postgres"
 	"github.com/guardian-network/guardian/routing"
@@ -451,6 +453,11 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	}
 	h.Server = srv
 	h.onClose(srv.Close)
+	if rp, err := relyingParty(cfg.PublicURL, srv.URL()); err != nil {
+		logger.Warn("passkeys are off", slog.Any("error", err))
+	} else {
+		h.Web.SetRelyingParty(rp)
+	}
 
 	logger.Info("guardian is serving", slog.String("url", srv.URL()), slog.String("intake", srv.URL()+srv.Prefix))
 	return h, nil
@@ -595,4 +602,26 @@ func (h *Hub) ReloadOnSIGHUP(ctx context.Context) (stop func()) {
 		signal.Stop(sig)
 		<-done
 	}
+}
+
+// relyingParty makes the passkeys' relying party from the hub's public
+// URL, or, without one, from the loopback address it listens on, as
+// "localhost": WebAuthn takes no IP address as its id.
+func relyingParty(publicURL, listening string) (*passkey.RelyingParty, error) {
+	base := publicURL
+	if base == "" {
+		u, err := url.Parse(listening)
+		if err != nil {
+			return nil, err
+		}
+		if ip := net.ParseIP(u.Hostname()); ip != nil && !ip.IsLoopback() {
+			return nil, fmt.Errorf("the hub listens on %s: passkeys need --public-url with a host name", u.Host)
+		}
+		base = u.Scheme + "://localhost:" + u.Port()
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("public URL: %w", err)
+	}
+	return passkey.New(u.Hostname(), []string{u.Scheme + "://" + u.Host}, "Guardian")
 }

@@ -40,10 +40,12 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/api"
 	"github.com/guardian-network/guardian/auditlog"
+	"github.com/guardian-network/guardian/passkey"
 )
 
 //go:embed templates static locales
@@ -60,6 +62,10 @@ type Handler struct {
 	// auditor's pages; either may be nil (no audit pages).
 	Audit guardian.AuditLogStore
 	Log   *auditlog.Log
+	// Passkeys need a relying party (SetRelyingParty): until one is set,
+	// the pages offer none.
+	relyingParty atomic.Pointer[passkey.RelyingParty]
+
 	// Demo marks every page with the DEMO banner (guardian demo).
 	Demo bool
 	// SecureCookies marks the pages' own cookies Secure even on plain
@@ -128,3 +134,10 @@ type route struct {
 // Close releases nothing yet; it is here so the hub can close the pages
 // like its other parts.
 func (h *Handler) Close(context.Context) error { return nil }
+
+// SetRelyingParty turns passkeys on with the relying party that checks
+// them: the hub's public host and origin, known once it listens.
+func (h *Handler) SetRelyingParty(rp *passkey.RelyingParty) { h.relyingParty.Store(rp) }
+
+// RelyingParty returns the relying party of passkeys, or nil.
+func (h *Handler) RelyingParty() *passkey.RelyingParty { return h.relyingParty.Load() }
