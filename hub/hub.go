@@ -443,7 +443,8 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	srv.API = h.API
 	// The web pages are served through the API's chain and services.
 	h.Web = &web.Handler{API: h.API, Users: store, Passkeys: store, Audit: store, Log: h.AuditLog, Demo: cfg.Demo,
-		SecureCookies: srv.TLS != nil, Logger: logger}
+		GeoAttribution: geoAttribution(cfg.GeoIP),
+		SecureCookies:  srv.TLS != nil, Logger: logger}
 	if err := h.Web.Open(); err != nil {
 		return nil, err
 	}
@@ -624,4 +625,14 @@ func relyingParty(publicURL, listening string) (*passkey.RelyingParty, error) {
 		return nil, fmt.Errorf("public URL: %w", err)
 	}
 	return passkey.New(u.Hostname(), []string{u.Scheme + "://" + u.Host}, "Guardian")
+}
+
+// geoAttribution is the credit the IP geolocation data asks pages to
+// show: the embedded table's (DB-IP's licence requires it); a database of
+// the operator's own carries its own terms.
+func geoAttribution(path string) string {
+	if path == "" {
+		return geo.Embedded().Info().Attribution
+	}
+	return ""
 }

@@ -77,7 +77,9 @@ type page struct {
 	Nav       []navItem
 	Static    map[string]string // file name → versioned URL
 	Notice    string            // a message key, shown once after a redirect
-	Data      any
+	// Attribution and AttributionURL credit the IP geolocation data.
+	Attribution, AttributionURL string
+	Data                        any
 }
 
 type navItem struct {
@@ -98,6 +100,7 @@ func (h *Handler) newPage(r *http.Request, c *api.Call, title string, data any) 
 		Lang: tag.String(), Languages: languageOptions(tag), Zone: zone(r, userZone), Now: c.Now(), Static: h.static.urls,
 		Data: data,
 	}
+	p.Attribution, p.AttributionURL = splitAttribution(h.GeoAttribution)
 	if u != nil {
 		p.Org = u.Organisation.String()
 		p.Nav = navFor(c)
@@ -233,4 +236,12 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) {
 		return
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// splitAttribution splits "text (https://…)" into the text and its link.
+func splitAttribution(s string) (text, link string) {
+	if i := strings.LastIndex(s, " (https://"); i > 0 && strings.HasSuffix(s, ")") {
+		return s[:i], s[i+2 : len(s)-1]
+	}
+	return s, ""
 }

@@ -66,6 +66,10 @@ type Handler struct {
 	// the pages offer none.
 	relyingParty atomic.Pointer[passkey.RelyingParty]
 
+	// GeoAttribution is the text the IP geolocation data's licence asks
+	// pages showing countries derived from addresses to display, ending
+	// in its link in brackets: "IP Geolocation by DB-IP (https://db-ip.com)".
+	GeoAttribution string
 	// Demo marks every page with the DEMO banner (guardian demo).
 	Demo bool
 	// SecureCookies marks the pages' own cookies Secure even on plain
