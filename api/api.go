@@ -94,6 +94,10 @@ type Handler struct {
 	// identity.DefaultLockout and identity.DefaultSessionPolicy.
 	Lockout  identity.Lockout
 	Sessions identity.SessionPolicy
+	// SkipSecondFactor lets people sign in with the password alone. Only
+	// a hub opened in demo mode on a store that guardian demo created sets
+	// it (hub.Open checks); every page then carries the DEMO banner.
+	SkipSecondFactor bool
 	// SecureCookies marks the session cookie Secure with the __Host-
 	// prefix even on plain HTTP requests: set it when a TLS proxy is in
 	// front. Requests that arrive over TLS get them anyway.

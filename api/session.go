@@ -182,6 +182,9 @@ type SecondFactor struct {
 	TOTP         string
 	RecoveryCode string
 	Passkey      bool
+	// Demo asks for no second factor: refused unless the hub is a demo's
+	// (Handler.SkipSecondFactor).
+	Demo bool
 }
 
 // CompleteSignIn is a sign-in's second step, for a person CheckPassword
@@ -206,6 +209,7 @@ func (h *Handler) CompleteSignIn(ctx context.Context, w http.ResponseWriter, r *
 	var recoveryHash string
 	switch {
 	case f.Passkey:
+	case f.Demo && h.SkipSecondFactor:
 	case f.TOTP != "":
 		if len(u.TOTPSecret) == 0 {
 			return false, unauthenticated("mfa-reset", "Your second factor was reset; ask your administrator to enrol you again.")
@@ -250,8 +254,11 @@ func (h *Handler) CompleteSignIn(ctx context.Context, w http.ResponseWriter, r *
 		}
 	}
 	ev := c.event(guardian.CategoryAuthentication, "user.signin")
-	if f.Passkey {
+	switch {
+	case f.Passkey:
 		ev.Reason = "passkey"
+	case f.Demo:
+		ev.Reason = "demo-no-second-factor"
 	}
 	if err := h.Users.RecordSignIn(ctx, u.ID, step, ev); err != nil {
 		if guardian.ErrorCode(err) == guardian.ECONFLICT {
