@@ -32,6 +32,10 @@ import (
 // requests need none: a browser never adds an Authorization header by
 // itself.
 
+// PollHeader marks a request a page makes by itself on a timer: it does
+// not count as the person's activity against the session's idle lock.
+const PollHeader = "Guardian-Poll"
+
 // CSRFHeader is the header a session's state-changing requests carry.
 const CSRFHeader = "Guardian-CSRF-Token"
 
@@ -202,7 +206,9 @@ func (h *Handler) authSession(w http.ResponseWriter, r *http.Request, c *Call, s
 				msg: "This request needs the CSRF token that signing in returned, in the " + CSRFHeader + " header."}
 		}
 	}
-	if h.Sessions.NeedsTouch(s, c.now) {
+	// A page's own refresh (the inbox polls for new referrals) is no
+	// activity of the person's: it must not keep an idle session open.
+	if h.Sessions.NeedsTouch(s, c.now) && r.Header.Get(PollHeader) == "" {
 		if err := h.Users.TouchSession(ctx, hash, c.now); err != nil && !errors.Is(err, ctx.Err()) {
 			h.Logger.ErrorContext(ctx, "cannot record a session's activity", slog.Any("session", s), slog.Any("error", err))
 		}

@@ -800,7 +800,13 @@ func (s *Store) referralParts(q *guardian.ReferralQuery, withCursor bool) ([]*li
 	var parts []*listPart
 	switch {
 	case q.All:
-		parts = append(parts, &listPart{})
+		// The hub sees every referral; an agency named narrows it to
+		// that agency's, held ones included (the board's agency filter).
+		p := &listPart{}
+		if q.AgencyID != "" {
+			p.add("agency_id = ?", q.AgencyID)
+		}
+		parts = append(parts, p)
 	default:
 		if q.AgencyID != "" {
 			p := &listPart{}

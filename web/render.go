@@ -103,7 +103,7 @@ func (h *Handler) newPage(r *http.Request, c *api.Call, title string, data any) 
 	p.Attribution, p.AttributionURL = splitAttribution(h.GeoAttribution)
 	if u != nil {
 		p.Org = u.Organisation.String()
-		p.Nav = navFor(c)
+		p.Nav = navFor(c, h.Mailbox != nil)
 		for i := range p.Nav {
 			p.Nav[i].Current = p.Nav[i].Path == r.URL.Path
 		}

@@ -22,8 +22,10 @@ func (h *Handler) routes() []route {
 		{"POST", "/language", api.AuthOptional, h.handleLanguage},
 	}
 	rs = append(rs, h.passkeyRoutes()...)
+	rs = append(rs, h.accountRoutes()...)
 	rs = append(rs, h.agencyRoutes()...)
 	rs = append(rs, h.hubRoutes()...)
+	rs = append(rs, h.demoRoutes()...)
 	return rs
 }
 
@@ -49,15 +51,15 @@ func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request, c *api.Call
 
 // home is the first page of a person's roles.
 func home(c *api.Call) string {
-	if nav := navFor(c); len(nav) > 0 {
+	if nav := navFor(c, false); len(nav) > 0 {
 		return nav[0].Path
 	}
 	return "/account"
 }
 
 // navFor is the navigation of a person: the pages of their roles, in
-// the order of their work.
-func navFor(c *api.Call) []navItem {
+// the order of their work (and a demo hub's caught mail).
+func navFor(c *api.Call, mail bool) []navItem {
 	u := c.User()
 	if u == nil {
 		return nil
@@ -75,8 +77,11 @@ func navFor(c *api.Call) []navItem {
 	add("/supervision", msg("nav.supervision"), guardian.RoleAgencySupervisor)
 	add("/liaison", msg("nav.liaison"), guardian.RoleLiaisonOfficer)
 	add("/hub/queue", msg("nav.queue"), guardian.RoleHubAnalyst)
-	add("/hub/board", msg("nav.board"), guardian.RoleHubSupervisor, guardian.RoleHubAnalyst)
+	add("/hub/board", msg("nav.board"), guardian.RoleHubSupervisor)
 	add("/audit-log", msg("nav.audit"), guardian.RoleAuditor)
+	if mail {
+		add("/hub/mail", msg("nav.mail"), mailRoles...)
+	}
 	nav = append(nav, navItem{Path: "/account", Key: msg("nav.account")})
 	return nav
 }

@@ -60,8 +60,10 @@ type Handler struct {
 	Passkeys guardian.PasskeyStore
 	// Audit reads the audit log's events, and Log proves them, for the
 	// auditor's pages; either may be nil (no audit pages).
-	Audit guardian.AuditLogStore
-	Log   *auditlog.Log
+	// AuditVerifierKey checks the checkpoints' signatures on those pages.
+	Audit            guardian.AuditLogStore
+	Log              *auditlog.Log
+	AuditVerifierKey string
 	// Passkeys need a relying party (SetRelyingParty): until one is set,
 	// the pages offer none.
 	relyingParty atomic.Pointer[passkey.RelyingParty]
@@ -72,6 +74,8 @@ type Handler struct {
 	GeoAttribution string
 	// Demo marks every page with the DEMO banner (guardian demo).
 	Demo bool
+	// Mailbox, if set, is the demo's SMTP catcher, shown at /hub/mail.
+	Mailbox Mailbox
 	// SecureCookies marks the pages' own cookies Secure even on plain
 	// HTTP (a TLS proxy in front), as api.Handler.SecureCookies.
 	SecureCookies bool
@@ -82,7 +86,9 @@ type Handler struct {
 	catalog   *catalog
 	static    staticFiles
 	pending   *pendingSignIns
-	once      sync.Once
+	// pendingRegistrations are passkey registrations begun on /account.
+	pendingRegistrations *registrations
+	once                 sync.Once
 }
 
 // Open parses the templates and catalogues and builds the routes.
@@ -108,6 +114,7 @@ func (h *Handler) Open() error {
 		return fmt.Errorf("web: %w", err)
 	}
 	h.pending = newPendingSignIns(maxPendingSignIns)
+	h.pendingRegistrations = &registrations{max: maxRegistrations, byUser: make(map[int64]*passkey.Ceremony)}
 	h.mux = http.NewServeMux()
 	for _, rt := range h.routes() {
 		h.mux.Handle(rt.method+" "+rt.path, h.API.Page(rt.auth, rt.fn, h.writeProblem))
