@@ -221,8 +221,13 @@ type Config struct {
 	// ConfigureAPI, if set, adjusts the partner API's limits and policies
 	// before it opens.
 	ConfigureAPI func(*api.Handler)
-	// Demo marks every web page with the DEMO banner (guardian demo).
+	// Demo is guardian demo's mode: people sign in with the password
+	// alone and every web page carries the DEMO banner. Open refuses it
+	// unless the store was created by guardian demo (IsDemo).
 	Demo bool
+	// Mailbox, if set, is shown to the hub's staff at /hub/mail: the
+	// demo's SMTP catcher.
+	Mailbox web.Mailbox
 }
 
 // Hub is a running hub.
@@ -319,6 +324,13 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	}
 	h.Store = store
 	h.onClose(func(context.Context) error { return store.Close() })
+	if cfg.Demo {
+		if demo, err := store.IsDemo(ctx); err != nil {
+			return nil, err
+		} else if !demo {
+			return nil, errors.New("demo mode needs a store created by guardian demo: this one was not")
+		}
+	}
 	if err := jobs.Migrate(ctx, cfg.Store.RiverDriver(store.DB()), logger); err != nil {
 		return nil, fmt.Errorf("triage pipeline: %w", err)
 	}
@@ -430,7 +442,7 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	// callers (people and partners' tokens) and asks package access.
 	h.API = &api.Handler{Store: store, Routing: store, Delivery: store, Users: store, Access: store, HashLists: store,
 		Evidence: h.Evidence, MasterKey: mk, Network: h.Network.r.Network, Now: cfg.Clock,
-		Reroute: h.Pipeline.Reroute, Logger: logger, SecureCookies: srv.TLS != nil}
+		Reroute: h.Pipeline.Reroute, Logger: logger, SecureCookies: srv.TLS != nil, SkipSecondFactor: cfg.Demo}
 	if cfg.ConfigureAPI != nil {
 		cfg.ConfigureAPI(h.API)
 	}
@@ -442,7 +454,7 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	h.onClose(h.API.Close)
 	srv.API = h.API
 	// The web pages are served through the API's chain and services.
-	h.Web = &web.Handler{API: h.API, Users: store, Passkeys: store, Audit: store, Log: h.AuditLog, Demo: cfg.Demo,
+	h.Web = &web.Handler{API: h.API, Users: store, Passkeys: store, Audit: store, Log: h.AuditLog, AuditVerifierKey: vkey, Demo: cfg.Demo, Mailbox: cfg.Mailbox,
 		GeoAttribution: geoAttribution(cfg.GeoIP),
 		SecureCookies:  srv.TLS != nil, Logger: logger}
 	if err := h.Web.Open(); err != nil {

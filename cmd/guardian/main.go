@@ -22,7 +22,8 @@
 //	guardian hashlist import FILE --name N --source S   import a hash list (CSV or VICS JSON)
 //	guardian hashlist list            list the hash lists
 //	guardian hashlist remove NAME     remove a hash list
-//	guardian demo                     serve a demo hub with a demo reporter
+//	guardian demo                     run the whole network on one machine: demo people,
+//	                                  mail catcher, simulated reporting service
 //	guardian version                  print the version
 //
 // Every command takes --data and --database, so that all of them work on the
@@ -135,7 +136,7 @@ Usage:
                     [--format csv|vics] [--version V] [--categories SCHEME] [--force]
   guardian hashlist list [--data DIR] [--database URL]
   guardian hashlist remove [--data DIR] [--database URL] NAME
-  guardian demo [--data ./guardian-demo] [--addr ADDR]
+  guardian demo [--data ./guardian-demo] [--addr ADDR] [--reports N] [--report-every D]
   guardian version
 
 Examples:

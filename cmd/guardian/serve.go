@@ -37,6 +37,11 @@ type ServeCommand struct {
 
 	// Ready, if set, receives the server's base URL once it listens.
 	Ready func(url string)
+
+	// configure, if set, adjusts the hub's configuration after the flags
+	// (guardian demo's mode, mail catcher and mailbox): not a flag, so
+	// that no serve command line can turn demo mode on.
+	configure func(*hub.Config)
 }
 
 // Run parses the flags and serves until ctx is cancelled.
@@ -75,7 +80,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	h, err := hub.Open(ctx, hub.Config{
+	cfg := hub.Config{
 		Store:           c.Store.hub(),
 		Migrate:         c.Migrate,
 		Addr:            c.Addr,
@@ -92,7 +97,11 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		PublicURL:       c.Notify.publicURL,
 		SMTP:            smtp,
 		WebhookTimeout:  c.Notify.webhookTimeout,
-	})
+	}
+	if c.configure != nil {
+		c.configure(&cfg)
+	}
+	h, err := hub.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
