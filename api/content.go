@@ -268,7 +268,7 @@ func (h *Handler) openFile(rep *guardian.Report, f *guardian.File) (io.ReadClose
 }
 
 func (h *Handler) handleFile(w http.ResponseWriter, r *http.Request, c *Call) error {
-	file, rc, err := h.OpenFile(r.Context(), c, pathID(r, "id"), r.PathValue("fileId"), justificationOf(r))
+	file, rc, err := h.OpenFile(r.Context(), c, pathID(r, "id"), r.PathValue("fileId"), justificationOf(r), ViewDownload)
 	if err != nil {
 		return err
 	}
@@ -294,10 +294,19 @@ func CopyFile(w io.Writer, rc io.Reader, file *guardian.File) error {
 	return nil
 }
 
+// How a file was shown, as its file.view event records (Reason): an
+// auditor must tell a blurred preview from the picture itself.
+const (
+	ViewDownload = "download" // the bytes, as an attachment
+	ViewBlurred  = "blurred"  // a blurred greyscale rendering made on the hub
+	ViewOriginal = "original" // the image itself, on a page
+)
+
 // OpenFile opens one file of a referral's report for the caller, and
-// records the view (a file.view event with the justification). The
-// caller closes the reader, which decrypts as it is read.
-func (h *Handler) OpenFile(ctx context.Context, c *Call, id int64, fileID string, j guardian.Justification) (*guardian.File, io.ReadCloser, error) {
+// records the view (a file.view event with the justification, and how the
+// file is shown: ViewDownload, ViewBlurred or ViewOriginal). The caller
+// closes the reader, which decrypts as it is read.
+func (h *Handler) OpenFile(ctx context.Context, c *Call, id int64, fileID string, j guardian.Justification, view string) (*guardian.File, io.ReadCloser, error) {
 	ref, id, err := h.loadReferral(ctx, id)
 	if err != nil {
 		return nil, nil, err
@@ -336,7 +345,7 @@ func (h *Handler) OpenFile(ctx context.Context, c *Call, id int64, fileID string
 		return nil, nil, err
 	}
 	ev := referralEvent(c, ref, guardian.CategoryConsultation, "file.view")
-	ev.FileID = file.ID
+	ev.FileID, ev.Reason = file.ID, view
 	ev.Justification = openedBecause(c, j)
 	if err := h.Store.AppendAuditEvent(ctx, ev); err != nil {
 		rc.Close()

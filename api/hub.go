@@ -104,7 +104,62 @@ func (h *Handler) Confirm(ctx context.Context, c *Call, id int64, j guardian.Jus
 	if err != nil {
 		return ReferralView{}, err
 	}
+	// The analyst has decided the report's last held referral: it no
+	// longer waits in the queue.
+	if err := h.resolveIfDecided(ctx, c, ref.ReportID, j); err != nil {
+		return ReferralView{}, err
+	}
 	return viewOf(c, ref), nil
+}
+
+// resolveIfDecided takes a report out of the analysts' queue when none of
+// its referrals is held any more.
+func (h *Handler) resolveIfDecided(ctx context.Context, c *Call, reportID int64, j guardian.Justification) error {
+	refs, err := h.Routing.FindReferrals(ctx, reportID)
+	if err != nil {
+		return err
+	}
+	for _, r := range refs {
+		if r.HeldForConfirmation && r.State == guardian.ReferralNew {
+			return nil
+		}
+	}
+	if err := h.resolve(ctx, c, reportID, j); guardian.ErrorCode(err) != guardian.ENOTFOUND {
+		return err
+	}
+	return nil
+}
+
+// resolve takes a report out of the analysts' queue; a report not in it
+// (or no longer) is ENOTFOUND.
+func (h *Handler) resolve(ctx context.Context, c *Call, reportID int64, j guardian.Justification) error {
+	ev := reportEvent(c, reportID, guardian.CategoryAlteration, "queue.resolve")
+	ev.Justification = j.String()
+	return h.Routing.ResolveQueueEntry(ctx, reportID, ev)
+}
+
+func (h *Handler) handleResolve(w http.ResponseWriter, r *http.Request, c *Call) error {
+	var req justified
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := h.ResolveQueueEntry(r.Context(), c, pathID(r, "id"), guardian.Justification{CaseNumber: req.CaseNumber, Reason: req.Reason}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// ResolveQueueEntry takes a report out of the analysts' queue: the
+// analyst has handled it.
+func (h *Handler) ResolveQueueEntry(ctx context.Context, c *Call, reportID int64, j guardian.Justification) error {
+	if _, err := h.reportAccess(ctx, c, access.OverrideRouting, reportID); err != nil {
+		return err
+	}
+	if err := j.Validate(); err != nil {
+		return err
+	}
+	return h.resolve(ctx, c, reportID, j)
 }
 
 type priorityRequest struct {

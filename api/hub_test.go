@@ -73,6 +73,33 @@ func TestHub(t *testing.T) {
 			}
 		})
 
+		t.Run("Resolve", func(t *testing.T) {
+			// A report located nowhere waits in the queue until an
+			// analyst takes it out.
+			nowhere, _ := f.report(nil)
+			inQueue := func() bool {
+				var q struct{ Queue []struct{ ReportID int64 } }
+				a.do("GET", "/hub/queue", nil).want(t, http.StatusOK).decode(t, &q)
+				return slices.ContainsFunc(q.Queue, func(e struct{ ReportID int64 }) bool { return e.ReportID == nowhere })
+			}
+			if !inQueue() {
+				t.Fatalf("report %d located nowhere is not in the queue", nowhere)
+			}
+			path := "/reports/" + id(nowhere) + "/resolve"
+			it.do("POST", path, map[string]string{"reason": "x"}).want(t, http.StatusForbidden)
+			a.do("POST", path, map[string]string{}).want(t, http.StatusBadRequest)
+			a.do("POST", "/reports/999999/resolve", map[string]string{"reason": "x"}).want(t, http.StatusNotFound)
+			a.do("POST", path, map[string]string{"reason": "Reporter asked: no location can be had."}).want(t, http.StatusNoContent)
+			if inQueue() {
+				t.Errorf("report %d is still in the queue", nowhere)
+			}
+			a.do("POST", path, map[string]string{"reason": "again"}).want(t, http.StatusNotFound)
+			evs, err := f.store.FindAuditEvents(f.ctx, guardian.AuditFilter{ReportID: nowhere, Action: "queue.resolve"})
+			if err != nil || len(evs) != 1 || evs[0].Justification == "" {
+				t.Errorf("queue.resolve events %+v, %v; want one with the justification", evs, err)
+			}
+		})
+
 		t.Run("Agencies", func(t *testing.T) {
 			path := "/reports/" + id(deReport) + "/agencies"
 			a.do("POST", path, map[string]string{"agencyId": "nowhere", "action": "add", "reason": "x"}).want(t, http.StatusBadRequest)

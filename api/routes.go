@@ -43,6 +43,7 @@ func (h *Handler) routes() []route {
 		{"POST", "/referrals/{id}/confirm", authCaller, h.handleConfirm},
 		{"POST", "/reports/{id}/priority", authCaller, h.handlePriority},
 		{"POST", "/reports/{id}/agencies", authCaller, h.handleAgencies},
+		{"POST", "/reports/{id}/resolve", authCaller, h.handleResolve},
 		{"GET", "/hub/board", authCaller, h.handleBoard},
 	}
 }

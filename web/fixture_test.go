@@ -152,7 +152,11 @@ func (th *testHub) addPerson(name string, org guardian.Organisation, roles ...gu
 	key := identity.GenerateTOTPKey()
 	codes, hashes := identity.GenerateRecoveryCodes()
 	later := time.Now().Add(365 * 24 * time.Hour)
-	u := &guardian.User{Name: name, DisplayName: name, Email: name + "@example.org", Organisation: org, Roles: roles,
+	email := name
+	if !strings.Contains(name, "@") {
+		email = name + "@example.org"
+	}
+	u := &guardian.User{Name: name, DisplayName: name, Email: email, Organisation: org, Roles: roles,
 		PasswordHash: hash, TOTPSecret: th.hub.API.MasterKey.SealUserSecret(name, key.Bytes()), RecoveryCodeHashes: hashes,
 		VettingExpiresAt: &later, TrainingExpiresAt: &later, TimeZone: "UTC"}
 	if err := th.hub.Store.CreateUser(th.ctx, u, systemEvent("user.create", guardian.CategoryPermission)); err != nil {

@@ -25,6 +25,7 @@ func (h *Handler) hubRoutes() []route {
 		{"POST", "/hub/referrals/{id}/confirm", api.AuthPerson, h.handleHubConfirm},
 		{"POST", "/hub/reports/{id}/priority", api.AuthPerson, h.handleHubPriority},
 		{"POST", "/hub/reports/{id}/agencies", api.AuthPerson, h.handleHubAgencies},
+		{"POST", "/hub/reports/{id}/resolve", api.AuthPerson, h.handleHubResolve},
 		{"GET", "/hub/board", api.AuthPerson, h.handleHubBoard},
 	}
 	return append(rs, h.auditRoutes()...)
@@ -34,6 +35,7 @@ func init() {
 	noticeKeys["hub-confirmed"] = msg("hub.notice.confirmed")
 	noticeKeys["hub-priority"] = msg("hub.notice.priority")
 	noticeKeys["hub-agencies"] = msg("hub.notice.agencies")
+	noticeKeys["hub-resolved"] = msg("hub.notice.resolved")
 }
 
 // hubText gives the pages' templates the words of the hub's codes: a
@@ -167,6 +169,15 @@ func (h *Handler) handleHubAgencies(w http.ResponseWriter, r *http.Request, c *a
 		return err
 	}
 	redirect(w, r, hubReportPath(id)+"?notice=hub-agencies")
+	return nil
+}
+
+func (h *Handler) handleHubResolve(w http.ResponseWriter, r *http.Request, c *api.Call) error {
+	id := hubPathID(r, "id")
+	if err := h.API.ResolveQueueEntry(r.Context(), c, id, hubJustification(r)); err != nil {
+		return err
+	}
+	redirect(w, r, hubReportPath(id)+"?notice=hub-resolved")
 	return nil
 }
 

@@ -213,10 +213,11 @@ func enlarge(src *image.Gray, w, h int) *image.Gray {
 }
 
 // openFile opens a referral's file for the person through the API (which
-// asks access and records the file.view), with the justification the
-// request gives, or none when they consulted the referral today.
-func (h *Handler) openFile(r *http.Request, c *api.Call) (*guardian.File, io.ReadCloser, error) {
-	return h.API.OpenFile(r.Context(), c, pathID(r), r.PathValue("fileId"), queryJustification(r))
+// asks access and records the file.view, saying how it was shown: view),
+// with the justification the request gives, or none when they consulted
+// the referral today.
+func (h *Handler) openFile(r *http.Request, c *api.Call, view string) (*guardian.File, io.ReadCloser, error) {
+	return h.API.OpenFile(r.Context(), c, pathID(r), r.PathValue("fileId"), queryJustification(r), view)
 }
 
 // sandboxed sets the headers of an answer that is a file's bytes: no
@@ -232,7 +233,7 @@ func sandboxed(w http.ResponseWriter, ctype string, size int) {
 
 // handleBlurred serves an image file blurred and in greyscale.
 func (h *Handler) handleBlurred(w http.ResponseWriter, r *http.Request, c *api.Call) error {
-	f, rc, err := h.openFile(r, c)
+	f, rc, err := h.openFile(r, c, api.ViewBlurred)
 	if err != nil {
 		return err
 	}
@@ -254,7 +255,7 @@ func (h *Handler) handleBlurred(w http.ResponseWriter, r *http.Request, c *api.C
 
 // handleImage serves an image file as it is: the one the person unblurred.
 func (h *Handler) handleImage(w http.ResponseWriter, r *http.Request, c *api.Call) error {
-	f, rc, err := h.openFile(r, c)
+	f, rc, err := h.openFile(r, c, api.ViewOriginal)
 	if err != nil {
 		return err
 	}
@@ -273,7 +274,7 @@ func (h *Handler) handleImage(w http.ResponseWriter, r *http.Request, c *api.Cal
 // handleDownload serves a file as an attachment, as the API's file route
 // does: never shown in the page.
 func (h *Handler) handleDownload(w http.ResponseWriter, r *http.Request, c *api.Call) error {
-	f, rc, err := h.openFile(r, c)
+	f, rc, err := h.openFile(r, c, api.ViewDownload)
 	if err != nil {
 		return err
 	}
