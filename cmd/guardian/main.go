@@ -24,6 +24,7 @@
 //	guardian hashlist remove NAME     remove a hash list
 //	guardian demo                     run the whole network on one machine: demo people,
 //	                                  mail catcher, simulated reporting service
+//	guardian simulate --url URL ...   drive a hub with synthetic traffic and measure it end to end
 //	guardian version                  print the version
 //
 // Every command takes --data and --database, so that all of them work on the
@@ -92,6 +93,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return (&NetworkCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "demo":
 		return (&DemoCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "simulate":
+		return (&SimulateCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "version":
 		fmt.Fprintln(stdout, "guardian", Version())
 		return nil
@@ -137,6 +140,7 @@ Usage:
   guardian hashlist list [--data DIR] [--database URL]
   guardian hashlist remove [--data DIR] [--database URL] NAME
   guardian demo [--data ./guardian-demo] [--addr ADDR] [--reports N] [--report-every D]
+  guardian simulate --url URL (--reporter N:P | --data DIR --reporters N) (--count N | --duration D) [--rate R] [--agency-bots]
   guardian version
 
 Examples:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/fnv"
 	"image"
 	"image/color"
 	"image/png"
@@ -222,6 +223,7 @@ type syntheticReport struct {
 type syntheticFile struct {
 	name, ip string
 	viewed   bool
+	meme     bool // a potential meme: triage labels a report of only these informational
 	at       time.Time
 	content  []byte
 }
@@ -377,7 +379,7 @@ func encodePNG(img image.Image) []byte {
 func (f syntheticFile) details(reportID int64, fileID string) []byte {
 	var b bytes.Buffer
 	err := detailsTemplate.Execute(&b, map[string]any{"ReportID": reportID, "FileID": fileID, "Name": f.name,
-		"Viewed": f.viewed, "IP": f.ip, "At": f.at.UTC().Format(time.RFC3339)})
+		"Viewed": f.viewed, "Meme": f.meme, "IP": f.ip, "At": f.at.UTC().Format(time.RFC3339)})
 	if err != nil {
 		panic(err)
 	}
@@ -392,6 +394,9 @@ type reportData struct {
 	Country                                            string
 	Located, Verified                                  bool
 	LocatedAt, ReporterTag                             string
+	// Set by Traffic only; zero values draw the demo's reports.
+	Thin, Batched      bool   // no reported user at all; a batch of potential memes
+	Phone, CallingCode string // the reported user's phone number, national digits and +code
 }
 
 // The templates follow the element order of the CyberTipline schema; the
@@ -399,6 +404,9 @@ type reportData struct {
 // cannot be abused (none holds <, > or &).
 var reportTemplate = template.Must(template.New("report").Parse(`<?xml version="1.0" encoding="UTF-8"?>
 <report xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:noNamespaceSchemaLocation="https://report.cybertip.org/ispws/xsd">
+{{- if .Batched}}
+  <batchedReport reason="VIRAL_POTENTIAL_MEME"/>
+{{- end}}
   <incidentSummary>
     <incidentType>{{.Incident}}</incidentType>
     <platform>{{.Service}}</platform>
@@ -424,10 +432,14 @@ var reportTemplate = template.Must(template.New("report").Parse(`<?xml version="
       <email>{{.ReporterTag}}@example.com</email>
     </reportingPerson>
   </reporter>
+{{- if not .Thin}}
   <personOrUserReported>
     <personOrUserReportedPerson>
       <firstName>{{.First}}</firstName>
       <lastName>{{.Last}}</lastName>
+{{- if .Phone}}
+      <phone type="Mobile" countryCallingCode="{{.CallingCode}}">{{.Phone}}</phone>
+{{- end}}
       <email>{{.Email}}</email>
     </personOrUserReportedPerson>
     <espIdentifier>{{.ESPID}}</espIdentifier>
@@ -445,6 +457,7 @@ var reportTemplate = template.Must(template.New("report").Parse(`<?xml version="
 {{- end}}
     <additionalInfo>Synthetic report of guardian demo. No real person, account or address is described.</additionalInfo>
   </personOrUserReported>
+{{- end}}
 </report>
 `))
 
@@ -455,6 +468,9 @@ var detailsTemplate = template.Must(template.New("details").Parse(`<?xml version
   <originalFileName>{{.Name}}</originalFileName>
   <fileViewedByEsp>{{.Viewed}}</fileViewedByEsp>
   <publiclyAvailable>false</publiclyAvailable>
+{{- if .Meme}}
+  <potentialMeme>true</potentialMeme>
+{{- end}}
   <ipCaptureEvent>
     <ipAddress>{{.IP}}</ipAddress>
     <eventName>Upload</eventName>
@@ -462,3 +478,251 @@ var detailsTemplate = template.Must(template.New("details").Parse(`<?xml version
   </ipCaptureEvent>
 </fileDetails>
 `))
+
+// Traffic draws synthetic reports shaped like a reporting service's real
+// traffic, for load generators such as guardian simulate: countries from a
+// caller's distribution, about half of them informational (thin reports
+// with nothing to act on, and batches of potential memes), a small share
+// escalated, one to several files, and reported users drawn from a pool
+// with a Zipf-like law, so that the same accounts recur across reports as
+// real ones do. Report i is drawn from the seed and i alone, so the same
+// options and seed draw the same reports, and several goroutines may draw
+// reports at once.
+type Traffic struct {
+	ranges map[string][]geo.Range // read only once made
+	opts   TrafficOptions
+}
+
+// TrafficOptions shape a [Traffic].
+type TrafficOptions struct {
+	Seed uint64
+	// Countries are the countries reports may point to, and Country draws
+	// one of them with the randomness it is given. Countries the embedded
+	// geolocation table has no address for are left out.
+	Countries []string
+	Country   func(r *rand.Rand) string
+	// CallingCode returns a country's calling code without "+" ("91");
+	// "" leaves the reported user without a phone number.
+	CallingCode func(country string) string
+	// Suspects is the size of each country's pool of reported users;
+	// default 10000.
+	Suspects int
+	// Informational is the share of reports that carry nothing to act on
+	// (half of them thin, half potential memes); default 0.5.
+	Informational float64
+	// Escalated is the share of reports the service escalates; default
+	// 0.02.
+	Escalated float64
+	// MaxFiles bounds the files of a report; default 4.
+	MaxFiles int
+}
+
+// TrafficReport is one report drawn by a [Traffic].
+type TrafficReport struct {
+	Country string // "" when the report points nowhere
+	// Kind is "thin", "meme", "escalated" or "referral": what the
+	// generator meant triage to make of it.
+	Kind string
+	// Suspect identifies the reported user in the pool ("IN-17": the
+	// 18th most active account of India's); "" for none.
+	Suspect string
+	XML     []byte
+	Files   []TrafficFile
+}
+
+// TrafficFile is one file of a [TrafficReport].
+type TrafficFile struct {
+	Name    string
+	Content []byte
+	f       syntheticFile
+}
+
+// Details returns the file's <fileDetails> for the report and the file
+// id the hub gave it.
+func (f TrafficFile) Details(reportID int64, fileID string) []byte {
+	return f.f.details(reportID, fileID)
+}
+
+// NewTraffic returns a generator of synthetic traffic.
+func NewTraffic(o TrafficOptions) (*Traffic, error) {
+	if o.Country == nil || len(o.Countries) == 0 {
+		return nil, fmt.Errorf("traffic: no countries to draw from")
+	}
+	if o.Suspects <= 0 {
+		o.Suspects = 10000
+	}
+	if o.Informational <= 0 {
+		o.Informational = 0.5
+	}
+	if o.Escalated <= 0 {
+		o.Escalated = 0.02
+	}
+	if o.MaxFiles <= 0 {
+		o.MaxFiles = 4
+	}
+	g, err := newGenerator(nil, o.Seed)
+	if err != nil {
+		return nil, err
+	}
+	g.loadRanges(o.Countries)
+	return &Traffic{ranges: g.ranges, opts: o}, nil
+}
+
+// HasAddresses reports whether the geolocation table gave addresses for
+// country, so that reports can point there.
+func (t *Traffic) HasAddresses(country string) bool { return len(t.ranges[country]) > 0 }
+
+// loadRanges keeps up to 64 IPv4 ranges of each country for ipIn.
+func (g *generator) loadRanges(countries []string) {
+	want := map[string]bool{}
+	for _, c := range countries {
+		if len(g.ranges[c]) == 0 {
+			want[c] = true
+		}
+	}
+	for rg := range geo.Embedded().Ranges() {
+		if want[rg.Country] && rg.From.Is4() && len(g.ranges[rg.Country]) < 64 {
+			g.ranges[rg.Country] = append(g.ranges[rg.Country], rg)
+		}
+	}
+}
+
+// suspect is one reported user of a country's pool: the same country
+// and index always give the same account, drawn from the seed, the
+// country and the index alone, so that the pool needs no memory.
+type suspect struct {
+	id                      string
+	first, last, service    string
+	tag, phone, callingCode string
+}
+
+func (t *Traffic) suspect(country string, i int) suspect {
+	h := fnv.New64a()
+	h.Write([]byte(country))
+	r := rand.New(rand.NewPCG(t.opts.Seed^h.Sum64(), uint64(i)))
+	s := suspect{id: fmt.Sprintf("%s-%d", country, i), first: firstNames[r.IntN(len(firstNames))], last: lastNames[r.IntN(len(lastNames))],
+		service: services[r.IntN(len(services))], tag: fmt.Sprintf("%s%06d", strings.ToLower(country), r.IntN(1_000_000))}
+	if t.opts.CallingCode != nil && country != "" {
+		if cc := t.opts.CallingCode(country); cc != "" {
+			s.callingCode, s.phone = "+"+cc, FictionalPhone(country, r)
+		}
+	}
+	return s
+}
+
+// country draws a report's country; "" if the geolocation table has no
+// address for the ones drawn.
+func (t *Traffic) country(r *rand.Rand) string {
+	for range 8 {
+		if c := t.opts.Country(r); len(t.ranges[c]) > 0 {
+			return c
+		}
+	}
+	return ""
+}
+
+// FictionalPhone returns national digits for a phone number of country
+// that reach nobody: the range a regulator reserves for fiction where one
+// is documented (the NANP's 555-0100 to 555-0199, Ofcom's 07700 900000 to
+// 900999, ACMA's 02 5550 xxxx), and otherwise invented digits, which
+// are not promised to be unassigned.
+func FictionalPhone(country string, r *rand.Rand) string {
+	switch country {
+	case "US", "CA", "PR", "GU", "VI", "AS", "MP", "JM", "DO":
+		areas := []string{"201", "202", "212", "305", "312", "415", "613", "416", "787", "876"}
+		return fmt.Sprintf("%s55501%02d", areas[r.IntN(len(areas))], r.IntN(100))
+	case "GB":
+		return fmt.Sprintf("7700900%03d", r.IntN(1000))
+	case "AU":
+		return fmt.Sprintf("25550%04d", r.IntN(10000))
+	}
+	return fmt.Sprintf("9%09d", r.IntN(1_000_000_000))
+}
+
+// emailDomain is an address's domain for country: always under
+// example.net (RFC 2606), with the country as a subdomain.
+func emailDomain(country string) string {
+	if country == "" {
+		return "example.net"
+	}
+	return strings.ToLower(country) + ".example.net"
+}
+
+// Report draws report i (from 0), made at now.
+func (t *Traffic) Report(i uint64, now time.Time) *TrafficReport {
+	g := &generator{rnd: rand.New(rand.NewPCG(t.opts.Seed, i)), ranges: t.ranges, serial: int(i) + 1}
+	kind := "referral"
+	switch p := g.rnd.Float64(); {
+	case p < t.opts.Informational/2:
+		kind = "thin"
+	case p < t.opts.Informational:
+		kind = "meme"
+	case p < t.opts.Informational+t.opts.Escalated:
+		kind = "escalated"
+	}
+	incident := now.Add(-time.Duration(1+g.rnd.IntN(72)) * time.Hour).UTC()
+	d := reportData{
+		Incident:    g.pick(incidents),
+		Service:     g.pick(services),
+		IncidentAt:  incident.Format(time.RFC3339),
+		URL:         fmt.Sprintf("https://files.example.com/share/%06d-%d", g.rnd.IntN(1_000_000), g.serial),
+		LoginAt:     now.Add(-time.Duration(1+g.rnd.IntN(48)) * time.Hour).UTC().Format(time.RFC3339),
+		LocatedAt:   now.Add(-2 * time.Hour).UTC().Format(time.RFC3339),
+		ReporterTag: g.pick([]string{"trust-safety", "safety-team", "legal"}),
+	}
+	rep := &TrafficReport{Kind: kind}
+	if kind == "thin" {
+		// Nothing to act on: no reported user, no location, no file.
+		d.Thin = true
+		rep.XML = t.render(d)
+		return rep
+	}
+	country, idx := t.country(g.rnd), 0
+	if t.opts.Suspects > 1 {
+		// s = 1.1 makes a few accounts of each country very frequent and
+		// most rare: in a pool of 10,000, the busiest is in about one
+		// report of the country's ten.
+		idx = int(rand.NewZipf(g.rnd, 1.1, 1, uint64(t.opts.Suspects-1)).Uint64())
+	}
+	s := t.suspect(country, idx)
+	rep.Suspect, rep.Country = s.id, country
+	ip := g.docIP()
+	if country != "" {
+		ip = g.ipIn(country)
+	}
+	d.Service, d.First, d.Last = s.service, s.first, s.last
+	d.Email = fmt.Sprintf("%s.%s.%s@%s", strings.ToLower(s.first), strings.ToLower(s.last), s.tag, emailDomain(country))
+	d.ESPID, d.ScreenName = "user-"+s.tag, strings.ToLower(s.first)+"_"+s.tag
+	d.Phone, d.CallingCode = s.phone, s.callingCode
+	d.IP, d.Country = ip, country
+	d.Located = country != "" && g.rnd.IntN(10) < 7
+	d.Verified = g.rnd.IntN(3) > 0
+	switch kind {
+	case "meme":
+		d.Batched = g.rnd.IntN(3) == 0
+	case "escalated":
+		d.Escalate = true
+		d.Annotation = g.annotation()
+	default:
+		d.Annotation = g.annotation()
+	}
+	rep.XML = t.render(d)
+	n := 1
+	for n < t.opts.MaxFiles && g.rnd.IntN(2) == 0 {
+		n++
+	}
+	for i := range n {
+		f := g.file(i, ip, incident)
+		f.meme = kind == "meme"
+		rep.Files = append(rep.Files, TrafficFile{Name: f.name, Content: f.content, f: f})
+	}
+	return rep
+}
+
+func (t *Traffic) render(d reportData) []byte {
+	var b bytes.Buffer
+	if err := reportTemplate.Execute(&b, d); err != nil {
+		panic(err) // the template and its data are the package's own
+	}
+	return b.Bytes()
+}
