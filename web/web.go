@@ -39,7 +39,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"sync"
 	"sync/atomic"
 
 	"github.com/guardian-network/guardian"
@@ -88,7 +87,6 @@ type Handler struct {
 	pending   *pendingSignIns
 	// pendingRegistrations are passkey registrations begun on /account.
 	pendingRegistrations *registrations
-	once                 sync.Once
 }
 
 // Open parses the templates and catalogues and builds the routes.

@@ -41,7 +41,7 @@ type tracker struct {
 }
 
 type trackerCounts struct {
-	seen, acked, confirmed, replied, webhooks, unknownWebhooks int64
+	seen, acked, confirmed, replied, webhooks int64
 }
 
 // priorityStats are the end-to-end figures of one priority.
