@@ -151,7 +151,8 @@ func (h *Handler) handleResolve(w http.ResponseWriter, r *http.Request, c *Call)
 }
 
 // ResolveQueueEntry takes a report out of the analysts' queue: the
-// analyst has handled it.
+// analyst has handled it. A report not in the queue (or no longer) is
+// left as it is; the act is recorded either way.
 func (h *Handler) ResolveQueueEntry(ctx context.Context, c *Call, reportID int64, j guardian.Justification) error {
 	if _, err := h.reportAccess(ctx, c, access.OverrideRouting, reportID); err != nil {
 		return err
@@ -159,7 +160,15 @@ func (h *Handler) ResolveQueueEntry(ctx context.Context, c *Call, reportID int64
 	if err := j.Validate(); err != nil {
 		return err
 	}
-	return h.resolve(ctx, c, reportID, j)
+	err := h.resolve(ctx, c, reportID, j)
+	if guardian.ErrorCode(err) != guardian.ENOTFOUND {
+		return err
+	}
+	// A report already out of the queue stays out; the analyst's act is
+	// recorded all the same, saying so.
+	ev := reportEvent(c, reportID, guardian.CategoryAlteration, "queue.resolve")
+	ev.Justification, ev.Reason = j.String(), "not in the queue"
+	return h.Store.AppendAuditEvent(ctx, ev)
 }
 
 type priorityRequest struct {

@@ -93,10 +93,11 @@ func TestHub(t *testing.T) {
 			if inQueue() {
 				t.Errorf("report %d is still in the queue", nowhere)
 			}
-			a.do("POST", path, map[string]string{"reason": "again"}).want(t, http.StatusNotFound)
+			// Once out, it stays out; the second act is recorded as such.
+			a.do("POST", path, map[string]string{"reason": "again"}).want(t, http.StatusNoContent)
 			evs, err := f.store.FindAuditEvents(f.ctx, guardian.AuditFilter{ReportID: nowhere, Action: "queue.resolve"})
-			if err != nil || len(evs) != 1 || evs[0].Justification == "" {
-				t.Errorf("queue.resolve events %+v, %v; want one with the justification", evs, err)
+			if err != nil || len(evs) != 2 || evs[0].Justification == "" || evs[0].Reason != "" || evs[1].Reason != "not in the queue" {
+				t.Errorf("queue.resolve events %+v, %v; want the resolution, then the act on a report already out", evs, err)
 			}
 		})
 

@@ -375,6 +375,11 @@ func isoRoutes() map[string]*isoRoute {
 				return map[string]string{"agencyId": "ca-rcmp-ncecc", "action": "add", "caseNumber": "HUB-2026-7"}
 			},
 			want: hubOnly(always(oOK), false)},
+		"POST /reports/{id}/resolve": {target: "report", action: "routing.override", kind: "report", mutates: true,
+			body: func(*world, *isoCaller, *planted) any {
+				return map[string]string{"caseNumber": "HUB-2026-7"}
+			},
+			want: hubOnly(always(oNoContent), false)},
 		"GET /hub/board": {action: "board.view", kind: "board", want: hubOnly(always(oOK), true)},
 	}
 }
@@ -795,13 +800,13 @@ func (w *world) want(ic *isoCaller, s *situation, rt *isoRoute, v visibility) ex
 	if rt.path == "/referrals/{id}/files/{fileId}" && o == oOK {
 		o = fileWant(ic.kind, v, s)
 	}
-	if rt.target == "report" && o == oOK && s.p == nil {
+	if rt.target == "report" && (o == oOK || o == oNoContent) && s.p == nil {
 		o = "404" // an unknown report, for the hub's roles
 	}
 	if ic.clearance != "" && o == oOK && (rt.content || rt.fileNames || rt.path == "/referrals/{id}/files/{fileId}" || rt.path == "/referrals/{id}/package") {
 		o = ic.clearance
 	}
-	return expectation{outcome: o, fresh: rt.mutates && (o == oOK || o == oCreated)}
+	return expectation{outcome: o, fresh: rt.mutates && (o == oOK || o == oCreated || o == oNoContent)}
 }
 
 // fileWant is what a caller who may open the referral's content gets for
