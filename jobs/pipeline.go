@@ -135,6 +135,13 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 		FetchPollInterval: cfg.PollInterval,
 		FetchCooldown:     cfg.PollInterval / 2,
 		JobTimeout:        time.Minute,
+		// A job still marked running this long after it began was left by
+		// a process that died (a job is cancelled after JobTimeout): run it
+		// again. Routing and recording are idempotent, and a webhook sent
+		// twice carries the same webhook-id. River's default is an hour
+		// past JobTimeout, which the soak check found leaves reports
+		// unrouted and duty officers untold for an hour after a crash.
+		RescueStuckJobsAfter: 2 * time.Minute,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -32,7 +33,7 @@ type SimulateCommand struct {
 const simulateUsage = `usage: guardian simulate --url URL (--reporter NAME:PASSWORD ... | --data DIR --reporters N)
                          [--rate R] (--count N | --duration D) [--seed S]
                          [--agency-bots [--agency-token AGENCY:TOKEN ... --hub-token TOKEN]]
-                         [--webhook-listen ADDR [--webhook-secret AGENCY:SECRET ...]]`
+                         [--webhook-listen ADDR [--webhook-secret AGENCY:SECRET ...]] [--record FILE]`
 
 // listFlag is a repeatable string flag.
 type listFlag []string
@@ -74,6 +75,7 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 	drain := fs.Duration("drain", time.Minute, "with bots: the longest wait, once every report is sent, for their referrals to be acknowledged")
 	quiet := fs.Duration("quiet", 10*time.Second, "with bots: stop waiting once nothing has happened for this long")
 	trackFor := fs.Duration("track-for", 5*time.Minute, "how long a finished report is followed waiting for its referrals")
+	recordPath := fs.String("record", "", "write a JSON line to this file for each report whose finish the hub acknowledged and each webhook received (id, body SHA-256), for checks after the run (the soak check)")
 	every := fs.Duration("progress-every", 5*time.Second, "how often to print a progress line to stderr (0: never)")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
@@ -170,6 +172,16 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 		defer prep.cleanup(context.WithoutCancel(ctx))
 	}
 
+	var record *recordFile
+	if *recordPath != "" {
+		f, err := os.Create(*recordPath)
+		if err != nil {
+			return fmt.Errorf("--record: %w", err)
+		}
+		record = &recordFile{f: f}
+		cfg.Record = record
+	}
+
 	fmt.Fprintf(c.Stderr, "simulate: %s, %d reporting services, %.1f reports/s, seed %d", *hubURL, len(cfg.Reporters), *rate, *seed)
 	if len(cfg.Agencies) > 0 || cfg.HubToken != "" {
 		fmt.Fprintf(c.Stderr, ", %d agency bots", len(cfg.Agencies))
@@ -182,6 +194,11 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintln(c.Stderr)
 	sum, err := simulate.Run(ctx, cfg)
+	if record != nil {
+		if cerr := record.close(); cerr != nil && err == nil {
+			err = fmt.Errorf("--record %s: %w", *recordPath, cerr)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -190,6 +207,31 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.Stdout, "(interrupted: the figures cover what was done)")
 	}
 	return nil
+}
+
+// recordFile is the --record file: it keeps the first write error, so
+// that a record with a hole in it fails the command instead of passing
+// for complete.
+type recordFile struct {
+	f   *os.File
+	err error
+}
+
+func (r *recordFile) Write(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	n, err := r.f.Write(p)
+	r.err = err
+	return n, err
+}
+
+func (r *recordFile) close() error {
+	err := r.f.Close()
+	if r.err != nil {
+		return r.err
+	}
+	return err
 }
 
 // webhookSetup makes the receiver's certificate and prints how to point a

@@ -100,6 +100,11 @@ type Config struct {
 	WebhookCertDir string
 	WebhookSecrets map[string]notify.WebhookSecret
 
+	// Record, if set, receives a JSON line (a [Record]) for each report
+	// whose finish the hub acknowledged and each webhook the receiver
+	// accepted, for checks after the run.
+	Record io.Writer
+
 	// Drain bounds the wait, once every report is sent, for the
 	// referrals of the finished reports to be acknowledged; default 60 s.
 	// The wait ends early once nothing has happened for Quiet (default
@@ -179,6 +184,7 @@ type run struct {
 	window   atomic.Pointer[Histogram]
 	errs     counter
 	tracker  *tracker
+	rec      *recorder
 
 	sent, ok, failed atomic.Int64
 	late             atomic.Int64 // reports that waited for a free sender
@@ -246,6 +252,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	r.window.Store(&Histogram{})
 	r.tracker = newTracker(cfg.TrackFor)
+	r.rec = newRecorder(cfg.Record)
 	r.start = time.Now()
 	r.tracker.since = r.start // before the bots start: they read it
 
@@ -260,7 +267,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	var hooks *webhookReceiver
 	if cfg.WebhookListen != "" {
-		hooks, err = startWebhookReceiver(cfg.WebhookListen, cfg.WebhookCertDir, cfg.WebhookSecrets, r.tracker, bots, cfg.Logger)
+		hooks, err = startWebhookReceiver(cfg.WebhookListen, cfg.WebhookCertDir, cfg.WebhookSecrets, r.tracker, bots, r.rec, cfg.Logger)
 		if err != nil {
 			stopBots()
 			botsDone.Wait()
@@ -414,6 +421,7 @@ func (r *run) sendOne(ctx context.Context, j job) {
 		return
 	}
 	r.ok.Add(1)
+	r.rec.write(Record{Finished: id, At: time.Now().UTC()})
 	r.files.Add(int64(len(rep.Files)))
 	if len(r.cfg.Agencies) > 0 || r.cfg.HubToken != "" {
 		r.tracker.finished(id, time.Now())

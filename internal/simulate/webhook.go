@@ -5,9 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -109,6 +111,7 @@ type webhookReceiver struct {
 	secrets map[string]notify.WebhookSecret
 	tracker *tracker
 	bots    map[string]*bot
+	rec     *recorder
 	logger  *slog.Logger
 
 	mu                                      sync.Mutex
@@ -118,7 +121,7 @@ type webhookReceiver struct {
 	lastSweep                               time.Time
 }
 
-func startWebhookReceiver(addr, certDir string, secrets map[string]notify.WebhookSecret, t *tracker, bots []*bot, logger *slog.Logger) (*webhookReceiver, error) {
+func startWebhookReceiver(addr, certDir string, secrets map[string]notify.WebhookSecret, t *tracker, bots []*bot, rec *recorder, logger *slog.Logger) (*webhookReceiver, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("webhook listen address %q: %w", addr, err)
@@ -135,7 +138,7 @@ func startWebhookReceiver(addr, certDir string, secrets map[string]notify.Webhoo
 	if err != nil {
 		return nil, fmt.Errorf("webhook receiver: %w", err)
 	}
-	rc := &webhookReceiver{secrets: secrets, tracker: t, bots: map[string]*bot{}, logger: logger,
+	rc := &webhookReceiver{secrets: secrets, tracker: t, bots: map[string]*bot{}, rec: rec, logger: logger,
 		byType: map[string]int64{}, ids: map[string]time.Time{}}
 	for _, b := range bots {
 		if !b.hub {
@@ -215,11 +218,16 @@ func (rc *webhookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rc.mu.Unlock()
-	if !repeat {
-		for _, ref := range p.Data.Referrals {
+	refs := make([]int64, len(p.Data.Referrals))
+	for i, ref := range p.Data.Referrals {
+		refs[i] = ref.ReferralID
+		if !repeat {
 			rc.tracker.webhook(ref.ReferralID, at)
 		}
 	}
+	sum := sha256.Sum256(body)
+	rc.rec.write(Record{Webhook: id, Agency: agency, Type: p.Type, Referrals: refs, SHA256: hex.EncodeToString(sum[:]),
+		Verified: verified, At: at.UTC()})
 	w.WriteHeader(http.StatusNoContent)
 	if b, ok := rc.bots[agency]; ok {
 		b.wake()
