@@ -114,18 +114,7 @@ func (h *Handler) SupervisionBoard(ctx context.Context, c *Call, params url.Valu
 		return BoardView{}, err
 	}
 	q := f.query(aq)
-	out, err := h.page(ctx, c, f, "agency-board", q)
-	if err != nil {
-		return BoardView{}, err
-	}
-	counts, err := h.Delivery.CountReferrals(ctx, q)
-	if err != nil {
-		return BoardView{}, err
-	}
-	if counts == nil {
-		counts = map[guardian.ReferralState]int{}
-	}
-	return BoardView{ReferralList: out, Counts: counts}, nil
+	return h.boardPage(ctx, c, f, "agency-board", q)
 }
 
 // maxEscalations bounds the escalations one answer lists.

@@ -126,7 +126,7 @@ type ContentView struct {
 }
 
 func (h *Handler) handleContent(w http.ResponseWriter, r *http.Request, c *Call) error {
-	v, err := h.Content(r.Context(), c, pathID(r, "id"), justificationOf(r))
+	v, err := h.Content(r.Context(), c, PathID(r, "id"), justificationOf(r))
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func (h *Handler) fileFacts(ctx context.Context, ref *guardian.Referral, files [
 }
 
 func (h *Handler) handleFiles(w http.ResponseWriter, r *http.Request, c *Call) error {
-	out, err := h.Files(r.Context(), c, pathID(r, "id"), justificationOf(r))
+	out, err := h.Files(r.Context(), c, PathID(r, "id"), justificationOf(r))
 	if err != nil {
 		return err
 	}
@@ -268,7 +268,7 @@ func (h *Handler) openFile(rep *guardian.Report, f *guardian.File) (io.ReadClose
 }
 
 func (h *Handler) handleFile(w http.ResponseWriter, r *http.Request, c *Call) error {
-	file, rc, err := h.OpenFile(r.Context(), c, pathID(r, "id"), r.PathValue("fileId"), justificationOf(r), ViewDownload)
+	file, rc, err := h.OpenFile(r.Context(), c, PathID(r, "id"), r.PathValue("fileId"), justificationOf(r), ViewDownload)
 	if err != nil {
 		return err
 	}
@@ -364,7 +364,7 @@ func (h *Handler) handleLegalAuthority(w http.ResponseWriter, r *http.Request, c
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	la, err := h.RecordLegalAuthority(r.Context(), c, pathID(r, "id"), req.Reference, req.FileIDs)
+	la, err := h.RecordLegalAuthority(r.Context(), c, PathID(r, "id"), req.Reference, req.FileIDs)
 	if err != nil {
 		return err
 	}
@@ -412,7 +412,7 @@ type packageReferral struct {
 }
 
 func (h *Handler) handlePackage(w http.ResponseWriter, r *http.Request, c *Call) error {
-	return h.WritePackage(r.Context(), c, pathID(r, "id"), justificationOf(r), w)
+	return h.WritePackage(r.Context(), c, PathID(r, "id"), justificationOf(r), w)
 }
 
 // WritePackage writes a referral's sealed package (sealed.Write) to w,

@@ -80,7 +80,7 @@ func (h *Handler) handleConfirm(w http.ResponseWriter, r *http.Request, c *Call)
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	v, err := h.Confirm(r.Context(), c, pathID(r, "id"), guardian.Justification{CaseNumber: req.CaseNumber, Reason: req.Reason})
+	v, err := h.Confirm(r.Context(), c, PathID(r, "id"), guardian.Justification{CaseNumber: req.CaseNumber, Reason: req.Reason})
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func (h *Handler) handleResolve(w http.ResponseWriter, r *http.Request, c *Call)
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := h.ResolveQueueEntry(r.Context(), c, pathID(r, "id"), guardian.Justification{CaseNumber: req.CaseNumber, Reason: req.Reason}); err != nil {
+	if err := h.ResolveQueueEntry(r.Context(), c, PathID(r, "id"), guardian.Justification{CaseNumber: req.CaseNumber, Reason: req.Reason}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -231,7 +231,7 @@ func (h *Handler) handlePriority(w http.ResponseWriter, r *http.Request, c *Call
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	out, err := h.ChangePriority(r.Context(), c, pathID(r, "id"), req.Priority, guardian.Justification{CaseNumber: req.CaseNumber, Reason: req.Reason})
+	out, err := h.ChangePriority(r.Context(), c, PathID(r, "id"), req.Priority, guardian.Justification{CaseNumber: req.CaseNumber, Reason: req.Reason})
 	if err != nil {
 		return err
 	}
@@ -284,7 +284,7 @@ func (h *Handler) handleAgencies(w http.ResponseWriter, r *http.Request, c *Call
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	out, err := h.OverrideAgency(r.Context(), c, pathID(r, "id"), req.AgencyID, req.Action, guardian.Justification{CaseNumber: req.CaseNumber, Reason: req.Reason})
+	out, err := h.OverrideAgency(r.Context(), c, PathID(r, "id"), req.AgencyID, req.Action, guardian.Justification{CaseNumber: req.CaseNumber, Reason: req.Reason})
 	if err != nil {
 		return err
 	}
@@ -364,7 +364,13 @@ func (h *Handler) Board(ctx context.Context, c *Call, params url.Values) (BoardV
 		return BoardView{}, err
 	}
 	q := f.query(aq)
-	out, err := h.page(ctx, c, f, "board", q)
+	return h.boardPage(ctx, c, f, "board", q)
+}
+
+// boardPage lists one page of a board's query and counts its referrals
+// by state.
+func (h *Handler) boardPage(ctx context.Context, c *Call, f *listFilters, list string, q guardian.ReferralQuery) (BoardView, error) {
+	out, err := h.page(ctx, c, f, list, q)
 	if err != nil {
 		return BoardView{}, err
 	}

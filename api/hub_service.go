@@ -164,16 +164,5 @@ func (h *Handler) HubBoard(ctx context.Context, c *Call, params url.Values, agen
 	}
 	q := f.query(aq)
 	q.AgencyID = agencyID
-	out, err := h.page(ctx, c, f, list, q)
-	if err != nil {
-		return BoardView{}, err
-	}
-	counts, err := h.Delivery.CountReferrals(ctx, q)
-	if err != nil {
-		return BoardView{}, err
-	}
-	if counts == nil {
-		counts = map[guardian.ReferralState]int{}
-	}
-	return BoardView{ReferralList: out, Counts: counts}, nil
+	return h.boardPage(ctx, c, f, list, q)
 }

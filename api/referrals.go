@@ -14,9 +14,10 @@ import (
 	"github.com/guardian-network/guardian/access"
 )
 
-// pathID reads a positive decimal id from the path; anything else is the
-// id of nothing.
-func pathID(r *http.Request, name string) int64 {
+// PathID reads a positive decimal id from the request's path value name;
+// anything else is 0, the id of nothing, which the services answer as an
+// unknown id.
+func PathID(r *http.Request, name string) int64 {
 	s := r.PathValue(name)
 	if len(s) > 19 {
 		return 0
@@ -210,7 +211,7 @@ func (h *Handler) bundle(ctx context.Context, c *Call, ref *guardian.Referral) (
 const maxBundle = 200
 
 func (h *Handler) handleGet(w http.ResponseWriter, r *http.Request, c *Call) error {
-	d, err := h.Referral(r.Context(), c, pathID(r, "id"))
+	d, err := h.Referral(r.Context(), c, PathID(r, "id"))
 	if err != nil {
 		return err
 	}
@@ -228,7 +229,7 @@ func (h *Handler) Referral(ctx context.Context, c *Call, id int64) (ReferralDeta
 }
 
 func (h *Handler) handleAcknowledge(w http.ResponseWriter, r *http.Request, c *Call) error {
-	v, err := h.Acknowledge(r.Context(), c, pathID(r, "id"))
+	v, err := h.Acknowledge(r.Context(), c, PathID(r, "id"))
 	if err != nil {
 		return err
 	}
@@ -258,7 +259,7 @@ func (h *Handler) handleAssign(w http.ResponseWriter, r *http.Request, c *Call) 
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	v, err := h.Assign(r.Context(), c, pathID(r, "id"), req.UserID)
+	v, err := h.Assign(r.Context(), c, PathID(r, "id"), req.UserID)
 	if err != nil {
 		return err
 	}
@@ -305,7 +306,7 @@ func (h *Handler) handleDecline(w http.ResponseWriter, r *http.Request, c *Call)
 	if err := decodeJSON(r, &d); err != nil {
 		return err
 	}
-	v, err := h.Decline(r.Context(), c, pathID(r, "id"), d)
+	v, err := h.Decline(r.Context(), c, PathID(r, "id"), d)
 	if err != nil {
 		return err
 	}
@@ -356,7 +357,7 @@ func (h *Handler) handleOutcome(w http.ResponseWriter, r *http.Request, c *Call)
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	v, err := h.RecordOutcome(r.Context(), c, pathID(r, "id"), req)
+	v, err := h.RecordOutcome(r.Context(), c, PathID(r, "id"), req)
 	if err != nil {
 		return err
 	}
@@ -405,7 +406,7 @@ func threadOf(c *Call, named string) string {
 }
 
 func (h *Handler) handleMessages(w http.ResponseWriter, r *http.Request, c *Call) error {
-	msgs, err := h.Messages(r.Context(), c, pathID(r, "id"), r.URL.Query().Get("thread"))
+	msgs, err := h.Messages(r.Context(), c, PathID(r, "id"), r.URL.Query().Get("thread"))
 	if err != nil {
 		return err
 	}
@@ -436,7 +437,7 @@ func (h *Handler) handleSendMessage(w http.ResponseWriter, r *http.Request, c *C
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	m, err := h.SendMessage(r.Context(), c, pathID(r, "id"), r.URL.Query().Get("thread"), req.Kind, req.Body)
+	m, err := h.SendMessage(r.Context(), c, PathID(r, "id"), r.URL.Query().Get("thread"), req.Kind, req.Body)
 	if err != nil {
 		return err
 	}

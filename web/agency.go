@@ -48,19 +48,8 @@ func (h *Handler) agencyRoutes() []route {
 	}
 }
 
-// pathID reads the referral id of the path; anything but a positive
-// decimal is 0, which the services answer as an unknown referral.
-func pathID(r *http.Request) int64 {
-	s := r.PathValue("id")
-	if len(s) > 19 {
-		return 0
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0
-	}
-	return id
-}
+// pathID reads the referral id of the path (api.PathID).
+func pathID(r *http.Request) int64 { return api.PathID(r, "id") }
 
 func referralPath(id int64) string { return "/referrals/" + strconv.FormatInt(id, 10) }
 

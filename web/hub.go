@@ -87,20 +87,6 @@ func (hubText) EscalationKey(level int) string {
 	return msg("hub.escalation.hub")
 }
 
-// hubPathID reads a positive decimal id from the path; anything else is
-// 0, which the services answer as an unknown id.
-func hubPathID(r *http.Request, name string) int64 {
-	s := r.PathValue(name)
-	if len(s) > 19 {
-		return 0
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0
-	}
-	return id
-}
-
 // hubJustification is a form's case number and reason.
 func hubJustification(r *http.Request) guardian.Justification {
 	return guardian.Justification{CaseNumber: r.PostFormValue("case_number"), Reason: r.PostFormValue("reason")}
@@ -135,7 +121,7 @@ type hubReportData struct {
 }
 
 func (h *Handler) handleHubReport(w http.ResponseWriter, r *http.Request, c *api.Call) error {
-	ev, err := h.API.ReportEvidence(r.Context(), c, hubPathID(r, "id"))
+	ev, err := h.API.ReportEvidence(r.Context(), c, api.PathID(r, "id"))
 	if err != nil {
 		return err
 	}
@@ -144,7 +130,7 @@ func (h *Handler) handleHubReport(w http.ResponseWriter, r *http.Request, c *api
 }
 
 func (h *Handler) handleHubConfirm(w http.ResponseWriter, r *http.Request, c *api.Call) error {
-	v, err := h.API.Confirm(r.Context(), c, hubPathID(r, "id"), hubJustification(r))
+	v, err := h.API.Confirm(r.Context(), c, api.PathID(r, "id"), hubJustification(r))
 	if err != nil {
 		return err
 	}
@@ -153,7 +139,7 @@ func (h *Handler) handleHubConfirm(w http.ResponseWriter, r *http.Request, c *ap
 }
 
 func (h *Handler) handleHubPriority(w http.ResponseWriter, r *http.Request, c *api.Call) error {
-	id := hubPathID(r, "id")
+	id := api.PathID(r, "id")
 	p := guardian.Priority(r.PostFormValue("priority"))
 	if _, err := h.API.ChangePriority(r.Context(), c, id, p, hubJustification(r)); err != nil {
 		return err
@@ -163,7 +149,7 @@ func (h *Handler) handleHubPriority(w http.ResponseWriter, r *http.Request, c *a
 }
 
 func (h *Handler) handleHubAgencies(w http.ResponseWriter, r *http.Request, c *api.Call) error {
-	id := hubPathID(r, "id")
+	id := api.PathID(r, "id")
 	action := guardian.OverrideAction(r.PostFormValue("action"))
 	if _, err := h.API.OverrideAgency(r.Context(), c, id, r.PostFormValue("agency"), action, hubJustification(r)); err != nil {
 		return err
@@ -173,7 +159,7 @@ func (h *Handler) handleHubAgencies(w http.ResponseWriter, r *http.Request, c *a
 }
 
 func (h *Handler) handleHubResolve(w http.ResponseWriter, r *http.Request, c *api.Call) error {
-	id := hubPathID(r, "id")
+	id := api.PathID(r, "id")
 	if err := h.API.ResolveQueueEntry(r.Context(), c, id, hubJustification(r)); err != nil {
 		return err
 	}
