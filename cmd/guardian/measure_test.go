@@ -1,0 +1,245 @@
+//go:build measure
+
+package main
+
+// The end-to-end measurements (issue 12, part 3; docs/performance.md, "End
+// to end"). Behind the "measure" build tag, so that "go test ./..." and
+// .ci/run never run it:
+//
+//	go test -tags measure -run TestMeasure/sqlite -timeout 60m -v ./cmd/guardian \
+//	    -measure-rates 30,50,80 -measure-step 2m
+//
+// One real "guardian serve" (the built binary) per store, with every
+// agency's webhook at the simulator's HTTPS receiver and its e-mail at a
+// catcher in this process, is driven by "guardian simulate" at each rate in
+// turn, for -measure-step each, with agency bots acknowledging at once.
+// Around each step it logs what the figures need: the simulator's summary,
+// River's backlog (jobs not yet completed, by kind) every 15 s during the
+// step and after it, the hub's CPU time (utime+stime from /proc/PID/stat),
+// its peak and current resident memory (VmHWM, VmRSS), the reports and
+// referrals stored, the size of the data directory, and the load average,
+// since the machine is shared.
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/guardian-network/guardian/internal/demo"
+	"github.com/guardian-network/guardian/sqlstore"
+	"github.com/guardian-network/guardian/storetest"
+)
+
+var (
+	measureRates = flag.String("measure-rates", "30,50,80", "the simulator's rates (reports/s), one step each, in turn on one hub")
+	measureStep  = flag.Duration("measure-step", 2*time.Minute, "how long the simulator sends at each rate")
+	measureSeed  = flag.Int("measure-seed", 1, "the simulator's first seed (each step adds its index)")
+)
+
+func TestMeasure(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testMeasure(t, nil) })
+	t.Run("postgres", func(t *testing.T) { testMeasure(t, []string{"--database", storetest.PostgresDSN(t)}) })
+}
+
+func testMeasure(t *testing.T, storeArgs []string) {
+	ctx := context.Background()
+	data := t.TempDir()
+	hookAddr := freeAddr(t)
+	netPath := simulateNetwork(t, hookAddr)
+	mail, err := demo.StartMailCatcher("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mail.Close()
+	out := MustRunGuardian(t, "simulate", "--webhook-setup", "--webhook-listen", hookAddr, "--data", data)
+	m := regexp.MustCompile(`certificate: (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("--webhook-setup printed no certificate:\n%s", out)
+	}
+	t.Setenv("SSL_CERT_FILE", m[1])
+	// Info, not debug: a debug line per request would be part of the cost
+	// (and StartHub waits for the info line "guardian is serving").
+	hubArgs := append([]string{"--data", data, "--migrate", "--network", netPath, "--log-level", "info",
+		"--smtp-addr", mail.Addr(), "--smtp-from", "guardian@hub.example.org", "--smtp-require-tls=false"}, storeArgs...)
+	h := StartHub(t, hubArgs...)
+	pid := h.cmd.Process.Pid
+
+	cfg := StoreConfig{Data: data}
+	if len(storeArgs) == 2 {
+		cfg.Database = storeArgs[1]
+	}
+	st, err := openWithMasterKey(ctx, cfg, "", stderrLogger(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	state := func(when string) {
+		t.Logf("[%s] load %s; hub cpu %.1f s; %s; reports %d, referrals %d; data dir %s; backlog %s",
+			when, loadAvg(), cpuSeconds(t, pid), memStatus(pid), count(st, "reports"), count(st, "referrals"),
+			dirSize(data), backlog(ctx, st))
+	}
+	state("start")
+
+	for i, r := range strings.Split(*measureRates, ",") {
+		rate := strings.TrimSpace(r)
+		cpu0 := cpuSeconds(t, pid)
+		began := time.Now()
+		state(fmt.Sprintf("before %s/s", rate))
+		args := append([]string{"simulate", "--url", h.URL, "--data", data, "--network", netPath, "--reporters", "16",
+			"--agency-bots", "--ack-delay", "0", "--webhook-listen", hookAddr, "--senders", "256",
+			"--rate", rate, "--duration", measureStep.String(), "--seed", strconv.Itoa(*measureSeed + i),
+			"--progress-every", "15s", "--drain", "1m", "--quiet", "10s"}, storeArgs...)
+		sim := exec.Command(guardianBin, args...)
+		sim.Env = cleanEnv()
+		var stdout, stderr bytes.Buffer
+		sim.Stdout, sim.Stderr = &stdout, &stderr
+		if err := sim.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- sim.Wait() }()
+		tick := time.NewTicker(15 * time.Second)
+	wait:
+		for {
+			select {
+			case err = <-done:
+				break wait
+			case <-tick.C:
+				state(fmt.Sprintf("%s/s +%s", rate, time.Since(began).Round(time.Second)))
+			}
+		}
+		tick.Stop()
+		if err != nil {
+			t.Errorf("simulate at %s/s: %v\n%s", rate, err, stderr.String())
+		}
+		cpu := cpuSeconds(t, pid) - cpu0
+		wall := time.Since(began).Seconds()
+		t.Logf("simulate at %s/s, progress:\n%s", rate, stderr.String())
+		t.Logf("simulate at %s/s, summary:\n%s", rate, stdout.String())
+		t.Logf("step %s/s: hub cpu %.1f s over %.0f s wall = %.2f cores", rate, cpu, wall, cpu/wall)
+		if ps := sim.ProcessState; ps != nil {
+			// The simulator shares the machine with the hub: its CPU is
+			// what the hub could not have.
+			simCPU := (ps.UserTime() + ps.SystemTime()).Seconds()
+			t.Logf("step %s/s: simulator cpu %.1f s = %.2f cores", rate, simCPU, simCPU/wall)
+		}
+		state(fmt.Sprintf("after %s/s", rate))
+		// Let the hub drain whatever is left before the next step, so
+		// that one step's backlog does not count against the next.
+		for j := 0; j < 12 && backlogTotal(ctx, st) > 0; j++ {
+			time.Sleep(5 * time.Second)
+		}
+		state(fmt.Sprintf("drained after %s/s", rate))
+	}
+	h.Stop(t)
+}
+
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// cpuSeconds is the process's user and system time, from /proc/PID/stat.
+func cpuSeconds(t *testing.T, pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Logf("read stat: %v", err)
+		return 0
+	}
+	// The command may hold spaces: the fields after it follow its ")".
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	ut, _ := strconv.ParseFloat(f[11], 64) // field 14 of the whole line
+	st, _ := strconv.ParseFloat(f[12], 64) // field 15
+	return (ut + st) / 100                 // USER_HZ is 100 on Linux
+}
+
+func memStatus(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") || strings.HasPrefix(l, "VmRSS:") {
+			out = append(out, strings.Join(strings.Fields(l), " "))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func count(st *sqlstore.Store, table string) int64 {
+	var n int64
+	if err := st.DB().QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+		return -1
+	}
+	return n
+}
+
+// backlog is River's jobs not yet completed, by kind and state.
+func backlog(ctx context.Context, st *sqlstore.Store) string {
+	rows, err := st.DB().QueryContext(ctx, `SELECT kind, CAST(state AS TEXT), count(*) FROM river_job
+		WHERE CAST(state AS TEXT) NOT IN ('completed', 'cancelled', 'discarded') GROUP BY kind, CAST(state AS TEXT) ORDER BY kind`)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var kind, state string
+		var n int64
+		if err := rows.Scan(&kind, &state, &n); err != nil {
+			return "error: " + err.Error()
+		}
+		out = append(out, fmt.Sprintf("%s/%s=%d", kind, state, n))
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, " ")
+}
+
+// backlogTotal counts the jobs that are due now or running (not the
+// digests scheduled for later).
+func backlogTotal(ctx context.Context, st *sqlstore.Store) int64 {
+	var n int64
+	if err := st.DB().QueryRowContext(ctx, `SELECT count(*) FROM river_job
+		WHERE CAST(state AS TEXT) IN ('available', 'running', 'retryable')`).Scan(&n); err != nil {
+		return -1
+	}
+	return n
+}
+
+// dirSize sums the data directory's files, and its evidence apart from
+// the rest (anything under a directory whose name holds "evidence" or
+// "blob").
+func dirSize(dir string) string {
+	var total, ev int64
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		total += info.Size()
+		rel, _ := filepath.Rel(dir, p)
+		if strings.Contains(rel, "evidence") || strings.Contains(rel, "blob") {
+			ev += info.Size()
+		}
+		return nil
+	})
+	return fmt.Sprintf("%.1f MB (evidence %.1f MB)", float64(total)/1e6, float64(ev)/1e6)
+}
