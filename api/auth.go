@@ -199,6 +199,10 @@ func (h *Handler) authSession(w http.ResponseWriter, r *http.Request, c *Call, s
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		got := r.Header.Get(CSRFHeader)
 		if got == "" && isForm(r) {
+			// A form too large to read is that, not a forged request.
+			if err := r.ParseForm(); err != nil {
+				return formError(err)
+			}
 			got = r.PostFormValue(CSRFField)
 		}
 		if subtle.ConstantTimeCompare([]byte(got), []byte(csrfToken(secret))) != 1 {
@@ -238,4 +242,23 @@ func (h *Handler) clearCookie(w http.ResponseWriter, r *http.Request) {
 func isForm(r *http.Request) bool {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	return mt == "application/x-www-form-urlencoded"
+}
+
+// formError is the error of a form that cannot be read: too large (the
+// body's bound), or not a URL-encoded form.
+func formError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return mbe
+	}
+	return guardian.Errorf(guardian.EINVALID, "The form cannot be read: %s.", guardian.Clip(err.Error(), 120))
+}
+
+// ReadForm parses a page's form post, answering a body too large or
+// malformed with a clear error rather than as missing fields.
+func ReadForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return formError(err)
+	}
+	return nil
 }

@@ -133,6 +133,11 @@ func TestSignInForms(t *testing.T) {
 	if pg.status != http.StatusForbidden {
 		t.Errorf("a sign-in post with a forged form token: %d", pg.status)
 	}
+	// A form too large to read is answered as such, not as a forgery.
+	big := url.Values{"name": {strings.Repeat("a", 100<<10)}, "password": {password}, "form_token": {"x"}}
+	if pg := b.post("/signin", big); pg.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("a sign-in form of 100 KiB: %d, want 413", pg.status)
+	}
 	// Five wrong passwords lock the account, and the page says so.
 	for range 5 {
 		tok := formTokenRE.FindStringSubmatch(b.get("/signin").body)[1]

@@ -153,6 +153,9 @@ var errFormExpired = guardian.Errorf(guardian.EFORBIDDEN, "This form has expired
 
 // checkForm checks a sign-in form's token against its cookie.
 func checkForm(r *http.Request) error {
+	if err := api.ReadForm(r); err != nil {
+		return err
+	}
 	ck := cookieValue(r, formCookie)
 	if ck == "" || subtle.ConstantTimeCompare([]byte(ck), []byte(r.PostFormValue(formField))) != 1 {
 		return errFormExpired
