@@ -82,9 +82,7 @@ func statusOf(err error) int {
 // in full and shown as "Internal error."
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, c *Call, err error) {
 	p := h.problem(r, c, err)
-	if p.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(p.RetryAfter.Round(time.Second)/time.Second))))
-	}
+	setRetryAfter(w, p)
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="guardian"`)
 	}
@@ -134,4 +132,11 @@ func decodeJSON(r *http.Request, v any) error {
 		return guardian.Errorf(guardian.EINVALID, "The request body holds more than one JSON value.")
 	}
 	return nil
+}
+
+// setRetryAfter tells the client when to try again, if that helps.
+func setRetryAfter(w http.ResponseWriter, p Problem) {
+	if p.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(p.RetryAfter.Round(time.Second)/time.Second))))
+	}
 }

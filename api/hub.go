@@ -317,7 +317,12 @@ func (h *Handler) OverrideAgency(ctx context.Context, c *Call, reportID int64, a
 	if err := h.Reroute(ctx, reportID, c.actor, j.String()); err != nil {
 		return ReportReferrals{}, fmt.Errorf("route report %d again after an override: %w", reportID, err)
 	}
-	return h.ReportReferrals(ctx, c, reportID)
+	// Access was decided above; only the referrals as routed now remain.
+	refs, err := h.Routing.FindReferrals(ctx, reportID)
+	if err != nil {
+		return ReportReferrals{}, err
+	}
+	return reportReferralsOf(c, reportID, refs), nil
 }
 
 // ReportReferrals returns every referral of a report, for the hub.
@@ -326,11 +331,15 @@ func (h *Handler) ReportReferrals(ctx context.Context, c *Call, reportID int64) 
 	if err != nil {
 		return ReportReferrals{}, err
 	}
+	return reportReferralsOf(c, reportID, refs), nil
+}
+
+func reportReferralsOf(c *Call, reportID int64, refs []*guardian.Referral) ReportReferrals {
 	out := ReportReferrals{ReportID: reportID, Referrals: []ReferralView{}}
 	for _, ref := range refs {
 		out.Referrals = append(out.Referrals, viewOf(c, ref))
 	}
-	return out, nil
+	return out
 }
 
 type BoardView struct {

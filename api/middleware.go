@@ -77,9 +77,7 @@ func (h *Handler) chain(rt route, onError ErrorWriter) http.Handler {
 	if onError != nil {
 		fail = func(w http.ResponseWriter, r *http.Request, c *Call, err error) {
 			p := h.problem(r, c, err)
-			if p.RetryAfter > 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(max(1, int(p.RetryAfter.Round(time.Second)/time.Second))))
-			}
+			setRetryAfter(w, p)
 			onError(w, r, c, p)
 		}
 	}

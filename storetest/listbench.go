@@ -133,7 +133,7 @@ func CopyInbox(ctx context.Context, s *sqlstore.Store, bk Backend, templateRepor
 				t.handling_code, t.data_scope, t.acknowledge_within_us, t.retention_days,
 				t.deadline + (r.id * 7919 % 86400) * 1000000, t.held, t.state,
 				t.received_at, t.triaged_at, t.routed_at, t.delivered_at, t.updated_at + r.id
-			FROM reports r, referrals t WHERE t.report_id = $1 AND r.id > $1`
+			FROM reports r, referrals t WHERE t.report_id = $1 AND r.id > $2`
 	default:
 		reports = `INSERT INTO reports (reporter_id, state, opened_at, modified_at, finished_at, xml, document, sealed, wrapped_key, file_count)
 			SELECT reporter_id, state, opened_at, modified_at, finished_at, xml, document, sealed, wrapped_key, file_count
@@ -146,13 +146,19 @@ func CopyInbox(ctx context.Context, s *sqlstore.Store, bk Backend, templateRepor
 				t.handling_code, t.data_scope, t.acknowledge_within_us, t.retention_days,
 				t.deadline + (r.id * 7919 % 86400) * interval '1 second', t.held, t.state,
 				t.received_at, t.triaged_at, t.routed_at, t.delivered_at, t.updated_at + r.id * interval '1 microsecond'
-			FROM reports r, referrals t WHERE t.report_id = $1 AND r.id > $1`
+			FROM reports r, referrals t WHERE t.report_id = $1 AND r.id > $2`
 	}
 	db := s.DB()
+	// Only the copies made here get the template's referral, not reports
+	// the store held already.
+	var last int64
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM reports`).Scan(&last); err != nil {
+		return fmt.Errorf("seed reports: %w", err)
+	}
 	if _, err := db.ExecContext(ctx, reports, n, templateReportID); err != nil {
 		return fmt.Errorf("seed reports: %w", err)
 	}
-	if _, err := db.ExecContext(ctx, referrals, templateReportID); err != nil {
+	if _, err := db.ExecContext(ctx, referrals, templateReportID, last); err != nil {
 		return fmt.Errorf("seed referrals: %w", err)
 	}
 	if _, err := db.ExecContext(ctx, "ANALYZE"); err != nil {

@@ -140,7 +140,7 @@ func zone(r *http.Request, userZone string) *time.Location {
 		}
 		// Only zones that exist are kept: their number is bounded
 		// whatever strangers send.
-		if loc, err := time.LoadLocation(name); err == nil {
+		if loc, err := loadZone(name); err == nil {
 			zones.Store(name, loc)
 			return loc
 		}

@@ -74,10 +74,6 @@ func (h *Handler) handleLiaison(w http.ResponseWriter, r *http.Request, c *api.C
 	if err != nil {
 		return err
 	}
-	esc, err := h.API.Escalations(ctx, c)
-	if err != nil {
-		return err
-	}
 	v := &liaisonView{Office: caller.Agency.Name, Filters: filtersOf("/liaison", q), Pager: pagerOf("/liaison", params, list.NextCursor),
 		Self: "/liaison?" + params.Encode()}
 	n := c.Network()
@@ -99,6 +95,12 @@ func (h *Handler) handleLiaison(w http.ResponseWriter, r *http.Request, c *api.C
 	p := h.agencyPage(r, c, msg("agency.liaison.title"), v)
 	if isHTMX(r) && r.Header.Get("HX-Target") == "liaison-rows" {
 		return h.renderBlock(w, http.StatusOK, "liaison", "liaison_rows", p)
+	}
+	// The escalations only on the whole page: the rows' refresh every
+	// 20 s does not show them.
+	esc, err := h.API.Escalations(ctx, c)
+	if err != nil {
+		return err
 	}
 	if v.Escalations, err = h.rows(ctx, c, esc); err != nil {
 		return err

@@ -351,8 +351,8 @@ func (h *Handler) handlePasskeyDelete(w http.ResponseWriter, r *http.Request, c 
 	if h.Passkeys == nil {
 		return errPasskeysOff
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
+	id := api.PathID(r, "id")
+	if id == 0 {
 		return guardian.Errorf(guardian.ENOTFOUND, "No such passkey.")
 	}
 	ev := c.Event(guardian.CategoryAuthentication, "passkey.remove")

@@ -46,8 +46,6 @@ func parseTemplates() (map[string]*template.Template, error) {
 var funcs = template.FuncMap{
 	"size":  humanSize,
 	"join":  strings.Join,
-	"int64": func(i int) int64 { return int64(i) },
-	"add":   func(a, b int) int { return a + b },
 	"deref": func(b *bool) bool { return b != nil && *b },
 	// safeURL passes a data: URI the hub made itself (a QR code, a
 	// blurred image) as a URL; never one from outside.
@@ -171,9 +169,6 @@ func (p *page) Duration(d time.Duration) string {
 	}
 	return p.T(msg("time.minutes"), "Minutes", mins)
 }
-
-// Has reports whether the person holds role.
-func (p *page) Has(role string) bool { return p.User != nil && p.User.HasRole(guardian.Role(role)) }
 
 func humanSize(n int64) string {
 	switch {

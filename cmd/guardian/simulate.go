@@ -153,9 +153,13 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 	cfg.HubToken = *hubToken
 	for _, s := range webhookSecrets {
 		agency, secret, ok := strings.Cut(s, ":")
+		if !ok {
+			// Never echo the value: it may be all secret.
+			return usage("--webhook-secret is AGENCY:whsec_...")
+		}
 		ws, err := notify.ParseWebhookSecret(secret)
-		if !ok || err != nil {
-			return usage(fmt.Sprintf("--webhook-secret for %q is not AGENCY:whsec_...", agency))
+		if err != nil {
+			return usage(fmt.Sprintf("--webhook-secret for %q: %v", guardian.Clip(agency, 60), err))
 		}
 		cfg.WebhookSecrets[agency] = ws
 	}
@@ -270,7 +274,7 @@ type simulatePrep struct {
 	stderr        io.Writer
 	run           string // prefix of the names it creates
 
-	tokens []string // names of the API tokens made, revoked at the end
+	tokens []*guardian.APIToken // the API tokens made, revoked at the end
 }
 
 func (p *simulatePrep) prepare(ctx context.Context, cfg *simulate.Config, reporters int, bots bool) error {
@@ -293,8 +297,8 @@ func (p *simulatePrep) prepare(ctx context.Context, cfg *simulate.Config, report
 		if err != nil {
 			return err
 		}
-		ev := &guardian.AuditEvent{Actor: guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian simulate"},
-			Category: guardian.CategoryPermission, Action: "reporter.create", ObjectKind: "reporter"}
+		ev := adminEvent("guardian simulate", guardian.CategoryPermission, "reporter.create")
+		ev.ObjectKind = "reporter"
 		if err := st.CreateReporter(ctx, &guardian.Reporter{Name: name, PasswordHash: hash}, ev); err != nil {
 			return fmt.Errorf("create reporter %s: %w", name, err)
 		}
@@ -335,7 +339,7 @@ func (p *simulatePrep) token(ctx context.Context, st *sqlstore.Store, name strin
 	if err := st.CreateAPIToken(ctx, t, ev); err != nil {
 		return "", fmt.Errorf("create the API token of the %s bot: %w", name, err)
 	}
-	p.tokens = append(p.tokens, t.Name)
+	p.tokens = append(p.tokens, t)
 	return secret, nil
 }
 
@@ -385,18 +389,9 @@ func (p *simulatePrep) cleanup(ctx context.Context) {
 		return
 	}
 	defer st.Close()
-	tokens, err := st.FindAPITokens(ctx, guardian.APITokenFilter{})
-	if err != nil {
-		logger.Warn("cannot revoke the bots' API tokens; they expire in a day", slog.Any("error", err))
-		return
-	}
-	for _, t := range tokens {
-		for _, name := range p.tokens {
-			if t.Name == name {
-				if err := st.RevokeAPIToken(ctx, t.ID, adminEvent("guardian simulate", guardian.CategoryPermission, "token.revoke")); err != nil && !errors.Is(err, context.Canceled) {
-					logger.Warn("cannot revoke a bot's API token; it expires in a day", slog.String("token", name), slog.Any("error", err))
-				}
-			}
+	for _, t := range p.tokens {
+		if err := st.RevokeAPIToken(ctx, t.ID, adminEvent("guardian simulate", guardian.CategoryPermission, "token.revoke")); err != nil && !errors.Is(err, context.Canceled) {
+			logger.Warn("cannot revoke a bot's API token; it expires in a day", slog.String("token", t.Name), slog.Any("error", err))
 		}
 	}
 }
