@@ -8,6 +8,15 @@
 // it as server.Server.API) and closed with [Handler.Close], which records
 // the failed sign-ins counted so far.
 //
+// # Services and other interfaces
+//
+// Each route decodes its input, calls an exported service of Handler
+// (Referral, Acknowledge, Content, OpenFile, Queue, Confirm, Board, ...)
+// and writes the answer. The web pages (package web) call the same
+// services, through the same chain: Handler.Page serves another
+// interface's handler with this package's authentication, CSRF check and
+// bounds, and its own error form (pages.go).
+//
 // # One chain for every route
 //
 // Every request passes the same middleware, in this order: a request id
