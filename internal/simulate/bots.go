@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -147,6 +148,11 @@ func (b *bot) list(ctx context.Context) error {
 		}
 		if page.NextCursor == "" {
 			return nil
+		}
+		if page.NextCursor == q.Get("cursor") {
+			// A hub that answers the same cursor again would keep the
+			// bot here for ever.
+			return errors.New("the inbox answered the same cursor twice")
 		}
 		q.Set("cursor", page.NextCursor)
 	}
