@@ -46,7 +46,35 @@ type Report struct {
 	// It is nil once the report's evidence has been destroyed.
 	WrappedKey []byte `json:"-"`
 
+	// ProvisionalPriority is the priority the report's own document gives
+	// it at submit, before triage knows its files, location and hash lists
+	// (triage.Provisional): 1, 2 or 3, never E. It only orders the queue
+	// of reports waiting for triage, so that urgent ones are routed first;
+	// triage decides the priority. Empty for reports stored before schema
+	// version 13.
+	ProvisionalPriority Priority `json:"-"`
+
 	Files []*File `json:"files"`
+}
+
+// TriageFirst reports whether the report should be triaged ahead of
+// ordinary ones: its document already makes it priority 1, or it has
+// files and details for none of them, so no file is known to have been
+// viewed by the reporter and triage will make it priority E. Both are
+// notified at once once routed; the rest wait for a digest.
+func (r *Report) TriageFirst() bool {
+	if r.ProvisionalPriority == Priority1 {
+		return true
+	}
+	if len(r.Files) == 0 {
+		return false
+	}
+	for _, f := range r.Files {
+		if f.DetailsAt != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // ExpiresAt returns when an open report expires: 24 hours after it was opened

@@ -7,6 +7,8 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
+
+	"github.com/guardian-network/guardian"
 )
 
 // Enqueuer inserts the triage job of a finished report in the transaction
@@ -33,11 +35,9 @@ func NewEnqueuer(driver riverdriver.Driver[*sql.Tx]) (*Enqueuer, error) {
 	return &Enqueuer{client: client}, nil
 }
 
-// Enqueue inserts the triage job of reportID in tx. Its signature is
-// sqlstore.FinishHook.
-func (e *Enqueuer) Enqueue(ctx context.Context, tx *sql.Tx, reportID int64) error {
-	if _, err := e.client.InsertTx(ctx, tx, TriageArgs{ReportID: reportID}, nil); err != nil {
-		return fmt.Errorf("enqueue triage of report %d: %w", reportID, err)
-	}
-	return nil
+// Enqueue inserts the triage job of the finished report r in tx, ahead of
+// ordinary reports' if r should be triaged first (see [triageOpts]). Its
+// signature is sqlstore.FinishHook.
+func (e *Enqueuer) Enqueue(ctx context.Context, tx *sql.Tx, r *guardian.Report) error {
+	return enqueueTriage(ctx, e.client, tx, r)
 }

@@ -149,12 +149,44 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 	return &Pipeline{client: client, router: cfg.Router}, nil
 }
 
-// Enqueue inserts the triage job of a report in tx, the transaction that
-// finishes it. Its signature is sqlstore's FinishHook: register it with
-// store.OnFinish(p.Enqueue).
-func (p *Pipeline) Enqueue(ctx context.Context, tx *sql.Tx, reportID int64) error {
-	if _, err := p.client.InsertTx(ctx, tx, TriageArgs{ReportID: reportID}, nil); err != nil {
-		return fmt.Errorf("enqueue triage of report %d: %w", reportID, err)
+// Enqueue inserts the triage job of the finished report r in tx, the
+// transaction that finishes it, as [Enqueuer.Enqueue] does.
+func (p *Pipeline) Enqueue(ctx context.Context, tx *sql.Tx, r *guardian.Report) error {
+	return enqueueTriage(ctx, p.client, tx, r)
+}
+
+// River's job priorities, 1 (first) to 4, within a queue: an idle worker
+// takes the available job of the lowest number, and of those the one
+// scheduled first.
+const (
+	riverFirst  = 1
+	riverSoon   = 2
+	riverInTurn = 3
+)
+
+// triageOpts places a report's triage job in the queue: reports that
+// should be triaged first (escalated or urgent by their own document, or
+// with no file known to be viewed: [guardian.Report.TriageFirst]) before
+// those whose document gives priority 2, and those before the rest. Under
+// a backlog an urgent report then waits only for the jobs already
+// running, not for every report finished before it.
+func triageOpts(r *guardian.Report) *river.InsertOpts {
+	opts := TriageArgs{}.InsertOpts()
+	switch {
+	case r.TriageFirst():
+		opts.Priority = riverFirst
+	case r.ProvisionalPriority == guardian.Priority2:
+		opts.Priority = riverSoon
+	default:
+		opts.Priority = riverInTurn
+	}
+	return &opts
+}
+
+// enqueueTriage inserts the triage job of the finished report r in tx.
+func enqueueTriage(ctx context.Context, client *river.Client[*sql.Tx], tx *sql.Tx, r *guardian.Report) error {
+	if _, err := client.InsertTx(ctx, tx, TriageArgs{ReportID: r.ID}, triageOpts(r)); err != nil {
+		return fmt.Errorf("enqueue triage of report %d: %w", r.ID, err)
 	}
 	return nil
 }

@@ -167,12 +167,20 @@ func docIn(tb testing.TB, countries ...string) *guardian.ReportDocument {
 // submit creates and finishes a report of doc.
 func (f *fixture) submit(tb testing.TB, doc *guardian.ReportDocument) int64 {
 	tb.Helper()
+	return f.submitProvisional(tb, doc, "")
+}
+
+// submitProvisional is submit with the provisional priority the intake
+// would have stored.
+func (f *fixture) submitProvisional(tb testing.TB, doc *guardian.ReportDocument, p guardian.Priority) int64 {
+	tb.Helper()
 	ctx := context.Background()
 	js, err := json.Marshal(doc)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := &guardian.Report{ReporterID: f.reporter.ID, XML: []byte("<report/>"), Document: js, WrappedKey: []byte("k")}
+	r := &guardian.Report{ReporterID: f.reporter.ID, XML: []byte("<report/>"), Document: js, WrappedKey: []byte("k"),
+		ProvisionalPriority: p}
 	if err := f.store.CreateReport(ctx, r, reporterEvent(f.reporter.ID, "report.submit")); err != nil {
 		tb.Fatal(err)
 	}
@@ -333,8 +341,8 @@ func TestEnqueueInFinishTx(t *testing.T) {
 		failing := errors.New("fail after enqueue")
 		fail := true
 		f := mustFixtureHook(t, b, func(enqueue sqlstore.FinishHook) sqlstore.FinishHook {
-			return func(ctx context.Context, tx *sql.Tx, id int64) error {
-				if err := enqueue(ctx, tx, id); err != nil {
+			return func(ctx context.Context, tx *sql.Tx, r *guardian.Report) error {
+				if err := enqueue(ctx, tx, r); err != nil {
 					return err
 				}
 				if fail {
@@ -360,6 +368,72 @@ func TestEnqueueInFinishTx(t *testing.T) {
 		}
 		if n := countJobs(t, f.store); n != 1 {
 			t.Fatalf("%d jobs after a finish, want 1", n)
+		}
+	})
+}
+
+// TestUrgentFirst: a report whose document makes it urgent is triaged
+// ahead of ordinary reports finished before it.
+func TestUrgentFirst(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		f := mustFixture(t, b)
+		var ordinary []int64
+		for i := range 12 {
+			ordinary = append(ordinary, f.submitProvisional(t, docIn(t, "DE"), []guardian.Priority{"", guardian.Priority3}[i%2]))
+		}
+		soon := f.submitProvisional(t, docIn(t, "JP"), guardian.Priority2)
+		urgent := f.submitProvisional(t, docIn(t, "BR"), guardian.Priority1)
+
+		// The jobs' places in River's queue.
+		want := map[int64]int{urgent: 1, soon: 2}
+		for _, id := range ordinary {
+			want[id] = 3
+		}
+		q := `SELECT json_extract(args, '$.report_id'), priority FROM river_job WHERE kind = 'triage'`
+		if b.DriverName != "sqlite" {
+			q = `SELECT (args->>'report_id')::bigint, priority FROM river_job WHERE kind = 'triage'`
+		}
+		rows, err := f.store.DB().QueryContext(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id int64
+			var prio int
+			if err := rows.Scan(&id, &prio); err != nil {
+				t.Fatal(err)
+			}
+			if prio != want[id] {
+				t.Errorf("report %d: triage job priority %d, want %d", id, prio, want[id])
+			}
+			delete(want, id)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		if len(want) != 0 {
+			t.Errorf("reports without a triage job: %v", want)
+		}
+
+		// The first fetch takes as many jobs as there are workers (4),
+		// most urgent first: the urgent report is routed among them,
+		// however many were finished before it.
+		f.start(t)
+		var order []int64
+		for len(order) < 14 {
+			select {
+			case id := <-f.routed:
+				order = append(order, id)
+			case <-time.After(15 * time.Second):
+				t.Fatalf("routed %v, then nothing", order)
+			}
+		}
+		if i := slices.Index(order, urgent); i < 0 || i >= 4 {
+			t.Errorf("the urgent report %d was routed in place %d of %v", urgent, i+1, order)
+		}
+		if i := slices.Index(order, soon); i < 0 || i >= 8 {
+			t.Errorf("the priority 2 report %d was routed in place %d of %v", soon, i+1, order)
 		}
 	})
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/guardian-network/guardian/crypto"
 	"github.com/guardian-network/guardian/cybertip"
 	"github.com/guardian-network/guardian/evidence"
+	"github.com/guardian-network/guardian/triage"
 )
 
 // handleStatus lets a client check that it can reach the hub and log in. The
@@ -87,10 +88,11 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	reporterID := requestInfoFrom(r.Context()).reporter.ID
 	rep := &guardian.Report{
-		ReporterID: reporterID,
-		XML:        body,
-		Document:   docJSON,
-		WrappedKey: s.MasterKey.WrapDataKey(dk, reporterContext(reporterID)),
+		ReporterID:          reporterID,
+		XML:                 body,
+		Document:            docJSON,
+		WrappedKey:          s.MasterKey.WrapDataKey(dk, reporterContext(reporterID)),
+		ProvisionalPriority: triage.Provisional(doc),
 	}
 	if err := s.Store.CreateReport(r.Context(), rep, ev); err != nil {
 		s.failReport(w, r, ev, err)

@@ -273,6 +273,27 @@ func TestSubmit(t *testing.T) {
 		if !bytes.Contains(rep.Document, []byte("trust-safety@example.com")) {
 			t.Errorf("document %s", rep.Document)
 		}
+		if rep.ProvisionalPriority != guardian.Priority3 {
+			t.Errorf("provisional priority %q, want 3", rep.ProvisionalPriority)
+		}
+	})
+	t.Run("ProvisionalPriority", func(t *testing.T) {
+		// Annotated sextortion and sadistic exploitation: urgency 90 from
+		// the document alone, priority 1 before any file is known.
+		urgent := strings.Replace(intaketest.MinimalReport, "<incidentDateTime>",
+			"<reportAnnotations><sextortion/><sadisticOnlineExploitation/></reportAnnotations><incidentDateTime>", 1)
+		if urgent == intaketest.MinimalReport {
+			t.Fatal("no incidentDateTime to annotate before")
+		}
+		r := h.post(t, "submit", "text/xml", urgent)
+		wantCode(t, r, 0)
+		rep, err := h.Store.FindReportByID(context.Background(), r.Doc.ReportID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.ProvisionalPriority != guardian.Priority1 {
+			t.Errorf("provisional priority %q, want 1", rep.ProvisionalPriority)
+		}
 	})
 	bad := []struct {
 		name, body string

@@ -10,10 +10,11 @@ import (
 )
 
 // FinishHook runs inside the transaction that finishes a report, after the
-// report is marked finished. An error rolls the finish back. It is how work
-// that a finished report makes necessary (the triage job) is enqueued in the
-// same transaction: a crash then neither drops nor doubles it.
-type FinishHook func(ctx context.Context, tx *sql.Tx, reportID int64) error
+// report is marked finished; r is the report with its files, without
+// documents. An error rolls the finish back. It is how work that a
+// finished report makes necessary (the triage job) is enqueued in the same
+// transaction: a crash then neither drops nor doubles it.
+type FinishHook func(ctx context.Context, tx *sql.Tx, r *guardian.Report) error
 
 // errNoFinishHook refuses a finish on a store opened without
 // [Options.OnFinish]: the report would be finished and never triaged.
@@ -21,11 +22,11 @@ var errNoFinishHook = errors.New("store opened without a finish hook: a finished
 
 // finished runs the finish hook in tx. closeReport calls it for a report it
 // has just moved to finished.
-func (s *Store) finished(tx *tx, reportID int64) error {
+func (s *Store) finished(tx *tx, r *guardian.Report) error {
 	if s.onFinish == nil {
 		return errNoFinishHook
 	}
-	if err := s.onFinish(tx.ctx, tx.tx, reportID); err != nil {
+	if err := s.onFinish(tx.ctx, tx.tx, r); err != nil {
 		return fmt.Errorf("finish hook: %w", err)
 	}
 	return nil

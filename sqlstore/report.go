@@ -21,7 +21,7 @@ const defaultExpireBatch = 100
 // [Store.FindReporterReport]), which only reads of the whole report open.
 const (
 	reportStateColumns = `id, reporter_id, state, opened_at, modified_at, finished_at, retracted_at, expired_at,
-	wrapped_key`
+	wrapped_key, provisional_priority`
 	reportColumns = reportStateColumns + `, xml, document, sealed`
 )
 
@@ -40,10 +40,11 @@ func (s *Store) CreateReport(ctx context.Context, r *guardian.Report, ev *guardi
 		// The documents are sealed bound to the report's id, which the
 		// INSERT draws: they follow in an UPDATE of the same transaction.
 		err := tx.queryRow(`
-			INSERT INTO reports (reporter_id, state, opened_at, modified_at, xml, document, sealed, wrapped_key)
-			VALUES (?, ?, ?, ?, ?, ?, TRUE, ?)
+			INSERT INTO reports (reporter_id, state, opened_at, modified_at, xml, document, sealed, wrapped_key, provisional_priority)
+			VALUES (?, ?, ?, ?, ?, ?, TRUE, ?, ?)
 			RETURNING id`,
-			[]any{r.ReporterID, string(guardian.ReportOpen), tx.t(tx.now), tx.t(tx.now), []byte{}, []byte{}, r.WrappedKey},
+			[]any{r.ReporterID, string(guardian.ReportOpen), tx.t(tx.now), tx.t(tx.now), []byte{}, []byte{}, r.WrappedKey,
+				nullPriority(r.ProvisionalPriority)},
 			&r.ID)
 		if err != nil {
 			return fmt.Errorf("insert report: %w", err)
@@ -170,7 +171,27 @@ func reportStateDest(r *guardian.Report) []any {
 	return []any{&r.ID, &r.ReporterID, &r.State,
 		timeScanner{&r.OpenedAt}, timeScanner{&r.ModifiedAt},
 		nullTimeScanner{&r.FinishedAt}, nullTimeScanner{&r.RetractedAt}, nullTimeScanner{&r.ExpiredAt},
-		&r.WrappedKey}
+		&r.WrappedKey, nullPriorityScanner{&r.ProvisionalPriority}}
+}
+
+// nullPriority stores an empty priority as NULL.
+func nullPriority(p guardian.Priority) any {
+	if p == "" {
+		return nil
+	}
+	return string(p)
+}
+
+// nullPriorityScanner reads a priority column that may be NULL, as empty.
+type nullPriorityScanner struct{ p *guardian.Priority }
+
+func (s nullPriorityScanner) Scan(v any) error {
+	var ns sql.NullString
+	if err := ns.Scan(v); err != nil {
+		return err
+	}
+	*s.p = guardian.Priority(ns.String)
+	return nil
 }
 
 // Changes to a report start with one UPDATE that selects the report only if
@@ -277,7 +298,7 @@ func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, sta
 		// What a finished report sets in motion (triage, routing) is
 		// enqueued in this transaction: a crash cannot drop or double it.
 		if state == guardian.ReportFinished {
-			if err := s.finished(tx, r.ID); err != nil {
+			if err := s.finished(tx, r); err != nil {
 				return err
 			}
 		}

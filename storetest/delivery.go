@@ -1381,18 +1381,23 @@ func testDeliveryMigration(t *testing.T, e *env) {
 	}
 	oe := &env{t: t, ctx: ctx, s: old, clock: NewClock(start)}
 	rep := oe.reporter("example-service")
-	var reports []int64
-	for range 3 {
-		reports = append(reports, oe.report(rep.ID).ID)
-	}
 	old.Close()
 
-	// Finished in SQL: this code's FinishReport reads the files' columns
-	// of later versions.
+	// Reports stored and finished in SQL, as reports whose evidence is
+	// destroyed (no key, no documents): this code's CreateReport and
+	// FinishReport use columns of later versions, and the referrals are
+	// what this test reads.
 	db := b.rawDB(t, dsn)
 	now := b.timeValue(start)
-	for _, id := range reports {
-		mustExec(t, db, b.rebind(`UPDATE reports SET state = 'finished', finished_at = ? WHERE id = ?`), now, id)
+	var reports []int64
+	for range 3 {
+		var id int64
+		if err := db.QueryRowContext(ctx, b.rebind(`INSERT INTO reports (reporter_id, state, opened_at, modified_at, finished_at,
+			xml, document, sealed, wrapped_key) VALUES (?, 'finished', ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			rep.ID, now, now, now, []byte{}, []byte{}, true, nil).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		reports = append(reports, id)
 	}
 	for i, p := range []string{"3", "E", "1"} {
 		mustExec(t, db, b.rebind(`INSERT INTO referrals (report_id, agency_id, network, countries, channel, reason, priority, label,

@@ -22,6 +22,16 @@ func Assess(doc *guardian.ReportDocument, files []*guardian.FileDetails, a guard
 	return AssessKnown(doc, files, nil, a, nil)
 }
 
+// Provisional is the priority the report's document alone gives it, before
+// its files, location and hash lists are known: 1 when the reporter
+// escalated it or its incident type, annotations and victims' ages reach
+// priority 1's urgency, else 2 or 3. The intake stores it at submit
+// (Report.ProvisionalPriority) so that the queue of reports waiting for
+// triage can put urgent ones first; triage itself decides the priority.
+func Provisional(doc *guardian.ReportDocument) guardian.Priority {
+	return AssessKnown(doc, nil, nil, guardian.Assessment{NoLocation: true}, nil).Priority
+}
+
 // AssessKnown is [Assess] with what the hash lists say about the report's
 // files (hashlist.Matcher): known content lowers the urgency and can make
 // the report informational, content no list knows raises it. fileIDs[i]

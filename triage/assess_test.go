@@ -397,3 +397,27 @@ func TestAssess_MinimalReport(t *testing.T) {
 		t.Errorf("assessment %+v, triage %+v", a, tr)
 	}
 }
+
+// TestProvisional: the document alone gives priority 1 to an escalated
+// report and to one whose annotations reach priority 1's urgency, and
+// never E (that needs the files' details); triage may then decide
+// otherwise, which the provisional priority does not bind.
+func TestProvisional(t *testing.T) {
+	rich := MustParseReport(t, "report-rich.xml") // escalated
+	minimal := MustParseReport(t, "report-minimal.xml")
+	annotated := MustParseReport(t, "report-minimal.xml")
+	annotated.IncidentSummary.ReportAnnotations = &guardian.ReportAnnotations{Sextortion: true, SadisticOnlineExploitation: true}
+	for _, c := range []struct {
+		name string
+		doc  *guardian.ReportDocument
+		want guardian.Priority
+	}{
+		{"escalated", rich, guardian.Priority1},
+		{"minimal", minimal, guardian.Priority3},
+		{"sextortion and sadistic", annotated, guardian.Priority1},
+	} {
+		if got := triage.Provisional(c.doc); got != c.want {
+			t.Errorf("%s: Provisional = %s, want %s", c.name, got, c.want)
+		}
+	}
+}
