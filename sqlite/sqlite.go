@@ -79,9 +79,6 @@ func open(ctx context.Context, path string, opts sqlstore.Options, groupCommit b
 		ReadDB:     readDB,
 		Migrations: Migrations(),
 		Options:    opts,
-		// modernc's SQLite parses every statement it is given; the
-		// store's few dozen are kept prepared instead.
-		CacheStatements: true,
 	}
 	if groupCommit {
 		cfg.NewWriter = func() sqlstore.Writer { return newGroupWriter(db) }
@@ -130,10 +127,7 @@ func connect(ctx context.Context, path string, readConns int) (db, readDB *sql.D
 	if err := createPrivate(path); err != nil {
 		return nil, nil, err
 	}
-	db, err = sql.Open("sqlite", path+"?"+writeParams.Encode())
-	if err != nil {
-		return nil, nil, err
-	}
+	db = openDB(path + "?" + writeParams.Encode())
 	// One connection: the only writer. It is opened first, so that WAL
 	// mode is set before any reader connects.
 	db.SetMaxOpenConns(1)
@@ -141,11 +135,7 @@ func connect(ctx context.Context, path string, readConns int) (db, readDB *sql.D
 		db.Close()
 		return nil, nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	readDB, err = sql.Open("sqlite", path+"?"+params.Encode())
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
+	readDB = openDB(path + "?" + params.Encode())
 	if readConns <= 0 {
 		readConns = defaultReadConns
 	}

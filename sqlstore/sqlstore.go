@@ -115,11 +115,7 @@ type Config struct {
 	// Migrations are the embedded NNNN_description.sql files, unless
 	// Options.Migrations replaces them.
 	Migrations fs.FS
-	// CacheStatements keeps the write transactions' statements prepared
-	// (see stmtCache): for a driver that parses every statement it runs,
-	// as SQLite's does. PostgreSQL's driver caches them itself.
-	CacheStatements bool
-	Options         Options
+	Options    Options
 }
 
 // Store implements [guardian.Store] on database/sql.
@@ -128,7 +124,6 @@ type Store struct {
 	db         *sql.DB
 	readDB     *sql.DB
 	writer     Writer
-	stmts      *stmtCache // nil unless Config.CacheStatements
 	now        guardian.Clock
 	logger     *slog.Logger
 	migrations []migration
@@ -192,9 +187,6 @@ func New(ctx context.Context, cfg Config) (_ *Store, err error) {
 	if cfg.NewWriter != nil {
 		s.writer = cfg.NewWriter()
 	}
-	if cfg.CacheStatements {
-		s.stmts = newStmtCache(s.db)
-	}
 	return s, nil
 }
 
@@ -203,9 +195,6 @@ func (s *Store) Close() error {
 	var errs []error
 	if s.writer != nil {
 		errs = append(errs, s.writer.Close())
-	}
-	if s.stmts != nil {
-		s.stmts.close()
 	}
 	if s.readDB != s.db {
 		errs = append(errs, s.readDB.Close())
@@ -299,46 +288,21 @@ func (TxWriter) Close() error { return nil }
 // tx is a transaction as the queries see it: the dialect applied, the
 // driver's errors translated, and the time of the transaction fixed.
 type tx struct {
-	tx    *sql.Tx
-	ctx   context.Context
-	d     Dialect
-	now   time.Time
-	stmts *stmtCache // nil: every statement is parsed where it runs
-}
-
-// stmt returns query prepared for the transaction, or nil if it is not
-// (yet) in the statement cache.
-func (tx *tx) stmt(query string) *sql.Stmt {
-	if tx.stmts == nil {
-		return nil
-	}
-	if st := tx.stmts.get(query); st != nil {
-		return tx.tx.StmtContext(tx.ctx, st)
-	}
-	return nil
+	tx  *sql.Tx
+	ctx context.Context
+	d   Dialect
+	now time.Time
 }
 
 func (tx *tx) exec(query string, args ...any) (sql.Result, error) {
 	query = tx.d.Rebind(query)
-	var res sql.Result
-	var err error
-	if st := tx.stmt(query); st != nil {
-		res, err = st.ExecContext(tx.ctx, args...)
-	} else {
-		res, err = tx.tx.ExecContext(tx.ctx, query, args...)
-	}
+	res, err := tx.tx.ExecContext(tx.ctx, query, args...)
 	return res, tx.d.FormatError(err)
 }
 
 func (tx *tx) query(query string, args ...any) (*sql.Rows, error) {
 	query = tx.d.Rebind(query)
-	var rows *sql.Rows
-	var err error
-	if st := tx.stmt(query); st != nil {
-		rows, err = st.QueryContext(tx.ctx, args...)
-	} else {
-		rows, err = tx.tx.QueryContext(tx.ctx, query, args...)
-	}
+	rows, err := tx.tx.QueryContext(tx.ctx, query, args...)
 	return rows, tx.d.FormatError(err)
 }
 
@@ -346,13 +310,7 @@ func (tx *tx) query(query string, args ...any) (*sql.Rows, error) {
 // is sql.ErrNoRows.
 func (tx *tx) queryRow(query string, args []any, dest ...any) error {
 	query = tx.d.Rebind(query)
-	var row *sql.Row
-	if st := tx.stmt(query); st != nil {
-		row = st.QueryRowContext(tx.ctx, args...)
-	} else {
-		row = tx.tx.QueryRowContext(tx.ctx, query, args...)
-	}
-	return tx.d.FormatError(row.Scan(dest...))
+	return tx.d.FormatError(tx.tx.QueryRowContext(tx.ctx, query, args...).Scan(dest...))
 }
 
 // t converts a time into its column value.
@@ -366,7 +324,7 @@ func (s *Store) clock() time.Time {
 // update runs fn in a write transaction.
 func (s *Store) update(ctx context.Context, fn func(tx *tx) error) error {
 	return s.writer.Write(ctx, func(ctx context.Context, sqlTx *sql.Tx) error {
-		return fn(&tx{tx: sqlTx, ctx: ctx, d: s.d, now: s.clock(), stmts: s.stmts})
+		return fn(&tx{tx: sqlTx, ctx: ctx, d: s.d, now: s.clock()})
 	})
 }
 
