@@ -202,6 +202,9 @@ type Config struct {
 	// Routed, if set, is called after each report's routing commits (for
 	// metrics and benchmarks).
 	Routed func(reportID int64)
+	// TriageWorkers is how many reports are triaged and routed at once;
+	// default 4 (jobs.PipelineConfig.Workers).
+	TriageWorkers int
 
 	// PublicURL is the hub's address as the agencies reach it, for the
 	// links that notifications carry; default http://Addr (which must
@@ -393,6 +396,7 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		Router:   newRouter(store, h.Network, geoDB, cfg.Routed, known),
 		Delivery: delivery,
 		Logger:   logger,
+		Workers:  cfg.TriageWorkers,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("triage pipeline: %w", err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,6 +35,8 @@ type ServeCommand struct {
 	TLSKey        string
 	Limits        serveLimits
 	Notify        serveNotify
+	TriageWorkers int
+	Pprof         string // loopback address of the profiling endpoints; empty: none
 
 	// Ready, if set, receives the server's base URL once it listens.
 	Ready func(url string)
@@ -63,6 +66,8 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	c.Notify.register(fs)
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error (GUARDIAN_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json (GUARDIAN_LOG_FORMAT)")
+	fs.IntVar(&c.TriageWorkers, "triage-workers", 4, "reports triaged and routed at once (GUARDIAN_TRIAGE_WORKERS)")
+	fs.StringVar(&c.Pprof, "pprof", "", "loopback address (127.0.0.1:PORT) to serve Go's profiling endpoints on, /debug/pprof/; off by default (GUARDIAN_PPROF)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -71,6 +76,14 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 	if c.MaxUploadSize <= 0 {
 		return usageError{cmd: "serve", msg: "--max-upload-size must be positive"}
+	}
+	if c.TriageWorkers <= 0 || c.TriageWorkers > maxTriageWorkers {
+		return usageError{cmd: "serve", msg: fmt.Sprintf("--triage-workers must be 1 to %d", maxTriageWorkers)}
+	}
+	if c.Pprof != "" {
+		if err := checkLoopback(c.Pprof); err != nil {
+			return usageError{cmd: "serve", msg: "--pprof: " + err.Error()}
+		}
 	}
 	logger, err := newLogger(c.Stderr, c.LogLevel, c.LogFormat)
 	if err != nil {
@@ -97,6 +110,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		PublicURL:       c.Notify.publicURL,
 		SMTP:            smtp,
 		WebhookTimeout:  c.Notify.webhookTimeout,
+		TriageWorkers:   c.TriageWorkers,
 	}
 	if c.configure != nil {
 		c.configure(&cfg)
@@ -105,6 +119,15 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	stopPprof := func() {}
+	if c.Pprof != "" {
+		if stopPprof, err = servePprof(c.Pprof, logger); err != nil {
+			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			return errors.Join(err, h.Close(closeCtx))
+		}
+	}
+	defer stopPprof()
 	stopSIGHUP := h.ReloadOnSIGHUP(ctx)
 	logger.Info("guardian version", slog.String("version", Version()))
 	if c.Ready != nil {

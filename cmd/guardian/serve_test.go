@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,4 +75,54 @@ func TestServeStartErrors(t *testing.T) {
 			t.Error("a refused start left a new database behind")
 		}
 	})
+	t.Run("pprof off loopback", func(t *testing.T) {
+		stderr, err := runServe(t, nil, "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--pprof", "0.0.0.0:6060")
+		if err == nil || !strings.Contains(stderr, "not a loopback address") {
+			t.Errorf("serve with --pprof on every interface: %v\n%s", err, stderr)
+		}
+	})
+	t.Run("pprof port taken", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		stderr, err := runServe(t, nil, "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--pprof", ln.Addr().String())
+		if err == nil || !strings.Contains(stderr, "--pprof") || !strings.Contains(stderr, "address already in use") {
+			t.Errorf("serve with --pprof on a taken port: %v\n%s", err, stderr)
+		}
+	})
+	t.Run("no triage workers", func(t *testing.T) {
+		stderr, err := runServe(t, nil, "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--triage-workers", "0")
+		if err == nil || !strings.Contains(stderr, "--triage-workers must be") {
+			t.Errorf("serve with no triage workers: %v\n%s", err, stderr)
+		}
+	})
+}
+
+// TestServePprof: --pprof serves Go's profiling endpoints on its own
+// loopback address, not on the hub's.
+func TestServePprof(t *testing.T) {
+	addr := freeAddr(t)
+	h := StartHub(t, "--data", t.TempDir(), "--pprof", addr, "--triage-workers", "2")
+	defer h.Stop(t)
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap?debug=1", "/debug/pprof/goroutine?debug=1"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || len(body) == 0 {
+			t.Errorf("GET %s: %s, %d bytes", path, resp.Status, len(body))
+		}
+	}
+	resp, err := http.Get(h.URL + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		t.Error("the hub's own address serves the profiling endpoints")
+	}
 }
