@@ -27,8 +27,9 @@ import (
 const maxCachedStmts = 256
 
 // maxCachedQuery is the longest query text kept; longer ones are batches,
-// whose text changes with their length.
-const maxCachedQuery = 8 << 10
+// whose text changes with their length. River's longest statements are
+// about 4 KiB.
+const maxCachedQuery = 16 << 10
 
 // openDB returns a database of modernc connections to dsn, each keeping
 // its statements prepared.
@@ -171,18 +172,17 @@ func (c *cachingConn) evict() bool {
 	return false
 }
 
-// cacheable reports whether query is worth keeping prepared: one
-// statement (modernc prepares a script anew at each run anyway), not a
-// batch, and not a transaction's control statement, which are cheap and
-// many (a savepoint's name changes with each).
+// cacheable reports whether query is worth keeping prepared: not a batch,
+// and not a transaction's control statement or a pragma, which are cheap
+// and many (a savepoint's name changes with each). A script of several
+// statements may be kept: modernc then keeps only its text and prepares
+// each statement at every run, as it would anyway. (Looking for a ';'
+// would not tell a script: River's statements carry comments with one.)
 func cacheable(query string) bool {
 	if len(query) > maxCachedQuery {
 		return false
 	}
 	q := strings.TrimSpace(query)
-	if strings.Contains(strings.TrimSuffix(q, ";"), ";") {
-		return false
-	}
 	head, _, _ := strings.Cut(q, " ")
 	switch strings.ToUpper(head) {
 	case "BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA", "VACUUM", "ATTACH", "DETACH":

@@ -35,8 +35,9 @@ func cached(t *testing.T, db *sql.DB) map[string]bool {
 // TestStmtCache: a connection keeps the statements it runs prepared and
 // runs them again with new arguments, inside and outside transactions;
 // the same query run while its rows are open gets a statement of its own;
-// a cached statement sees a schema change and survives an error; scripts
-// and transaction control are not kept; and the cache is bounded.
+// a cached statement sees a schema change and survives an error; a kept
+// script runs whole; transaction control is not kept; and the cache is
+// bounded.
 func TestStmtCache(t *testing.T) {
 	ctx := context.Background()
 	db, readDB, err := connect(ctx, filepath.Join(t.TempDir(), "c.db"), 1)
@@ -145,7 +146,7 @@ func TestStmtCache(t *testing.T) {
 		t.Errorf("%d columns after a column was added, want 3", c)
 	}
 
-	// Scripts and transaction control are not kept.
+	// Transaction control is not kept.
 	if _, err := db.ExecContext(ctx, `CREATE TABLE u (x); CREATE TABLE w (y)`); err != nil {
 		t.Fatal(err)
 	}
@@ -154,10 +155,29 @@ func TestStmtCache(t *testing.T) {
 			t.Errorf("kept: %q", q)
 		}
 	}
-	for _, q := range []string{`BEGIN IMMEDIATE`, `SAVEPOINT s1`, `RELEASE s1`, `PRAGMA foreign_keys`, `SELECT 1; SELECT 2`} {
+	for _, q := range []string{`BEGIN IMMEDIATE`, `SAVEPOINT s1`, `RELEASE s1`, `PRAGMA foreign_keys`} {
 		if cacheable(q) {
 			t.Errorf("cacheable(%q)", q)
 		}
+	}
+	// A statement with a ';' in a comment, as River writes them, is kept.
+	const commented = "-- name: Touch :exec\n-- one; two\nUPDATE t SET v = v WHERE id = ?"
+	if _, err := db.ExecContext(ctx, commented, 1); err != nil {
+		t.Fatal(err)
+	}
+	if !cached(t, db)[commented] {
+		t.Error("a statement with a ';' in a comment is not kept")
+	}
+	// A script kept runs every statement each time.
+	const script = `INSERT INTO u (x) VALUES (1); INSERT INTO w (y) VALUES (2)`
+	for range 2 {
+		if _, err := db.ExecContext(ctx, script); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var nu, nw int
+	if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM w)`).Scan(&nu, &nw); err != nil || nu != 2 || nw != 2 {
+		t.Errorf("after running a script twice: %d and %d rows, %v; want 2 and 2", nu, nw, err)
 	}
 
 	// Bounded, the least recently used going first.
