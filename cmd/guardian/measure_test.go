@@ -19,6 +19,14 @@ package main
 // its peak and current resident memory (VmHWM, VmRSS), the reports and
 // referrals stored, the size of the data directory, and the load average,
 // since the machine is shared.
+//
+// With -measure-prefill N, a short seed at a gentle rate first makes real
+// rows of every kind, and the hub is stopped while they are copied in SQL
+// until the store holds N reports (measure_prefill_test.go), then
+// restarted on the grown store for the steps:
+//
+//	go test -tags measure -run TestMeasure/sqlite -timeout 120m -v ./cmd/guardian \
+//	    -measure-prefill 1000000 -measure-rates 30,50 -measure-step 2m
 
 import (
 	"bytes"
@@ -45,6 +53,10 @@ var (
 	measureRates = flag.String("measure-rates", "30,50,80", "the simulator's rates (reports/s), one step each, in turn on one hub")
 	measureStep  = flag.Duration("measure-step", 2*time.Minute, "how long the simulator sends at each rate")
 	measureSeed  = flag.Int("measure-seed", 1, "the simulator's first seed (each step adds its index)")
+
+	measurePrefill     = flag.Int64("measure-prefill", 0, "grow the store to this many reports before the steps, copying a real seed's rows in SQL (0: no prefill)")
+	measurePrefillSeed = flag.Int("measure-prefill-seed", 1000, "with -measure-prefill: reports the real seed sends, at 50/s, as the copies' templates")
+	measureVerify      = flag.Bool("measure-audit-verify", false, "after the steps, stop the hub and run guardian audit verify on the store (slow on a large store)")
 )
 
 func TestMeasure(t *testing.T) {
@@ -74,6 +86,7 @@ func testMeasure(t *testing.T, storeArgs []string) {
 		"--smtp-addr", mail.Addr(), "--smtp-from", "guardian@hub.example.org", "--smtp-require-tls=false"}, storeArgs...)
 	h := StartHub(t, hubArgs...)
 	pid := h.cmd.Process.Pid
+	postgres := len(storeArgs) == 2
 
 	cfg := StoreConfig{Data: data}
 	if len(storeArgs) == 2 {
@@ -90,6 +103,41 @@ func testMeasure(t *testing.T, storeArgs []string) {
 			dirSize(data), backlog(ctx, st))
 	}
 	state("start")
+
+	if *measurePrefill > 0 {
+		base := reserveIDs(ctx, t, st, postgres, *measurePrefill)
+		began := time.Now()
+		args := append([]string{"simulate", "--url", h.URL, "--data", data, "--network", netPath, "--reporters", "16",
+			"--agency-bots", "--ack-delay", "0", "--webhook-listen", hookAddr, "--senders", "64",
+			"--rate", "50", "--count", strconv.Itoa(*measurePrefillSeed), "--seed", strconv.Itoa(*measureSeed + 1000),
+			"--progress-every", "15s", "--drain", "1m", "--quiet", "10s"}, storeArgs...)
+		sim := exec.Command(guardianBin, args...)
+		sim.Env = cleanEnv()
+		var stdout, stderr bytes.Buffer
+		sim.Stdout, sim.Stderr = &stdout, &stderr
+		if err := sim.Run(); err != nil {
+			t.Fatalf("prefill seed: simulate: %v\n%s", err, stderr.String())
+		}
+		t.Logf("prefill seed, summary:\n%s", stdout.String())
+		for j := 0; j < 12 && backlogTotal(ctx, st) > 0; j++ {
+			time.Sleep(5 * time.Second)
+		}
+		state("seeded")
+		perReport(ctx, t, st, postgres, data, "seeded")
+		h.Stop(t)
+		t.Logf("prefill: seed and stop took %s", time.Since(began).Round(time.Second))
+
+		began = time.Now()
+		prefill(ctx, t, st, postgres, data, base, *measurePrefill)
+		t.Logf("prefill: took %s", time.Since(began).Round(time.Second))
+		perReport(ctx, t, st, postgres, data, "prefilled")
+
+		began = time.Now()
+		h = StartHub(t, hubArgs...)
+		pid = h.cmd.Process.Pid
+		t.Logf("prefill: hub restarted in %s", time.Since(began).Round(time.Millisecond))
+		state("restarted")
+	}
 
 	for i, r := range strings.Split(*measureRates, ",") {
 		rate := strings.TrimSpace(r)
@@ -141,8 +189,17 @@ func testMeasure(t *testing.T, storeArgs []string) {
 			time.Sleep(5 * time.Second)
 		}
 		state(fmt.Sprintf("drained after %s/s", rate))
+		perReport(ctx, t, st, postgres, data, fmt.Sprintf("after %s/s", rate))
 	}
 	h.Stop(t)
+	if *measureVerify {
+		began := time.Now()
+		out, err := runGuardian(append([]string{"audit", "verify", "--data", data}, storeArgs...)...)
+		if err != nil {
+			t.Errorf("guardian audit verify: %v\n%s", err, out)
+		}
+		t.Logf("guardian audit verify in %s:\n%s", time.Since(began).Round(time.Millisecond), out)
+	}
 }
 
 func loadAvg() string {
@@ -225,7 +282,12 @@ func backlogTotal(ctx context.Context, st *sqlstore.Store) int64 {
 // the rest (anything under a directory whose name holds "evidence" or
 // "blob").
 func dirSize(dir string) string {
-	var total, ev int64
+	total, ev := dirBytes(dir)
+	return fmt.Sprintf("%.1f MB (evidence %.1f MB)", float64(total)/1e6, float64(ev)/1e6)
+}
+
+// dirBytes is dirSize in bytes.
+func dirBytes(dir string) (total, ev int64) {
 	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
@@ -241,5 +303,5 @@ func dirSize(dir string) string {
 		}
 		return nil
 	})
-	return fmt.Sprintf("%.1f MB (evidence %.1f MB)", float64(total)/1e6, float64(ev)/1e6)
+	return total, ev
 }
