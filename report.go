@@ -59,8 +59,8 @@ type Report struct {
 
 // TriageFirst reports whether the report should be triaged ahead of
 // ordinary ones: its document already makes it priority 1, or it has
-// files and details for none of them, so no file is known to have been
-// viewed by the reporter and triage will make it priority E. Both are
+// files and the reporter viewed none of them (fileViewedByEsp false or
+// absent everywhere), so triage will make it priority E. Both are
 // notified at once once routed; the rest wait for a digest.
 func (r *Report) TriageFirst() bool {
 	if r.ProvisionalPriority == Priority1 {
@@ -70,7 +70,7 @@ func (r *Report) TriageFirst() bool {
 		return false
 	}
 	for _, f := range r.Files {
-		if f.DetailsAt != nil {
+		if f.ViewedByReporter != nil && *f.ViewedByReporter {
 			return false
 		}
 	}
@@ -116,6 +116,12 @@ type File struct {
 	BlobKey string `json:"-"`
 	// WrappedKey is the file's content key wrapped by the report's data key.
 	WrappedKey []byte `json:"-"`
+
+	// ViewedByReporter is fileViewedByEsp of the file's details, kept in the
+	// clear beside them so that finishing a report can order its triage
+	// without opening them: nil without details (which triage reads as not
+	// viewed) and for files stored before schema version 14.
+	ViewedByReporter *bool `json:"-"`
 
 	// DetailsXML is the <fileDetails> document as received, if any.
 	DetailsXML []byte `json:"-"`

@@ -17,7 +17,7 @@ import (
 // report open.
 const (
 	fileStateColumns = `id, report_id, name, size, md5, sha1, sha256, uploaded_at,
-	blob_key, wrapped_key, details_at, image_status, pdq, pdq_quality, pdq_dihedral`
+	blob_key, wrapped_key, details_at, image_status, pdq, pdq_quality, pdq_dihedral, viewed_by_reporter`
 	fileColumns = fileStateColumns + `, details_xml, details, sealed`
 )
 
@@ -106,6 +106,18 @@ func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, 
 	if err := s.needSealer(); err != nil {
 		return nil, fmt.Errorf("set file details: %w", err)
 	}
+	// Whether the reporter viewed the file is kept in the clear too: the
+	// triage queue's order needs it at finish (guardian.Report.TriageFirst).
+	var fd struct {
+		Viewed *bool `json:"fileViewedByEsp"`
+	}
+	if err := json.Unmarshal(details, &fd); err != nil {
+		return nil, fmt.Errorf("set file details: %w", err)
+	}
+	var viewed any // NULL when the details do not say
+	if fd.Viewed != nil {
+		viewed = *fd.Viewed
+	}
 	var f *guardian.File
 	err := s.update(ctx, func(tx *tx) error {
 		k, err := touchOpenReport(tx, reporterID, reportID)
@@ -124,10 +136,10 @@ func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, 
 		// Details are set once: the update matches only a file without
 		// them, and only when it matches none is the file read to say why.
 		rows, err := tx.query(`
-			UPDATE files SET details_xml = ?, details = ?, sealed = TRUE, details_at = ?
+			UPDATE files SET details_xml = ?, details = ?, sealed = TRUE, details_at = ?, viewed_by_reporter = ?
 			WHERE id = ? AND report_id = ? AND details_xml IS NULL
 			RETURNING `+fileStateColumns,
-			sealedXML, sealedDetails, tx.t(tx.now), fileID, reportID)
+			sealedXML, sealedDetails, tx.t(tx.now), viewed, fileID, reportID)
 		if err != nil {
 			return fmt.Errorf("update file: %w", err)
 		}
@@ -238,8 +250,9 @@ func scanFiles(rows *sql.Rows, sealed *[]bool) ([]*guardian.File, error) {
 	for rows.Next() {
 		var f guardian.File
 		var pdq, dihedral sql.NullString
+		var viewed sql.NullBool
 		dest := []any{&f.ID, &f.ReportID, &f.Name, &f.Size, &f.MD5, &f.SHA1, &f.SHA256, timeScanner{&f.UploadedAt},
-			&f.BlobKey, &f.WrappedKey, nullTimeScanner{&f.DetailsAt}, &f.ImageStatus, &pdq, &f.PDQQuality, &dihedral}
+			&f.BlobKey, &f.WrappedKey, nullTimeScanner{&f.DetailsAt}, &f.ImageStatus, &pdq, &f.PDQQuality, &dihedral, &viewed}
 		var details []byte
 		var isSealed bool
 		if sealed != nil {
@@ -252,6 +265,9 @@ func scanFiles(rows *sql.Rows, sealed *[]bool) ([]*guardian.File, error) {
 			f.Details = details
 		}
 		f.PDQ = pdq.String
+		if viewed.Valid {
+			f.ViewedByReporter = &viewed.Bool
+		}
 		if dihedral.String != "" {
 			f.PDQDihedral = strings.Split(dihedral.String, ",")
 		}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
@@ -121,6 +122,28 @@ func testSetFileDetails(t *testing.T, e *env) {
 		t.Errorf("audit event %+v does not name file %s", ev, f.ID)
 	}
 	e.wantStored(ev)
+	if got.ViewedByReporter != nil {
+		t.Errorf("details that do not say whether the file was viewed: ViewedByReporter %v, want nil", *got.ViewedByReporter)
+	}
+
+	// fileViewedByEsp is kept beside the sealed details, for the order of
+	// the triage queue at finish.
+	for _, viewed := range []bool{true, false} {
+		g := e.file(rep.ID, r.ID)
+		js := json.RawMessage(`{"fileViewedByEsp": ` + strconv.FormatBool(viewed) + `}`)
+		if _, err := e.s.SetFileDetails(e.ctx, rep.ID, r.ID, g.ID, detailsXML, js, reporterEvent(rep.ID, "file.details")); err != nil {
+			t.Fatal(err)
+		}
+		var stored *guardian.File
+		for _, x := range e.find(r.ID).Files {
+			if x.ID == g.ID {
+				stored = x
+			}
+		}
+		if stored == nil || stored.ViewedByReporter == nil || *stored.ViewedByReporter != viewed {
+			t.Errorf("details with fileViewedByEsp %v: the stored file has ViewedByReporter %v", viewed, stored.ViewedByReporter)
+		}
+	}
 }
 
 func testFileDetailsSameAgain(t *testing.T, e *env) {
