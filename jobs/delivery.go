@@ -216,7 +216,9 @@ func ReferralJobs(ch guardian.ReferralChange) ([]river.InsertManyParams, error) 
 	case guardian.EventReprioritised:
 		escalateNext()
 	case guardian.EventDeclined:
-		add(TriageArgs{ReportID: r.ReportID}, time.Time{})
+		// Routed again in the place its priority gives it, as a
+		// finished report is.
+		out = append(out, river.InsertManyParams{Args: TriageArgs{ReportID: r.ReportID}, InsertOpts: triageOpts(r.Priority)})
 	case guardian.EventMessage:
 		m := ch.Message
 		if m == nil {

@@ -4,7 +4,9 @@
 //
 //   - [Pipeline], the triage pipeline: a River job enqueued in the
 //     transaction that finishes a report runs [routing.Service.RouteReport],
-//     which triages and routes the report.
+//     which triages and routes the report. Jobs of reports expected to be
+//     priority E or 1 run first ([guardian.Report.TriageFirst]), so that a
+//     backlog of ordinary reports does not delay them.
 //   - The delivery jobs of the same [Pipeline], in a queue of their own
 //     ([QueueDelivery]): [Enqueuer.OnReferral] inserts them in the
 //     transaction of each referral change; they send the notifications

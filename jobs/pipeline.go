@@ -28,9 +28,10 @@ type TriageArgs struct {
 func (TriageArgs) Kind() string { return "triage" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts: a failing run is
-// retried (routing is idempotent), up to 25 times over about three weeks.
+// retried (routing is idempotent), up to 25 times over about three weeks;
+// the job runs in turn unless [triageOpts] places it ahead.
 func (TriageArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 25}
+	return river.InsertOpts{MaxAttempts: 25, Priority: riverInTurn}
 }
 
 type triageWorker struct {
@@ -164,28 +165,36 @@ const (
 	riverInTurn = 3
 )
 
-// triageOpts places a report's triage job in the queue: reports that
-// should be triaged first (escalated or urgent by their own document, or
-// with no file known to be viewed: [guardian.Report.TriageFirst]) before
-// those whose document gives priority 2, and those before the rest. Under
-// a backlog an urgent report then waits only for the jobs already
-// running, not for every report finished before it.
-func triageOpts(r *guardian.Report) *river.InsertOpts {
+// triageOpts places a triage job in the queue by the priority the report
+// is expected to have: priority E and 1, which are notified at once
+// ([urgent]), before priority 2, and those before the rest. Under a
+// backlog an urgent report then waits only for the jobs already running,
+// not for every report finished before it.
+func triageOpts(p guardian.Priority) *river.InsertOpts {
 	opts := TriageArgs{}.InsertOpts()
 	switch {
-	case r.TriageFirst():
+	case urgent(p):
 		opts.Priority = riverFirst
-	case r.ProvisionalPriority == guardian.Priority2:
+	case p == guardian.Priority2:
 		opts.Priority = riverSoon
-	default:
-		opts.Priority = riverInTurn
 	}
 	return &opts
 }
 
+// expectedPriority is what a finished report's triage job is placed by:
+// priority 1 for a report to triage first (escalated or urgent by its
+// own document, or with no file viewed: [guardian.Report.TriageFirst]),
+// else the priority its document gives.
+func expectedPriority(r *guardian.Report) guardian.Priority {
+	if r.TriageFirst() {
+		return guardian.Priority1
+	}
+	return r.ProvisionalPriority
+}
+
 // enqueueTriage inserts the triage job of the finished report r in tx.
 func enqueueTriage(ctx context.Context, client *river.Client[*sql.Tx], tx *sql.Tx, r *guardian.Report) error {
-	if _, err := client.InsertTx(ctx, tx, TriageArgs{ReportID: r.ID}, triageOpts(r)); err != nil {
+	if _, err := client.InsertTx(ctx, tx, TriageArgs{ReportID: r.ID}, triageOpts(expectedPriority(r))); err != nil {
 		return fmt.Errorf("enqueue triage of report %d: %w", r.ID, err)
 	}
 	return nil

@@ -17,6 +17,9 @@
 // callers together (group commit), so that one fsync acknowledges many: each
 // caller's work runs in a SAVEPOINT of the shared transaction, so a failure
 // undoes only that caller's part, and nobody is answered before the commit.
+// Every connection keeps the statements it runs prepared, by their text
+// (stmtcache.go): the driver would otherwise parse each one, the job
+// queue's as well as the store's, at every call.
 package sqlite
 
 import (

@@ -11,7 +11,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -109,11 +108,9 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError{cmd: "demo", msg: err.Error()}
 	}
-	if host, _, err := net.SplitHostPort(*addr); err == nil && host != "localhost" {
-		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-			logger.Warn("the demo listens beyond loopback: anyone who reaches it can sign in with a printed password alone",
-				slog.String("addr", *addr))
-		}
+	if ok, err := onLoopback(*addr); err == nil && !ok {
+		logger.Warn("the demo listens beyond loopback: anyone who reaches it can sign in with a printed password alone",
+			slog.String("addr", *addr))
 	}
 	if err := ensureDemoNetwork(*data); err != nil {
 		return err

@@ -10,26 +10,32 @@ import (
 	"time"
 )
 
-// maxTriageWorkers bounds --triage-workers: past a few per core, workers
-// only contend for the store's connections (docs/routing.md).
-const maxTriageWorkers = 64
-
 // checkLoopback refuses an address that is not on the loopback interface:
 // the profiling endpoints are for an operator on the hub's machine, like a
 // debugger, and sit outside the hub's authorisation layer.
 func checkLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
+	ok, err := onLoopback(addr)
 	if err != nil {
 		return fmt.Errorf("%q is not HOST:PORT: %w", addr, err)
 	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
+	if !ok {
 		return fmt.Errorf("%q is not a loopback address (127.0.0.1, ::1 or localhost)", addr)
 	}
 	return nil
+}
+
+// onLoopback reports whether the listen address addr (HOST:PORT) is on
+// the loopback interface: localhost or a loopback IP address.
+func onLoopback(addr string) (bool, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, err
+	}
+	if host == "localhost" {
+		return true, nil
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback(), nil
 }
 
 // servePprof serves Go's profiling endpoints (/debug/pprof/, as

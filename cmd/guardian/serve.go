@@ -47,6 +47,10 @@ type ServeCommand struct {
 	configure func(*hub.Config)
 }
 
+// maxTriageWorkers bounds --triage-workers: past a few per core, workers
+// only contend for the store's connections (docs/routing.md).
+const maxTriageWorkers = 64
+
 // Run parses the flags and serves until ctx is cancelled.
 func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("guardian serve", flag.ContinueOnError)
