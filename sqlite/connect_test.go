@@ -25,10 +25,12 @@ func TestConnectSettings(t *testing.T) {
 		{db, "foreign_keys", "1"},
 		{db, "busy_timeout", "10000"},
 		{db, "query_only", "0"},
+		{db, "temp_store", "2"}, // MEMORY
 		{readDB, "journal_mode", "wal"},
 		{readDB, "foreign_keys", "1"},
 		{readDB, "busy_timeout", "10000"},
 		{readDB, "query_only", "1"},
+		{readDB, "temp_store", "2"},
 	} {
 		var got string
 		if err := c.db.QueryRowContext(t.Context(), "PRAGMA "+c.pragma).Scan(&got); err != nil {

@@ -105,6 +105,13 @@ func connect(ctx context.Context, path string, readConns int) (db, readDB *sql.D
 		// The schema's REFERENCES are checked only when this is on, and
 		// SQLite's default is off, per connection.
 		"_foreign_keys": {"1"},
+		// Temporary files in memory. The group writer runs each caller's
+		// work in a savepoint, whose statement journal (the pages as they
+		// were, to roll back to) otherwise spills to a file past 64 KiB:
+		// a write system call per page changed, 5% of the hub's processor
+		// time at 140 reports/s. The journal lives for one commit, so its
+		// size is bounded by the batch.
+		"_pragma": {"temp_store = memory"},
 	}
 	writeParams := url.Values{
 		// WAL lets readers work beside the writer on a snapshot, and a

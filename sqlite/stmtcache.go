@@ -101,7 +101,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 		return nil, err
 	}
 	if cs == nil {
-		return c.innerConn.ExecContext(ctx, query, args)
+		return c.innerConn.ExecContext(ctx, unplannedLimits(query), args)
 	}
 	return cs.st.ExecContext(ctx, args)
 }
@@ -112,7 +112,7 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 		return nil, err
 	}
 	if cs == nil {
-		return c.innerConn.QueryContext(ctx, query, args)
+		return c.innerConn.QueryContext(ctx, unplannedLimits(query), args)
 	}
 	rows, err := cs.st.QueryContext(ctx, args)
 	if err != nil {
@@ -120,6 +120,12 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 	}
 	cs.busy = true
 	return &cachedRows{Rows: rows, stmt: cs}, nil
+}
+
+// PrepareContext serves database/sql's own Prepare, which bypasses the
+// cache, with the limits rewritten as the cache does.
+func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.innerConn.PrepareContext(ctx, unplannedLimits(query))
 }
 
 // stmt returns the prepared statement of query, preparing it if need be,
@@ -136,7 +142,7 @@ func (c *cachingConn) stmt(ctx context.Context, query string) (*cachedStmt, erro
 	if !cacheable(query) {
 		return nil, nil
 	}
-	st, err := c.innerConn.PrepareContext(ctx, query)
+	st, err := c.innerConn.PrepareContext(ctx, unplannedLimits(query))
 	if err != nil {
 		return nil, err
 	}
