@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,6 +58,7 @@ var (
 	measurePrefill     = flag.Int64("measure-prefill", 0, "grow the store to this many reports before the steps, copying a real seed's rows in SQL (0: no prefill)")
 	measurePrefillSeed = flag.Int("measure-prefill-seed", 1000, "with -measure-prefill: reports the real seed sends, at 50/s, as the copies' templates")
 	measureVerify      = flag.Bool("measure-audit-verify", false, "after the steps, stop the hub and run guardian audit verify on the store (slow on a large store)")
+	measureProfile     = flag.String("measure-profile", "", "directory to write CPU profiles of the hub and the simulator into, 60 s from the middle of each step (hub-RATE.pprof, sim-RATE.pprof)")
 )
 
 func TestMeasure(t *testing.T) {
@@ -84,6 +86,11 @@ func testMeasure(t *testing.T, storeArgs []string) {
 	// (and StartHub waits for the info line "guardian is serving").
 	hubArgs := append([]string{"--data", data, "--migrate", "--network", netPath, "--log-level", "info",
 		"--smtp-addr", mail.Addr(), "--smtp-from", "guardian@hub.example.org", "--smtp-require-tls=false"}, storeArgs...)
+	var hubPprof, simPprof string
+	if *measureProfile != "" {
+		hubPprof, simPprof = freeAddr(t), freeAddr(t)
+		hubArgs = append(hubArgs, "--pprof", hubPprof)
+	}
 	h := StartHub(t, hubArgs...)
 	pid := h.cmd.Process.Pid
 	postgres := len(storeArgs) == 2
@@ -148,12 +155,22 @@ func testMeasure(t *testing.T, storeArgs []string) {
 			"--agency-bots", "--ack-delay", "0", "--webhook-listen", hookAddr, "--senders", "256",
 			"--rate", rate, "--duration", measureStep.String(), "--seed", strconv.Itoa(*measureSeed + i),
 			"--progress-every", "15s", "--drain", "1m", "--quiet", "10s"}, storeArgs...)
+		if simPprof != "" {
+			args = append(args, "--pprof", simPprof)
+		}
 		sim := exec.Command(guardianBin, args...)
 		sim.Env = cleanEnv()
 		var stdout, stderr bytes.Buffer
 		sim.Stdout, sim.Stderr = &stdout, &stderr
 		if err := sim.Start(); err != nil {
 			t.Fatal(err)
+		}
+		if *measureProfile != "" {
+			// Both profiles over the same minute from the step's middle,
+			// once the step has settled.
+			at := *measureStep/2 - 30*time.Second
+			go profileCPU(t, hubPprof, filepath.Join(*measureProfile, "hub-"+rate+".pprof"), at)
+			go profileCPU(t, simPprof, filepath.Join(*measureProfile, "sim-"+rate+".pprof"), at)
 		}
 		done := make(chan error, 1)
 		go func() { done <- sim.Wait() }()
@@ -200,6 +217,30 @@ func testMeasure(t *testing.T, storeArgs []string) {
 		}
 		t.Logf("guardian audit verify in %s:\n%s", time.Since(began).Round(time.Millisecond), out)
 	}
+}
+
+// profileCPU waits for at, then writes a 60-second CPU profile from the
+// profiling endpoints at addr to path.
+func profileCPU(t *testing.T, addr, path string, at time.Duration) {
+	time.Sleep(max(at, 0))
+	resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=60")
+	if err != nil {
+		t.Logf("profile %s: %v", path, err)
+		return
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	if err == nil {
+		err = os.WriteFile(path, b, 0o644)
+	}
+	if err != nil {
+		t.Logf("profile %s: %v", path, err)
+		return
+	}
+	t.Logf("profile written: %s", path)
 }
 
 func loadAvg() string {

@@ -78,6 +78,7 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 	recordPath := fs.String("record", "", "write a JSON line to this file for each report whose finish the hub acknowledged and each webhook received (id, body SHA-256), for checks after the run (the soak check)")
 	every := fs.Duration("progress-every", 5*time.Second, "how often to print a progress line to stderr (0: never)")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
+	pprofAddr := fs.String("pprof", "", "loopback address (127.0.0.1:PORT) to serve Go's profiling endpoints on, /debug/pprof/, to profile the simulator itself")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -122,6 +123,16 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 	}
 	if u, err := url.Parse(*hubURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return usage(fmt.Sprintf("--url %q is not an http:// or https:// URL", *hubURL))
+	}
+	if *pprofAddr != "" {
+		if err := checkLoopback(*pprofAddr); err != nil {
+			return usage("--pprof: " + err.Error())
+		}
+		stop, err := servePprof(*pprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 
 	cfg := simulate.Config{

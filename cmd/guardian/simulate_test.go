@@ -159,13 +159,14 @@ func TestSimulate(t *testing.T) {
 func TestSimulateUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"--count", "1"}, // no URL
-		{"--url", "http://127.0.0.1:1", "--count", "1"},                                       // no reporter
-		{"--url", "http://127.0.0.1:1", "--reporter", "a:b"},                                  // neither count nor duration
-		{"--url", "http://127.0.0.1:1", "--reporters", "2", "--count", "1"},                   // --reporters without --data
-		{"--url", "http://127.0.0.1:1", "--reporter", "a:b", "--count", "1", "--agency-bots"}, // bots without tokens
-		{"--url", "http://127.0.0.1:1", "--reporter", "ab", "--count", "1"},                   // not NAME:PASSWORD
-		{"--url", "ftp://127.0.0.1:1", "--reporter", "a:b", "--count", "1"},                   // not http
-		{"--url", "http://127.0.0.1:1", "--reporter", "a:b", "--count", "1", "--rate", "0"},   // no rate
+		{"--url", "http://127.0.0.1:1", "--count", "1"},                                                 // no reporter
+		{"--url", "http://127.0.0.1:1", "--reporter", "a:b"},                                            // neither count nor duration
+		{"--url", "http://127.0.0.1:1", "--reporters", "2", "--count", "1"},                             // --reporters without --data
+		{"--url", "http://127.0.0.1:1", "--reporter", "a:b", "--count", "1", "--agency-bots"},           // bots without tokens
+		{"--url", "http://127.0.0.1:1", "--reporter", "ab", "--count", "1"},                             // not NAME:PASSWORD
+		{"--url", "ftp://127.0.0.1:1", "--reporter", "a:b", "--count", "1"},                             // not http
+		{"--url", "http://127.0.0.1:1", "--reporter", "a:b", "--count", "1", "--rate", "0"},             // no rate
+		{"--url", "http://127.0.0.1:1", "--reporter", "a:b", "--count", "1", "--pprof", "0.0.0.0:6060"}, // profiling off loopback
 	} {
 		var stdout, stderr strings.Builder
 		err := Run(testContext(t), append([]string{"simulate"}, args...), &stdout, &stderr)

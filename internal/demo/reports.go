@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"image"
-	"image/color"
 	"image/png"
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -336,14 +336,18 @@ func (g *generator) file(i int, ip string, at time.Time) syntheticFile {
 // gradientPNG is a smooth two-colour gradient, a picture of nothing.
 func (g *generator) gradientPNG() []byte {
 	w, h := 96+g.rnd.IntN(160), 64+g.rnd.IntN(128)
-	c0 := color.RGBA{uint8(g.rnd.Uint32()), uint8(g.rnd.Uint32()), uint8(g.rnd.Uint32()), 255}
-	c1 := color.RGBA{uint8(g.rnd.Uint32()), uint8(g.rnd.Uint32()), uint8(g.rnd.Uint32()), 255}
+	c0 := [3]int{int(uint8(g.rnd.Uint32())), int(uint8(g.rnd.Uint32())), int(uint8(g.rnd.Uint32()))}
+	c1 := [3]int{int(uint8(g.rnd.Uint32())), int(uint8(g.rnd.Uint32())), int(uint8(g.rnd.Uint32()))}
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
+		row := img.Pix[y*img.Stride:]
 		for x := range w {
 			t := (x + y) * 255 / (w + h - 2)
-			mix := func(a, b uint8) uint8 { return uint8((int(a)*(255-t) + int(b)*t) / 255) }
-			img.SetRGBA(x, y, color.RGBA{mix(c0.R, c1.R), mix(c0.G, c1.G), mix(c0.B, c1.B), 255})
+			p := row[4*x : 4*x+4 : 4*x+4]
+			for k := range 3 {
+				p[k] = uint8((c0[k]*(255-t) + c1[k]*t) / 255)
+			}
+			p[3] = 255
 		}
 	}
 	return encodePNG(img)
@@ -357,8 +361,9 @@ func (g *generator) noisePNG() []byte {
 		for x := 0; x < w; x += cell {
 			v := uint8(g.rnd.Uint32())
 			for dy := 0; dy < cell && y+dy < h; dy++ {
+				row := img.Pix[(y+dy)*img.Stride:]
 				for dx := 0; dx < cell && x+dx < w; dx++ {
-					img.SetGray(x+dx, y+dy, color.Gray{v})
+					row[x+dx] = v
 				}
 			}
 		}
@@ -366,9 +371,23 @@ func (g *generator) noisePNG() []byte {
 	return encodePNG(img)
 }
 
+// pngEncoder keeps its compressors for reuse: a new one allocates some
+// 600 KiB, which made it the simulator's largest cost after compressing
+// itself. The images encode exactly as with png.Encode.
+var pngEncoder = png.Encoder{BufferPool: &pngBuffers{}}
+
+type pngBuffers struct{ p sync.Pool }
+
+func (b *pngBuffers) Get() *png.EncoderBuffer {
+	eb, _ := b.p.Get().(*png.EncoderBuffer)
+	return eb
+}
+
+func (b *pngBuffers) Put(eb *png.EncoderBuffer) { b.p.Put(eb) }
+
 func encodePNG(img image.Image) []byte {
 	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
+	if err := pngEncoder.Encode(&b, img); err != nil {
 		panic(err) // an in-memory image always encodes
 	}
 	return b.Bytes()
