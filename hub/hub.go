@@ -14,6 +14,7 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"database/sql"
@@ -158,6 +159,22 @@ func (c StoreConfig) CheckPrivate() error {
 	return nil
 }
 
+// DefaultTriageWorkers is how many reports a hub on this store triages
+// and routes at once unless configured. A triage job spends most of its
+// time waiting for its two writes (the hash list matches, the routing) to
+// commit. On SQLite the routings of the jobs in flight share the single
+// writer's commits: at 160 reports/s on 2 cores, 4 workers fell behind
+// within minutes (19,700 reports waiting after 6 minutes) where 16 kept up
+// (docs/performance.md, "End to end"). On PostgreSQL each job holds one of
+// the pool's connections for its transaction, and 16 workers made routing
+// slower than 4, contending for the pool of 10 (docs/routing.md).
+func (c StoreConfig) DefaultTriageWorkers() int {
+	if c.Database == "" {
+		return 16
+	}
+	return 4
+}
+
 // RiverDriver returns River's driver for the store's database kind on db,
 // the store's write database ([sqlstore.Store.DB]), or nil for an
 // insert-only client ([jobs.NewEnqueuer]).
@@ -203,7 +220,7 @@ type Config struct {
 	// metrics and benchmarks).
 	Routed func(reportID int64)
 	// TriageWorkers is how many reports are triaged and routed at once;
-	// default 4 (jobs.PipelineConfig.Workers).
+	// default Store.DefaultTriageWorkers().
 	TriageWorkers int
 
 	// PublicURL is the hub's address as the agencies reach it, for the
@@ -396,7 +413,7 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		Router:   newRouter(store, h.Network, geoDB, cfg.Routed, known),
 		Delivery: delivery,
 		Logger:   logger,
-		Workers:  cfg.TriageWorkers,
+		Workers:  cmp.Or(cfg.TriageWorkers, cfg.Store.DefaultTriageWorkers()),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("triage pipeline: %w", err)

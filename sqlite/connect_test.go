@@ -9,7 +9,7 @@ import (
 // TestConnectSettings checks that the settings the comments in connect
 // promise are in force on the connections.
 func TestConnectSettings(t *testing.T) {
-	db, readDB, err := connect(t.Context(), filepath.Join(t.TempDir(), "s.db"), 2)
+	db, readDB, err := connect(t.Context(), filepath.Join(t.TempDir(), "s.db"), 2, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,5 +49,17 @@ func TestConnectSettings(t *testing.T) {
 	}
 	if got := db.Stats().MaxOpenConnections; got != 1 {
 		t.Errorf("writer pool of %d connections", got)
+	}
+
+	// With group commit the group writer syncs the WAL itself.
+	gdb, greadDB, err := connect(t.Context(), filepath.Join(t.TempDir(), "g.db"), 2, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gdb.Close()
+	defer greadDB.Close()
+	var got string
+	if err := gdb.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&got); err != nil || got != "1" {
+		t.Errorf("writer with group commit: PRAGMA synchronous = %s (%v), want 1 (NORMAL)", got, err)
 	}
 }

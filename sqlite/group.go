@@ -5,8 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/sqlstore"
@@ -32,6 +36,8 @@ var errClosed = guardian.Errorf(guardian.EUNAVAILABLE, "The store is closed.")
 // others commit without it.
 type groupWriter struct {
 	db      *sql.DB
+	wal     string // path of the database's WAL, which commit syncs
+	sync    func(path string) error
 	queue   chan *request
 	closing chan struct{} // closed by Close
 	stopped chan struct{} // closed when the loop has returned
@@ -58,9 +64,11 @@ type request struct {
 	done  chan struct{} // closed when err is final
 }
 
-func newGroupWriter(db *sql.DB) *groupWriter {
+func newGroupWriter(db *sql.DB, path string) *groupWriter {
 	w := &groupWriter{
 		db:      db,
+		wal:     path + "-wal",
+		sync:    syncFile,
 		queue:   make(chan *request, maxBatch),
 		closing: make(chan struct{}),
 		stopped: make(chan struct{}),
@@ -148,8 +156,17 @@ func (w *groupWriter) commit(batch []*request) {
 		return
 	}
 	// Callers wait on their own requests; the writer's transaction is
-	// not bound to any of their contexts.
-	tx, err := w.db.BeginTx(context.Background(), nil)
+	// not bound to any of their contexts. The connection is held until
+	// the WAL is synced, so that River, which shares it, reads nothing
+	// of the batch before it is durable.
+	ctx := context.Background()
+	conn, err := w.db.Conn(ctx)
+	if err != nil {
+		finish(batch, fmt.Errorf("connect: %w", dialect{}.FormatError(err)))
+		return
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		finish(batch, fmt.Errorf("begin: %w", dialect{}.FormatError(err)))
 		return
@@ -165,6 +182,7 @@ func (w *groupWriter) commit(batch []*request) {
 			// run yet gets a transaction of its own.
 			tx.Rollback()
 			finish(append(ok, r), fmt.Errorf("group commit aborted: %w", err))
+			conn.Close()
 			w.commit(batch[i+1:])
 			return
 		}
@@ -178,7 +196,37 @@ func (w *groupWriter) commit(batch []*request) {
 		finish(ok, fmt.Errorf("commit: %w", dialect{}.FormatError(err)))
 		return
 	}
+	if err := w.sync(w.wal); err != nil {
+		// Committed, but perhaps not durable: the callers are not told
+		// it succeeded, as SQLite's own failed sync would not.
+		finish(ok, guardian.Errorf(guardian.EUNAVAILABLE, "The store could not make a write durable."))
+		slog.Error("sqlite: sync of the WAL failed", slog.Any("err", err))
+		return
+	}
 	finish(ok, nil)
+}
+
+// syncFile makes the file at path durable: fdatasync, as SQLite's own
+// commits with synchronous=FULL do. The descriptor is SQLite's file's too,
+// and a sync covers every write to the file, whoever made it.
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = syscall.Fdatasync(int(fd)) }); err != nil {
+		return err
+	}
+	if serr != nil {
+		return &fs.PathError{Op: "fdatasync", Path: path, Err: serr}
+	}
+	return nil
 }
 
 // runUnit runs one caller's work inside a savepoint, setting r.err or

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,7 +23,8 @@ type groupTest struct {
 
 func newGroupTest(t *testing.T) *groupTest {
 	t.Helper()
-	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "g.db")+"?_txlock=immediate&_journal_mode=WAL")
+	path := filepath.Join(t.TempDir(), "g.db")
+	db, err := sql.Open("sqlite", path+"?_txlock=immediate&_journal_mode=WAL&_synchronous=NORMAL")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +32,7 @@ func newGroupTest(t *testing.T) *groupTest {
 	if _, err := db.Exec(`CREATE TABLE t (x INTEGER PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
-	g := &groupTest{w: newGroupWriter(db), db: db}
+	g := &groupTest{w: newGroupWriter(db, path), db: db}
 	t.Cleanup(func() {
 		g.w.Close()
 		db.Close()
@@ -248,5 +251,48 @@ func TestGroupCommitClose(t *testing.T) {
 	}
 	if got, want := fmt.Sprint(g.rows(t)), "[1]"; got != want {
 		t.Errorf("rows %s, want %s", got, want)
+	}
+}
+
+// TestGroupCommitSyncsWAL: each group commit syncs the WAL before it
+// answers its callers, holding the connection meanwhile, so that River,
+// which shares it, sees nothing of the batch before it is durable; a
+// failed sync fails the batch's callers.
+func TestGroupCommitSyncsWAL(t *testing.T) {
+	g := newGroupTest(t)
+	var synced []string
+	var inSync, answered atomic.Bool
+	g.w.sync = func(path string) error {
+		inSync.Store(true)
+		defer inSync.Store(false)
+		if answered.Load() {
+			t.Error("a caller was answered before the WAL was synced")
+		}
+		// The connection is still the writer's: another user waits.
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		var n int
+		if err := g.db.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&n); err == nil {
+			t.Errorf("the connection was free during the sync (read %d rows)", n)
+		}
+		synced = append(synced, path)
+		return syncFile(path)
+	}
+	if err := g.w.Write(t.Context(), insert(1)); err != nil {
+		t.Fatal(err)
+	}
+	answered.Store(true)
+	if len(synced) != 1 || !strings.HasSuffix(synced[0], "g.db-wal") {
+		t.Errorf("synced %q, want the WAL once", synced)
+	}
+
+	g.w.sync = func(string) error { return errors.New("disk on fire") }
+	err := g.w.Write(t.Context(), insert(2))
+	var e *guardian.Error
+	if !errors.As(err, &e) || e.Code != guardian.EUNAVAILABLE {
+		t.Errorf("write whose sync failed: %v, want EUNAVAILABLE", err)
+	}
+	if err := syncFile(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Error("syncing a missing file succeeded")
 	}
 }

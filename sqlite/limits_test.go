@@ -46,7 +46,7 @@ func TestUnplannedLimits(t *testing.T) {
 // count can tell.
 func TestLimitNotReplanned(t *testing.T) {
 	ctx := context.Background()
-	db, readDB, err := connect(ctx, filepath.Join(t.TempDir(), "l.db"), 1)
+	db, readDB, err := connect(ctx, filepath.Join(t.TempDir(), "l.db"), 1, true)
 	if err != nil {
 		t.Fatal(err)
 	}

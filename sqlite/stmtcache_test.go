@@ -40,7 +40,7 @@ func cached(t *testing.T, db *sql.DB) map[string]bool {
 // bounded.
 func TestStmtCache(t *testing.T) {
 	ctx := context.Background()
-	db, readDB, err := connect(ctx, filepath.Join(t.TempDir(), "c.db"), 1)
+	db, readDB, err := connect(ctx, filepath.Join(t.TempDir(), "c.db"), 1, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,6 +58,7 @@ var (
 	measurePrefill     = flag.Int64("measure-prefill", 0, "grow the store to this many reports before the steps, copying a real seed's rows in SQL (0: no prefill)")
 	measurePrefillSeed = flag.Int("measure-prefill-seed", 1000, "with -measure-prefill: reports the real seed sends, at 50/s, as the copies' templates")
 	measureVerify      = flag.Bool("measure-audit-verify", false, "after the steps, stop the hub and run guardian audit verify on the store (slow on a large store)")
+	measureHubFlags    = flag.String("measure-hub-flags", "", "more flags for guardian serve, space-separated (such as --triage-workers 8)")
 	measureProfile     = flag.String("measure-profile", "", "directory to write CPU profiles of the hub and the simulator into, 60 s from the middle of each step (hub-RATE.pprof, sim-RATE.pprof)")
 )
 
@@ -86,6 +87,7 @@ func testMeasure(t *testing.T, storeArgs []string) {
 	// (and StartHub waits for the info line "guardian is serving").
 	hubArgs := append([]string{"--data", data, "--migrate", "--network", netPath, "--log-level", "info",
 		"--smtp-addr", mail.Addr(), "--smtp-from", "guardian@hub.example.org", "--smtp-require-tls=false"}, storeArgs...)
+	hubArgs = append(hubArgs, strings.Fields(*measureHubFlags)...)
 	var hubPprof, simPprof string
 	if *measureProfile != "" {
 		hubPprof, simPprof = freeAddr(t), freeAddr(t)

@@ -70,7 +70,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	c.Notify.register(fs)
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error (GUARDIAN_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json (GUARDIAN_LOG_FORMAT)")
-	fs.IntVar(&c.TriageWorkers, "triage-workers", 4, "reports triaged and routed at once (GUARDIAN_TRIAGE_WORKERS)")
+	fs.IntVar(&c.TriageWorkers, "triage-workers", 0, "reports triaged and routed at once; 0: by the store, 16 on SQLite, 4 on PostgreSQL (GUARDIAN_TRIAGE_WORKERS)")
 	fs.StringVar(&c.Pprof, "pprof", "", "loopback address (127.0.0.1:PORT) to serve Go's profiling endpoints on, /debug/pprof/; off by default (GUARDIAN_PPROF)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -81,8 +81,8 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if c.MaxUploadSize <= 0 {
 		return usageError{cmd: "serve", msg: "--max-upload-size must be positive"}
 	}
-	if c.TriageWorkers <= 0 || c.TriageWorkers > maxTriageWorkers {
-		return usageError{cmd: "serve", msg: fmt.Sprintf("--triage-workers must be 1 to %d", maxTriageWorkers)}
+	if c.TriageWorkers < 0 || c.TriageWorkers > maxTriageWorkers {
+		return usageError{cmd: "serve", msg: fmt.Sprintf("--triage-workers must be 0 (by the store) to %d", maxTriageWorkers)}
 	}
 	if c.Pprof != "" {
 		if err := checkLoopback(c.Pprof); err != nil {

@@ -92,12 +92,14 @@ func TestServeStartErrors(t *testing.T) {
 			t.Errorf("serve with --pprof on a taken port: %v\n%s", err, stderr)
 		}
 	})
-	t.Run("no triage workers", func(t *testing.T) {
-		stderr, err := runServe(t, nil, "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--triage-workers", "0")
-		if err == nil || !strings.Contains(stderr, "--triage-workers must be") {
-			t.Errorf("serve with no triage workers: %v\n%s", err, stderr)
-		}
-	})
+	for _, n := range []string{"-1", "65"} {
+		t.Run("triage workers "+n, func(t *testing.T) {
+			stderr, err := runServe(t, nil, "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--triage-workers", n)
+			if err == nil || !strings.Contains(stderr, "--triage-workers must be") {
+				t.Errorf("serve with %s triage workers: %v\n%s", n, err, stderr)
+			}
+		})
+	}
 }
 
 // TestServePprof: --pprof serves Go's profiling endpoints on its own
