@@ -159,16 +159,18 @@ func (c StoreConfig) CheckPrivate() error {
 	return nil
 }
 
-// DefaultTriageWorkers is how many reports a hub on this store triages
-// and routes at once unless configured. A triage job spends most of its
-// time waiting for its two writes (the hash list matches, the routing) to
-// commit. On SQLite the routings of the jobs in flight share the single
-// writer's commits: at 160 reports/s on 2 cores, 4 workers fell behind
-// within minutes (19,700 reports waiting after 6 minutes) where 16 kept up
+// DefaultWorkers is how many jobs of each queue a hub on this store runs
+// at once unless configured: reports triaged and routed, and
+// notifications sent. Either kind of job spends most of its time waiting
+// for its writes to commit (a routing, a notification's record) or for a
+// webhook's answer. On SQLite the jobs in flight share the single writer's
+// commits: at 160 reports/s on 2 cores, 4 triage workers fell behind within
+// minutes (19,700 reports waiting after 6 minutes) where 16 kept up, and at
+// 180/s 4 delivery workers left priority 1 webhooks waiting up to 12 s
 // (docs/performance.md, "End to end"). On PostgreSQL each job holds one of
-// the pool's connections for its transaction, and 16 workers made routing
-// slower than 4, contending for the pool of 10 (docs/routing.md).
-func (c StoreConfig) DefaultTriageWorkers() int {
+// the pool's connections for its transaction, and 16 triage workers made
+// routing slower than 4, contending for the pool of 10 (docs/routing.md).
+func (c StoreConfig) DefaultWorkers() int {
 	if c.Database == "" {
 		return 16
 	}
@@ -220,7 +222,7 @@ type Config struct {
 	// metrics and benchmarks).
 	Routed func(reportID int64)
 	// TriageWorkers is how many reports are triaged and routed at once;
-	// default Store.DefaultTriageWorkers().
+	// default Store.DefaultWorkers().
 	TriageWorkers int
 
 	// PublicURL is the hub's address as the agencies reach it, for the
@@ -413,7 +415,9 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		Router:   newRouter(store, h.Network, geoDB, cfg.Routed, known),
 		Delivery: delivery,
 		Logger:   logger,
-		Workers:  cmp.Or(cfg.TriageWorkers, cfg.Store.DefaultTriageWorkers()),
+		Workers:  cmp.Or(cfg.TriageWorkers, cfg.Store.DefaultWorkers()),
+		// Notifications, digests and escalations, beside triage.
+		DeliveryWorkers: cfg.Store.DefaultWorkers(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("triage pipeline: %w", err)
