@@ -961,7 +961,7 @@ func validLegacyKey(key string) bool {
 // fdatasync makes f's data durable, and the metadata needed to read it such
 // as its size, without the timestamps that a full fsync also writes.
 func fdatasync(f *os.File) error {
-	return control(f, "fdatasync", syscall.Fdatasync)
+	return durable.Fdatasync(f)
 }
 
 // control runs fn, the system call op, on f's descriptor.

@@ -31,6 +31,7 @@ import (
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/crypto"
 	"github.com/guardian-network/guardian/hub"
+	"github.com/guardian-network/guardian/internal/durable"
 	"github.com/guardian-network/guardian/internal/intaketest"
 	"github.com/guardian-network/guardian/sqlstore"
 	"github.com/guardian-network/guardian/storetest"
@@ -438,7 +439,7 @@ func (fl *floor) storeFile(r io.Reader) (floorFile, error) {
 	// system call the evidence store makes (syscall.Fdatasync on the
 	// file's descriptor).
 	if err == nil {
-		err = fdatasync(out)
+		err = durable.Fdatasync(out)
 	}
 	if err != nil {
 		out.Close() // a file with a failed write is not used again
@@ -531,23 +532,6 @@ func (fl *floor) close() {
 		f.Close()
 	}
 	fl.free = nil
-}
-
-// fdatasync makes f's data durable, and the metadata needed to read it,
-// as the evidence store's fdatasync does.
-func fdatasync(f *os.File) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = syscall.Fdatasync(int(fd)) }); err != nil {
-		return err
-	}
-	if serr != nil {
-		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: serr}
-	}
-	return nil
 }
 
 // routingRate is the steady arrival rate of BenchmarkRoutingLatency, and

@@ -5,14 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/guardian-network/guardian"
+	"github.com/guardian-network/guardian/internal/durable"
 	"github.com/guardian-network/guardian/sqlstore"
 )
 
@@ -207,26 +206,15 @@ func (w *groupWriter) commit(batch []*request) {
 }
 
 // syncFile makes the file at path durable: fdatasync, as SQLite's own
-// commits with synchronous=FULL do. The descriptor is SQLite's file's too,
-// and a sync covers every write to the file, whoever made it.
+// commits with synchronous=FULL do. The descriptor is not SQLite's, but a
+// sync covers every write to the file, whoever made it.
 func syncFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = syscall.Fdatasync(int(fd)) }); err != nil {
-		return err
-	}
-	if serr != nil {
-		return &fs.PathError{Op: "fdatasync", Path: path, Err: serr}
-	}
-	return nil
+	return durable.Fdatasync(f)
 }
 
 // runUnit runs one caller's work inside a savepoint, setting r.err or
