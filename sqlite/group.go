@@ -23,20 +23,21 @@ const maxBatch = 128
 var errClosed = guardian.Errorf(guardian.EUNAVAILABLE, "The store is closed.")
 
 // groupWriter is a [sqlstore.Writer] that commits the transactions of
-// concurrent callers together. With synchronous=FULL every commit waits for
-// an fsync of the WAL, which costs more than the work of a small
-// transaction; sharing it lets one fsync acknowledge many callers.
+// concurrent callers together. A durable commit waits for an fsync of the
+// WAL, which costs more than the work of a small transaction; sharing it
+// lets one fsync acknowledge many callers.
 //
 // One goroutine owns the write connection. Callers queue their work; the
 // goroutine takes everything queued (never waiting for more, so a lone
 // caller is not delayed), runs each caller's work in a SAVEPOINT of one
-// transaction, commits it, and only then answers each caller. A caller whose
+// transaction, commits it, syncs the WAL itself (the connection runs
+// synchronous=NORMAL, see connect), and only then answers each caller. A caller whose
 // work fails is rolled back to its savepoint and answered at once; the
 // others commit without it.
 type groupWriter struct {
 	db      *sql.DB
-	wal     string // path of the database's WAL, which commit syncs
-	sync    func(path string) error
+	wal     string                  // path of the database's WAL, which commit syncs
+	syncWAL func(path string) error // syncFile; a test's stand-in
 	queue   chan *request
 	closing chan struct{} // closed by Close
 	stopped chan struct{} // closed when the loop has returned
@@ -67,7 +68,7 @@ func newGroupWriter(db *sql.DB, path string) *groupWriter {
 	w := &groupWriter{
 		db:      db,
 		wal:     path + "-wal",
-		sync:    syncFile,
+		syncWAL: syncFile,
 		queue:   make(chan *request, maxBatch),
 		closing: make(chan struct{}),
 		stopped: make(chan struct{}),
@@ -195,7 +196,7 @@ func (w *groupWriter) commit(batch []*request) {
 		finish(ok, fmt.Errorf("commit: %w", dialect{}.FormatError(err)))
 		return
 	}
-	if err := w.sync(w.wal); err != nil {
+	if err := w.syncWAL(w.wal); err != nil {
 		// Committed, but perhaps not durable: the callers are not told
 		// it succeeded, as SQLite's own failed sync would not.
 		finish(ok, guardian.Errorf(guardian.EUNAVAILABLE, "The store could not make a write durable."))

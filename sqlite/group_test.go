@@ -262,7 +262,7 @@ func TestGroupCommitSyncsWAL(t *testing.T) {
 	g := newGroupTest(t)
 	var synced []string
 	var inSync, answered atomic.Bool
-	g.w.sync = func(path string) error {
+	g.w.syncWAL = func(path string) error {
 		inSync.Store(true)
 		defer inSync.Store(false)
 		if answered.Load() {
@@ -286,7 +286,7 @@ func TestGroupCommitSyncsWAL(t *testing.T) {
 		t.Errorf("synced %q, want the WAL once", synced)
 	}
 
-	g.w.sync = func(string) error { return errors.New("disk on fire") }
+	g.w.syncWAL = func(string) error { return errors.New("disk on fire") }
 	err := g.w.Write(t.Context(), insert(2))
 	var e *guardian.Error
 	if !errors.As(err, &e) || e.Code != guardian.EUNAVAILABLE {
