@@ -16,10 +16,14 @@
 // beside the writer. The writer commits the transactions of concurrent
 // callers together (group commit), so that one fsync acknowledges many: each
 // caller's work runs in a SAVEPOINT of the shared transaction, so a failure
-// undoes only that caller's part, and nobody is answered before the commit.
-// Every connection keeps the statements it runs prepared, by their text
-// (stmtcache.go): the driver would otherwise parse each one, the job
-// queue's as well as the store's, at every call.
+// undoes only that caller's part, and nobody is answered before the commit
+// is durable: the writer syncs the WAL itself after each commit (the write
+// connection runs synchronous=NORMAL, so that the job queue's own statements
+// on it do not each wait for a sync; group.go). Every connection keeps the
+// statements it runs prepared, by their text (stmtcache.go): the driver
+// would otherwise parse each one, the job queue's as well as the store's, at
+// every call; a LIMIT or OFFSET parameter is written +? so that a new value
+// does not make SQLite prepare the statement again (limits.go).
 package sqlite
 
 import (
