@@ -227,6 +227,14 @@ type RoutingUpdate struct {
 	// Justification is recorded on the events of a person's routing run
 	// (an analyst's decision): a disclosure by a person needs one.
 	Justification string
+
+	// RecordHashMatches replaces what is recorded of the report's
+	// hash-list matches with HashMatches (none: nothing recorded), in the
+	// routing's transaction, as [HashListStore.SetReportHashMatches] does:
+	// a routing is then never stored without the matches it was decided
+	// on, and a failed one leaves what was there.
+	RecordHashMatches bool
+	HashMatches       []KnownMatch
 }
 
 // RoutingFunc decides, from the state read in the routing transaction,

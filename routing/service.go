@@ -41,20 +41,15 @@ type Service struct {
 	Routed func(reportID int64)
 	// Known, if set, finds the report's files in the hash lists
 	// (hashlist.Matcher): triage then applies the known-content rules and
-	// keeps the matches, and the store records them for bundling, which
-	// needs a Store that also has SetReportHashMatches
-	// (guardian.HashListStore). Nil triages without the lists.
+	// keeps the matches, and the store records them for bundling in the
+	// routing's transaction (guardian.RoutingUpdate.RecordHashMatches).
+	// Nil triages without the lists.
 	Known KnownMatcher
 }
 
 // KnownMatcher finds files in the hash lists (hashlist.Matcher).
 type KnownMatcher interface {
 	MatchFiles(ctx context.Context, files []*guardian.File) (*guardian.KnownContent, error)
-}
-
-// matchRecorder is the store's side of bundling.
-type matchRecorder interface {
-	SetReportHashMatches(ctx context.Context, reportID int64, matches []guardian.KnownMatch) error
 }
 
 // RouteReport triages and routes a finished report; actor is the system
@@ -74,17 +69,7 @@ func (s *Service) RouteReport(ctx context.Context, reportID int64, actor guardia
 		for i, f := range rep.Files {
 			fileIDs[i] = f.ID
 		}
-		rec, ok := s.Store.(matchRecorder)
-		if !ok {
-			return fmt.Errorf("route report %d: the store cannot record hash list matches", reportID)
-		}
 		if known, err = s.Known.MatchFiles(ctx, rep.Files); err != nil {
-			return fmt.Errorf("route report %d: %w", reportID, err)
-		}
-		// Recorded before the routing, in a transaction of its own: a
-		// routing that fails leaves the matches a retry replaces, and one
-		// that succeeds is never without them.
-		if err := rec.SetReportHashMatches(ctx, reportID, known.Matches); err != nil {
 			return fmt.Errorf("route report %d: %w", reportID, err)
 		}
 	}
@@ -102,6 +87,11 @@ func (s *Service) RouteReport(ctx context.Context, reportID int64, actor guardia
 			return nil, err
 		}
 		u.Justification = justification
+		if known != nil {
+			// Recorded in the routing's transaction: one write, and a
+			// routing never stored without its matches.
+			u.RecordHashMatches, u.HashMatches = true, known.Matches
+		}
 		return u, nil
 	})
 	if err != nil {

@@ -215,12 +215,31 @@ const matchBatch = 500
 
 // SetReportHashMatches implements [guardian.HashListStore].
 func (s *Store) SetReportHashMatches(ctx context.Context, reportID int64, matches []guardian.KnownMatch) error {
+	if err := checkMatches(matches); err != nil {
+		return fmt.Errorf("set report %d hash matches: %w", reportID, err)
+	}
+	if err := s.update(ctx, func(tx *tx) error { return replaceHashMatches(tx, reportID, matches) }); err != nil {
+		return fmt.Errorf("set report %d hash matches: %w", reportID, err)
+	}
+	return nil
+}
+
+// checkMatches checks matches as a hash list's items, before any
+// transaction.
+func checkMatches(matches []guardian.KnownMatch) error {
 	for i, m := range matches {
 		if !validHash(m.Type, m.Hash) || m.List == "" || m.Distance < 0 || m.Distance > 256 {
 			return guardian.Errorf(guardian.EINVALID, "Match %d is not a valid hash list item.", i+1)
 		}
 	}
-	err := s.update(ctx, func(tx *tx) error {
+	return nil
+}
+
+// replaceHashMatches replaces report reportID's recorded matches in tx;
+// matches must have passed checkMatches. A report without matches that had
+// none costs one DELETE that finds nothing.
+func replaceHashMatches(tx *tx, reportID int64, matches []guardian.KnownMatch) error {
+	if len(matches) > 0 {
 		ids, err := reportFileIDs(tx, reportID)
 		if err != nil {
 			return err
@@ -230,25 +249,21 @@ func (s *Store) SetReportHashMatches(ctx context.Context, reportID int64, matche
 				return guardian.Errorf(guardian.ENOTFOUND, "File %q is not a file of report %d.", guardian.Clip(m.FileID, 40), reportID)
 			}
 		}
-		if _, err := tx.exec(`DELETE FROM report_hash_matches WHERE report_id = ?`, reportID); err != nil {
-			return fmt.Errorf("delete old matches: %w", err)
+	}
+	if _, err := tx.exec(`DELETE FROM report_hash_matches WHERE report_id = ?`, reportID); err != nil {
+		return fmt.Errorf("delete old matches: %w", err)
+	}
+	for start := 0; start < len(matches); start += matchBatch {
+		batch := matches[start:min(start+matchBatch, len(matches))]
+		args := make([]any, 0, 7*len(batch))
+		for _, m := range batch {
+			args = append(args, reportID, m.FileID, m.List, string(m.Type), m.Hash, m.Category, m.Distance)
 		}
-		for start := 0; start < len(matches); start += matchBatch {
-			batch := matches[start:min(start+matchBatch, len(matches))]
-			args := make([]any, 0, 7*len(batch))
-			for _, m := range batch {
-				args = append(args, reportID, m.FileID, m.List, string(m.Type), m.Hash, m.Category, m.Distance)
-			}
-			_, err := tx.exec(`INSERT INTO report_hash_matches (report_id, file_id, list, type, hash, category, distance) VALUES (?, ?, ?, ?, ?, ?, ?)`+
-				strings.Repeat(", (?, ?, ?, ?, ?, ?, ?)", len(batch)-1), args...)
-			if err != nil {
-				return fmt.Errorf("insert matches: %w", err)
-			}
+		_, err := tx.exec(`INSERT INTO report_hash_matches (report_id, file_id, list, type, hash, category, distance) VALUES (?, ?, ?, ?, ?, ?, ?)`+
+			strings.Repeat(", (?, ?, ?, ?, ?, ?, ?)", len(batch)-1), args...)
+		if err != nil {
+			return fmt.Errorf("insert matches: %w", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("set report %d hash matches: %w", reportID, err)
 	}
 	return nil
 }

@@ -70,6 +70,14 @@ func (s *Store) applyRouting(tx *tx, k reportKey, actor guardian.Actor, network 
 	for _, r := range st.Referrals {
 		run.byAgency[r.AgencyID] = r
 	}
+	if u.RecordHashMatches {
+		if err := checkMatches(u.HashMatches); err != nil {
+			return err
+		}
+		if err := replaceHashMatches(tx, k.reportID, u.HashMatches); err != nil {
+			return fmt.Errorf("record hash matches: %w", err)
+		}
+	}
 	if err := run.storeTriage(u.Assessment, u.Triage); err != nil {
 		return err
 	}

@@ -307,4 +307,41 @@ func testHashBundle(t *testing.T, e *env) {
 	if err := hs.SetReportHashMatches(e.ctx, reports[3], []guardian.KnownMatch{bad}); err == nil {
 		t.Error("a match of a malformed hash was stored")
 	}
+
+	// The routing records the matches it was decided on in its own
+	// transaction: all of it or none.
+	if _, err := e.s.FinishReport(e.ctx, rep.ID, reports[3], reporterEvent(rep.ID, "report.finish")); err != nil {
+		t.Fatal(err)
+	}
+	rs := e.s.(guardian.RoutingStore)
+	route := func(m ...guardian.KnownMatch) error {
+		return rs.RouteReport(e.ctx, reports[3], guardian.Actor{Kind: guardian.ActorSystem}, "synthetic-network", e.now(), e.now(),
+			func(*guardian.RoutingState) (*guardian.RoutingUpdate, error) {
+				return &guardian.RoutingUpdate{Assessment: &guardian.Assessment{}, Triage: &guardian.Triage{Label: guardian.LabelReferral, Priority: guardian.Priority2},
+					RecordHashMatches: true, HashMatches: m}, nil
+			})
+	}
+	for _, m := range []guardian.KnownMatch{match(0, md5Type, md5Item, 0), bad} {
+		if err := route(m); err == nil {
+			t.Errorf("a routing with match %+v was stored", m)
+		}
+	}
+	if _, err := rs.FindReportAssessment(e.ctx, reports[3]); guardian.ErrorCode(err) != guardian.ENOTFOUND {
+		t.Errorf("a routing refused for its matches stored its triage: %v", err)
+	}
+	if err := route(match(3, md5Type, md5Item, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if b := bundle(3, 10); b.Reports != 2 {
+		t.Errorf("bundle of report 4 after its routing recorded a match: %+v, want reports 1 and 3", b)
+	}
+	if _, err := rs.FindReportAssessment(e.ctx, reports[3]); err != nil {
+		t.Errorf("the routing that recorded the match: %v", err)
+	}
+	if err := route(); err != nil {
+		t.Fatal(err)
+	}
+	if b := bundle(3, 10); b.Reports != 0 {
+		t.Errorf("a routing without matches left them: %+v", b)
+	}
 }
