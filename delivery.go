@@ -450,3 +450,8 @@ type WebhookSecretStore interface {
 	// FindWebhookSecret returns the agency's sealed secret, or ENOTFOUND.
 	FindWebhookSecret(ctx context.Context, agencyID string) ([]byte, error)
 }
+
+// Urgent reports whether a referral of priority p is notified at once
+// (E and 1) rather than in a digest, and a report expected to be so is
+// routed first ([RoutingOrderOf]).
+func (p Priority) Urgent() bool { return p == PriorityUnreviewed || p == Priority1 }

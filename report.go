@@ -49,7 +49,8 @@ type Report struct {
 	// ProvisionalPriority is the priority the report's own document gives
 	// it at submit, before triage knows its files, location and hash lists
 	// (triage.Provisional): 1, 2 or 3, never E. It only orders the queue
-	// of reports waiting for triage, so that urgent ones are routed first;
+	// of reports waiting for triage ([Report.RoutingOrder]), so that
+	// urgent ones are routed first;
 	// triage decides the priority. Empty for reports stored before schema
 	// version 13.
 	ProvisionalPriority Priority `json:"-"`

@@ -68,9 +68,9 @@ const DatabaseFile = "guardian.db"
 var _ sqlstore.Sealer = (*crypto.DocumentSealer)(nil)
 
 // Open opens the store with opts, making the data directory private first
-// (see [StoreConfig.MakeDataDir]). A command that never finishes a report
-// leaves opts.OnFinish nil; one that never reads or writes report documents
-// leaves opts.Sealer nil.
+// (see [StoreConfig.MakeDataDir]). A command that never delivers a
+// referral leaves opts.OnReferral nil; one that never reads or writes
+// report documents leaves opts.Sealer nil.
 func (c StoreConfig) Open(ctx context.Context, opts sqlstore.Options) (*sqlstore.Store, error) {
 	if err := c.MakeDataDir(opts.Logger); err != nil {
 		return nil, err
@@ -331,16 +331,16 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		return nil, err
 	}
 
-	// The store is given the triage enqueue when it opens: a store that
-	// can finish a report cannot forget to enqueue its triage.
+	// The store is given the referral hook when it opens: a store that
+	// can deliver a referral cannot forget to notify the agency or
+	// schedule its escalation. (A finished report needs no hook: the
+	// store queues it for routing itself.)
 	enq, err := jobs.NewEnqueuer(cfg.Store.RiverDriver(nil))
 	if err != nil {
-		return nil, fmt.Errorf("triage pipeline: %w", err)
+		return nil, fmt.Errorf("delivery jobs: %w", err)
 	}
-	// Likewise the referral hook: a store that can deliver a referral
-	// cannot forget to notify the agency or schedule its escalation.
 	store, err := cfg.Store.Open(ctx, sqlstore.Options{Migrate: cfg.Migrate, Logger: logger, Now: cfg.Clock,
-		OnFinish: enq.Enqueue, OnReferral: enq.OnReferral, Sealer: crypto.NewDocumentSealer(mk)})
+		OnReferral: enq.OnReferral, Sealer: crypto.NewDocumentSealer(mk)})
 	if err != nil {
 		return nil, openStoreError(err)
 	}
@@ -355,6 +355,11 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	}
 	if err := jobs.Migrate(ctx, cfg.Store.RiverDriver(store.DB()), logger); err != nil {
 		return nil, fmt.Errorf("triage pipeline: %w", err)
+	}
+	if n, err := jobs.AdoptTriageJobs(ctx, cfg.Store.RiverDriver(store.DB()), store); err != nil {
+		return nil, fmt.Errorf("triage pipeline: %w", err)
+	} else if n > 0 {
+		logger.Info("River's triage jobs moved to the routing queue", slog.Int("reports", n))
 	}
 
 	h.Network = &NetworkReloader{r: reloader, store: store, logger: logger}
@@ -412,6 +417,7 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 	}
 	h.Pipeline, err = jobs.NewPipeline(jobs.PipelineConfig{
 		Driver:   cfg.Store.RiverDriver(store.DB()),
+		Queue:    store,
 		Router:   newRouter(store, h.Network, geoDB, cfg.Routed, known),
 		Delivery: delivery,
 		Logger:   logger,

@@ -425,9 +425,10 @@ type measuredReport struct {
 }
 
 // logStages logs where the time of the measured priority 1 reports went,
-// on average, from River's job table: from the finish response to the
-// triage job's start (a wait for River's fetch), the triage job until the
-// fanout job it inserts commits (routing), the fanout job's wait, its
+// on average, from River's job table and the referrals: from the finish
+// response to the referral's triage time (the wait in the routing queue,
+// and the routing's reads and matches), from then until the fanout job it
+// inserts commits (the routing's transaction), the fanout job's wait, its
 // run until the notify jobs are inserted, the webhook notify job's wait,
 // and from its start to the webhook's arrival (the post). It reads River's
 // own columns (kind, args, created_at, attempted_at), so a River upgrade
@@ -437,14 +438,13 @@ func logStages(b *testing.B, h *webhookHub, measured []measuredReport) {
 	if h.kind == "sqlite" {
 		argsText = "json(args)" // SQLite's River keeps args as JSONB
 	}
-	rows, err := h.hub.Store.DB().Query(`SELECT kind, ` + argsText + `, created_at, attempted_at FROM river_job WHERE kind IN ('triage', 'fanout', 'notify')`)
+	rows, err := h.hub.Store.DB().Query(`SELECT kind, ` + argsText + `, created_at, attempted_at FROM river_job WHERE kind IN ('fanout', 'notify')`)
 	if err != nil {
 		b.Logf("stages: %v", err)
 		return
 	}
 	defer rows.Close()
 	type job struct{ created, attempted time.Time }
-	triage := make(map[int64]job)  // report id → triage job
 	fanout := make(map[int64]job)  // referral id → fanout job
 	webhook := make(map[int64]job) // referral id → webhook notify job
 	for rows.Next() {
@@ -456,9 +456,8 @@ func logStages(b *testing.B, h *webhookHub, measured []measuredReport) {
 			return
 		}
 		var a struct {
-			ReportID int64  `json:"report_id"`
-			Channel  string `json:"channel"`
-			Items    []struct {
+			Channel string `json:"channel"`
+			Items   []struct {
 				ReferralID int64 `json:"referralId"`
 			} `json:"items"`
 		}
@@ -468,8 +467,6 @@ func logStages(b *testing.B, h *webhookHub, measured []measuredReport) {
 		}
 		j := job{stageTime(created), stageTime(attempted)}
 		switch {
-		case kind == "triage":
-			triage[a.ReportID] = j
 		case len(a.Items) != 1: // a digest
 		case kind == "fanout":
 			fanout[a.Items[0].ReferralID] = j
@@ -484,11 +481,17 @@ func logStages(b *testing.B, h *webhookHub, measured []measuredReport) {
 	var sum [6]time.Duration
 	n := 0
 	for _, u := range measured {
-		t, f, w := triage[u.id], fanout[u.referral], webhook[u.referral]
-		if t.attempted.IsZero() || f.attempted.IsZero() || w.attempted.IsZero() {
+		f, w := fanout[u.referral], webhook[u.referral]
+		if f.attempted.IsZero() || w.attempted.IsZero() {
 			continue
 		}
-		for i, d := range []time.Duration{t.attempted.Sub(u.finished), f.created.Sub(t.attempted), f.attempted.Sub(f.created),
+		ref, err := h.hub.Store.FindReferral(context.Background(), u.referral)
+		if err != nil {
+			b.Logf("stages: %v", err)
+			return
+		}
+		triaged := ref.TriagedAt
+		for i, d := range []time.Duration{triaged.Sub(u.finished), f.created.Sub(triaged), f.attempted.Sub(f.created),
 			w.created.Sub(f.attempted), w.attempted.Sub(w.created), u.arrived.Sub(w.attempted)} {
 			sum[i] += d
 		}
@@ -499,7 +502,7 @@ func logStages(b *testing.B, h *webhookHub, measured []measuredReport) {
 		return
 	}
 	ms := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(n) }
-	b.Logf("stages of %d reports, mean ms: triage wait %.0f, routing %.0f, fanout wait %.0f, fanout %.0f, notify wait %.0f, post %.0f",
+	b.Logf("stages of %d reports, mean ms: queue wait and triage %.0f, routing %.0f, fanout wait %.0f, fanout %.0f, notify wait %.0f, post %.0f",
 		n, ms(sum[0]), ms(sum[1]), ms(sum[2]), ms(sum[3]), ms(sum[4]), ms(sum[5]))
 }
 

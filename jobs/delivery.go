@@ -162,7 +162,7 @@ func DigestWindowOf(t time.Time) time.Time { return t.UTC().Truncate(DigestWindo
 //	               (level 2, or level 1 without a liaison office) are
 //	               notified, and the next level scheduled
 //	reprioritised  the next level's escalation at the new deadline
-//	declined       the report is triaged and routed again
+//	declined       nothing here: the store queues the report for routing
 //	message        from the hub: the thread's agency is told there is one;
 //	               from an agency: nothing (the hub's queue shows it)
 func ReferralJobs(ch guardian.ReferralChange) ([]river.InsertManyParams, error) {
@@ -193,7 +193,7 @@ func ReferralJobs(ch guardian.ReferralChange) ([]river.InsertManyParams, error) 
 		if r.DeliveredAt != nil {
 			at = *r.DeliveredAt
 		}
-		if urgent(r.Priority) {
+		if r.Priority.Urgent() {
 			add(FanoutArgs{EventID: fmt.Sprintf("referral-%d-delivered-%d", r.ID, at.Unix()), Event: ch.Event,
 				Reason: notify.ReasonNewReferral, AgencyID: r.AgencyID, Items: item, At: at.UTC()}, time.Time{})
 		} else {
@@ -216,9 +216,8 @@ func ReferralJobs(ch guardian.ReferralChange) ([]river.InsertManyParams, error) 
 	case guardian.EventReprioritised:
 		escalateNext()
 	case guardian.EventDeclined:
-		// Routed again in the place its priority gives it, as a
-		// finished report is.
-		out = append(out, river.InsertManyParams{Args: TriageArgs{ReportID: r.ReportID}, InsertOpts: triageOpts(r.Priority)})
+		// Nothing: the store queues the report for routing again in the
+		// decline's transaction (guardian.RoutingQueue).
 	case guardian.EventMessage:
 		m := ch.Message
 		if m == nil {
@@ -241,12 +240,6 @@ func ReferralJobs(ch guardian.ReferralChange) ([]river.InsertManyParams, error) 
 		return nil, fmt.Errorf("unknown referral event %q", ch.Event)
 	}
 	return out, nil
-}
-
-// urgent reports whether a referral of priority p is notified at once
-// rather than in a digest.
-func urgent(p guardian.Priority) bool {
-	return p == guardian.PriorityUnreviewed || p == guardian.Priority1
 }
 
 // OnReferral inserts the jobs of a referral change in tx, the change's

@@ -89,9 +89,8 @@ func TestReferralJobs(t *testing.T) {
 		}},
 		{"ReprioritisedAcknowledged", guardian.ReferralChange{Event: guardian.EventReprioritised, Referral: ref("2", guardian.ReferralAcknowledged, 0, "")}, nil},
 		{"ReprioritisedPending", guardian.ReferralChange{Event: guardian.EventReprioritised, Referral: ref("2", guardian.ReferralNew, 0, "")}, nil},
-		{"Declined", guardian.ReferralChange{Event: guardian.EventDeclined, Referral: ref("2", guardian.ReferralRerouted, 0, "")}, []job{
-			{jobs.TriageArgs{ReportID: 7}, time.Time{}},
-		}},
+		// The store queues a declined referral's report for routing.
+		{"Declined", guardian.ReferralChange{Event: guardian.EventDeclined, Referral: ref("2", guardian.ReferralRerouted, 0, "")}, nil},
 		{"MessageFromHub", guardian.ReferralChange{Event: guardian.EventMessage, Referral: ref("2", guardian.ReferralOpened, 0, ""),
 			Message: &guardian.Message{ID: 9, ReferralID: 42, ThreadAgencyID: "lo", From: guardian.HubOrganisation("hub"), Body: "never sent", CreatedAt: escalated}}, []job{
 			{jobs.FanoutArgs{EventID: "message-9", Event: guardian.EventMessage, Reason: notify.ReasonNewMessage, AgencyID: "lo", Items: item2, At: escalated}, time.Time{}},
@@ -216,7 +215,7 @@ func mustDeliveryFixture(tb testing.TB, b storetest.Backend, clock *fakeClock, a
 	if err != nil {
 		tb.Fatal(err)
 	}
-	opts := sqlstore.Options{OnFinish: enq.Enqueue, OnReferral: enq.OnReferral}
+	opts := sqlstore.Options{OnReferral: enq.OnReferral}
 	if clock != nil {
 		opts.Now = clock.Now
 	}
@@ -701,7 +700,7 @@ func TestDeliveryEndToEnd(t *testing.T) {
 		// seconds put each level within about 8 seconds of the last.
 		const ack = 3 * time.Second
 		f := mustDeliveryFixture(t, b, nil, ack)
-		p, err := jobs.NewPipeline(jobs.PipelineConfig{Driver: driverFor(b, f.store.DB()), Router: f.router, PollInterval: 20 * time.Millisecond, Delivery: &f.cfg})
+		p, err := jobs.NewPipeline(jobs.PipelineConfig{Driver: driverFor(b, f.store.DB()), Queue: f.store, Router: f.router, PollInterval: 20 * time.Millisecond, Delivery: &f.cfg})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -826,7 +825,7 @@ func TestReferralJobsInTx(t *testing.T) {
 			}
 			return nil
 		}
-		s, _ := storetest.MustOpen(t, b, sqlstore.Options{OnFinish: enq.Enqueue, OnReferral: hook})
+		s, _ := storetest.MustOpen(t, b, sqlstore.Options{OnReferral: hook})
 		if err := jobs.Migrate(ctx, driverFor(b, s.DB()), nil); err != nil {
 			t.Fatal(err)
 		}
@@ -839,7 +838,7 @@ func TestReferralJobsInTx(t *testing.T) {
 		router := &routing.Service{Store: s, Network: func() *guardian.Network { return n }, Geo: geo.Embedded()}
 		count := func() int {
 			var c int
-			if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind <> 'triage'`).Scan(&c); err != nil {
+			if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job`).Scan(&c); err != nil {
 				t.Fatal(err)
 			}
 			return c
@@ -932,14 +931,16 @@ func TestReferralChangesEnqueue(t *testing.T) {
 			t.Errorf("after the new deadline: %s, %v", got, err)
 		}
 
-		// A decline: the report is triaged again.
-		before := len(jobArgs[jobs.TriageArgs](t, f, "triage"))
+		// A decline: the report is queued to be triaged again.
+		if due, err := f.store.RoutingDue(ctx); err != nil || due {
+			t.Fatalf("a report is due for routing before the decline (%v)", err)
+		}
 		if _, err := f.store.DeclineReferral(ctx, r.ID, &guardian.Decline{SuggestedCountry: "BR", Reason: "Not ours."}, agencyEvent("py", "referral.decline")); err != nil {
 			t.Fatal(err)
 		}
-		triage := jobArgs[jobs.TriageArgs](t, f, "triage")
-		if len(triage) != before+1 || triage[len(triage)-1].ReportID != r.ReportID {
-			t.Errorf("triage jobs %+v, want one more for report %d", triage, r.ReportID)
+		claims, err := f.store.ClaimRouting(ctx, 10, time.Minute)
+		if err != nil || len(claims) != 1 || claims[0].ReportID != r.ReportID {
+			t.Errorf("claims after the decline %+v (%v), want report %d", claims, err, r.ReportID)
 		}
 		// Declined, it escalates no further.
 		clock.Set(t0.Add(24 * time.Hour))

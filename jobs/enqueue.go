@@ -1,25 +1,20 @@
 package jobs
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-
-	"github.com/guardian-network/guardian"
 )
 
-// Enqueuer inserts the triage job of a finished report in the transaction
-// that finishes it, and the jobs of a referral change (notifications,
-// digests, escalations, re-routing: see [ReferralJobs]) in the transaction
-// of the change. It is River's insert-only client: it needs no database of
-// its own, only the transaction it is handed, so it exists before the
-// store is opened and is given to it as sqlstore.Options.OnFinish
-// ([Enqueuer.Enqueue]) and sqlstore.Options.OnReferral
-// ([Enqueuer.OnReferral]). The workers that run the jobs ([Pipeline])
-// start later, on the store's database.
+// Enqueuer inserts the jobs of a referral change (notifications, digests,
+// escalations: see [ReferralJobs]) in the transaction of the change. It is
+// River's insert-only client: it needs no database of its own, only the
+// transaction it is handed, so it exists before the store is opened and is
+// given to it as sqlstore.Options.OnReferral ([Enqueuer.OnReferral]). The
+// workers that run the jobs ([Pipeline]) start later, on the store's
+// database.
 type Enqueuer struct {
 	client *river.Client[*sql.Tx]
 }
@@ -33,11 +28,4 @@ func NewEnqueuer(driver riverdriver.Driver[*sql.Tx]) (*Enqueuer, error) {
 		return nil, fmt.Errorf("river insert-only client: %w", err)
 	}
 	return &Enqueuer{client: client}, nil
-}
-
-// Enqueue inserts the triage job of the finished report r in tx, ahead of
-// ordinary reports' if r should be triaged first (see [triageOpts]). Its
-// signature is sqlstore.FinishHook.
-func (e *Enqueuer) Enqueue(ctx context.Context, tx *sql.Tx, r *guardian.Report) error {
-	return enqueueTriage(ctx, e.client, tx, r)
 }

@@ -2,12 +2,16 @@
 // decides when work runs, retries it and stops it, and holds no domain
 // policy. What the work does is decided by the packages it calls:
 //
-//   - [Pipeline], the triage pipeline: a River job enqueued in the
-//     transaction that finishes a report runs [routing.Service.RouteReport],
-//     which triages and routes the report. Jobs of reports expected to be
-//     priority E or 1 run first ([guardian.Report.TriageFirst]), so that a
-//     backlog of ordinary reports does not delay them.
-//   - The delivery jobs of the same [Pipeline], in a queue of their own
+//   - [Pipeline], the triage pipeline: its workers take finished reports
+//     from the store's routing queue ([guardian.RoutingQueue], on the
+//     reports' rows: the finish queues a report in its transaction) and run
+//     [routing.Service.RouteReport], which triages and routes the report
+//     and takes it out of the queue in its transaction. Reports expected to
+//     be priority E or 1 go first ([guardian.Report.RoutingOrder]), so that
+//     a backlog of ordinary reports does not delay them. A failed run is
+//     retried with backoff; a claim's lease brings back a report whose
+//     process died.
+//   - The delivery jobs of the same [Pipeline], River jobs in a queue
 //     ([QueueDelivery]): [Enqueuer.OnReferral] inserts them in the
 //     transaction of each referral change; they send the notifications
 //     (package notify), gather the 15-minute digests and escalate an

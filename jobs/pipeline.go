@@ -3,51 +3,22 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/routing"
 )
-
-// TriageArgs is the job that triages and routes a finished report with
-// [routing.Service.RouteReport]. It is enqueued in the transaction that
-// finishes the report (see [Pipeline.Enqueue]), so a report is never
-// finished without one.
-type TriageArgs struct {
-	ReportID int64 `json:"report_id"`
-}
-
-// Kind implements river.JobArgs.
-func (TriageArgs) Kind() string { return "triage" }
-
-// InsertOpts implements river.JobArgsWithInsertOpts: a failing run is
-// retried (routing is idempotent), up to 25 times over about three weeks;
-// the job runs in turn unless [triageOpts] places it ahead.
-func (TriageArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 25, Priority: riverInTurn}
-}
-
-type triageWorker struct {
-	river.WorkerDefaults[TriageArgs]
-	router *routing.Service
-}
-
-func (w *triageWorker) Work(ctx context.Context, job *river.Job[TriageArgs]) error {
-	err := w.router.RouteReport(ctx, job.Args.ReportID, guardian.Actor{Kind: guardian.ActorSystem, Name: "triage"}, "")
-	var e *guardian.Error
-	if errors.As(err, &e) && e.Code == guardian.EREPORTNOTFOUND {
-		// Nothing to route, now or later.
-		return river.JobCancel(err)
-	}
-	return err
-}
 
 // Migrate creates or updates River's tables (river_job, river_queue, ...)
 // with River's own migrator. It is idempotent: a database already up to
@@ -64,43 +35,139 @@ func Migrate(ctx context.Context, driver riverdriver.Driver[*sql.Tx], logger *sl
 	return nil
 }
 
+// RoutingQueuer queues one finished report for routing at an order
+// (sqlstore.Store.QueueRouting).
+type RoutingQueuer interface {
+	QueueRouting(ctx context.Context, reportID int64, order int) error
+}
+
+// AdoptTriageJobs moves the triage jobs that River still holds (written
+// by a guardian before schema version 15, when triage was a River job)
+// into the store's routing queue, in the place River's priority gave them,
+// and deletes them. A job left running by a process that died cannot be
+// deleted; it is cancelled, so River's rescuer finalises it. It is
+// idempotent, and "guardian serve" and "guardian migrate" run it after
+// [Migrate]. It returns how many jobs it adopted.
+func AdoptTriageJobs(ctx context.Context, driver riverdriver.Driver[*sql.Tx], q RoutingQueuer) (int, error) {
+	client, err := river.NewClient(driver, &river.Config{})
+	if err != nil {
+		return 0, fmt.Errorf("river client: %w", err)
+	}
+	params := river.NewJobListParams().Kinds("triage").First(1000).States(rivertype.JobStateAvailable, rivertype.JobStatePending,
+		rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled)
+	n := 0
+	for {
+		res, err := client.JobList(ctx, params)
+		if err != nil {
+			return n, fmt.Errorf("list triage jobs: %w", err)
+		}
+		for _, j := range res.Jobs {
+			if _, cancelled := cancelAttempted(j); cancelled {
+				continue
+			}
+			var a struct {
+				ReportID int64 `json:"report_id"`
+			}
+			if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+				return n, fmt.Errorf("triage job %d: %w", j.ID, err)
+			}
+			if err := q.QueueRouting(ctx, a.ReportID, j.Priority); err != nil {
+				return n, err
+			}
+			_, err := client.JobDelete(ctx, j.ID)
+			if errors.Is(err, rivertype.ErrJobRunning) {
+				_, err = client.JobCancel(ctx, j.ID)
+			}
+			if err != nil {
+				return n, fmt.Errorf("remove triage job %d: %w", j.ID, err)
+			}
+			n++
+		}
+		if len(res.Jobs) < 1000 || res.LastCursor == nil {
+			return n, nil
+		}
+		params = params.After(res.LastCursor)
+	}
+}
+
+// cancelAttempted reports whether River was asked to cancel the running
+// job j (its metadata holds cancel_attempted_at).
+func cancelAttempted(j *rivertype.JobRow) (string, bool) {
+	var m struct {
+		At string `json:"cancel_attempted_at"`
+	}
+	if json.Unmarshal(j.Metadata, &m) != nil {
+		return "", false
+	}
+	return m.At, m.At != ""
+}
+
 // PipelineConfig configures a [Pipeline].
 type PipelineConfig struct {
-	// Driver is River's driver on the store's database: riversqlite on
-	// SQLite (store.DB(), the single write connection) or riverdatabasesql
-	// on PostgreSQL.
-	Driver riverdriver.Driver[*sql.Tx]
-	// Router is the service each job runs.
+	// Queue is the store's routing queue, which the triage workers take
+	// finished reports from.
+	Queue guardian.RoutingQueue
+	// Router is the service each triage worker runs.
 	Router *routing.Service
 	Logger *slog.Logger
-	// Workers is how many triage jobs run at once; default 4.
+	// Workers is how many reports are triaged and routed at once; default 4.
 	Workers int
-	// DeliveryWorkers is how many delivery jobs (notifications, digests,
-	// escalations; [QueueDelivery]) run at once, beside them; default 4.
-	DeliveryWorkers int
-	// PollInterval is how often an idle worker looks for jobs. Neither
-	// driver here has LISTEN/NOTIFY, so it bounds the latency from finish
-	// to routing; default 20ms.
+	// PollInterval is how often the pipeline looks for reports to route,
+	// and River's delivery workers for jobs: neither store here can push
+	// (no LISTEN/NOTIFY), so it bounds the latency from finish to routing;
+	// default 20ms. Looking is a read: an idle hub does not write.
 	PollInterval time.Duration
+
+	// Driver is River's driver on the store's database, for the delivery
+	// jobs: riversqlite on SQLite (store.DB(), the single write connection)
+	// or riverdatabasesql on PostgreSQL.
+	Driver riverdriver.Driver[*sql.Tx]
+	// DeliveryWorkers is how many delivery jobs (notifications, digests,
+	// escalations; [QueueDelivery]) run at once, beside triage; default 4.
+	DeliveryWorkers int
 	// Delivery configures the notification, digest and escalation
 	// workers. It is required when the store runs [Enqueuer.OnReferral]
 	// (the hub's does): their jobs would otherwise wait for workers that
-	// never come. Nil runs the triage worker only.
+	// never come. Nil runs triage only, and River not at all.
 	Delivery *DeliveryConfig
 }
 
-// Pipeline schedules the triage and routing of finished reports as durable
-// River jobs, each of which runs the configured [routing.Service], and, with
-// a [DeliveryConfig], the notifications, digests and escalations of
-// delivered referrals (see [ReferralJobs]).
+// Routing attempts: how long one may take, and how long a claim holds a
+// report from other workers and processes. The lease outlasts the timeout,
+// so a report is claimed again only when its worker has given up or died.
+const (
+	routingTimeout = time.Minute
+	routingLease   = 2 * time.Minute
+)
+
+// triageActor is who the pipeline's routing runs are recorded as.
+var triageActor = guardian.Actor{Kind: guardian.ActorSystem, Name: "triage"}
+
+// Pipeline triages and routes finished reports: its workers take them from
+// the store's routing queue ([guardian.RoutingQueue]), most urgent first,
+// and run [routing.Service.RouteReport] on each. With a [DeliveryConfig]
+// it also runs River's delivery jobs: the notifications, digests and
+// escalations of delivered referrals (see [ReferralJobs]).
 type Pipeline struct {
-	client *river.Client[*sql.Tx]
-	router *routing.Service
+	client  *river.Client[*sql.Tx] // nil without Delivery
+	router  *routing.Service
+	queue   guardian.RoutingQueue
+	logger  *slog.Logger
+	workers int
+	poll    time.Duration
+
+	mu       sync.Mutex
+	stopping chan struct{} // closed by Stop: claim nothing more
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when the routing loop and its workers have returned
 }
 
-// NewPipeline builds the River client; River's tables must exist
-// ([Migrate]). Call Start to work jobs; Enqueue works without.
+// NewPipeline builds the pipeline; with Delivery, River's tables must
+// exist ([Migrate]). Call Start to work.
 func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
+	if cfg.Queue == nil || cfg.Router == nil {
+		return nil, errors.New("pipeline needs the store's routing queue and a router")
+	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
 	}
@@ -113,115 +180,216 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &triageWorker{router: cfg.Router})
-	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
-	if cfg.Delivery != nil {
-		dc := *cfg.Delivery
-		if dc.Logger == nil {
-			dc.Logger = cfg.Logger
-		}
-		d, err := newDelivery(dc)
-		if err != nil {
-			return nil, err
-		}
-		addDeliveryWorkers(workers, d)
-		queues[QueueDelivery] = river.QueueConfig{MaxWorkers: cfg.DeliveryWorkers}
+	p := &Pipeline{router: cfg.Router, queue: cfg.Queue, logger: cfg.Logger, workers: cfg.Workers, poll: cfg.PollInterval}
+	if cfg.Delivery == nil {
+		return p, nil
 	}
-	client, err := river.NewClient(cfg.Driver, &river.Config{
+	dc := *cfg.Delivery
+	if dc.Logger == nil {
+		dc.Logger = cfg.Logger
+	}
+	d, err := newDelivery(dc)
+	if err != nil {
+		return nil, err
+	}
+	workers := river.NewWorkers()
+	addDeliveryWorkers(workers, d)
+	p.client, err = river.NewClient(cfg.Driver, &river.Config{
 		Logger:            cfg.Logger,
 		Workers:           workers,
-		Queues:            queues,
+		Queues:            map[string]river.QueueConfig{QueueDelivery: {MaxWorkers: cfg.DeliveryWorkers}},
 		PollOnly:          true,
 		FetchPollInterval: cfg.PollInterval,
 		FetchCooldown:     cfg.PollInterval / 2,
 		JobTimeout:        time.Minute,
 		// A job still marked running this long after it began was left by
 		// a process that died (a job is cancelled after JobTimeout): run it
-		// again. Routing and recording are idempotent, and a webhook sent
-		// twice carries the same webhook-id. River's default is an hour
-		// past JobTimeout, which the soak check found leaves reports
-		// unrouted and duty officers untold for an hour after a crash.
-		RescueStuckJobsAfter: 2 * time.Minute,
+		// again. Recording is idempotent, and a webhook sent twice carries
+		// the same webhook-id. River's default is an hour past JobTimeout,
+		// which the soak check found leaves duty officers untold for an
+		// hour after a crash.
+		RescueStuckJobsAfter: routingLease,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
-	return &Pipeline{client: client, router: cfg.Router}, nil
-}
-
-// Enqueue inserts the triage job of the finished report r in tx, the
-// transaction that finishes it, as [Enqueuer.Enqueue] does.
-func (p *Pipeline) Enqueue(ctx context.Context, tx *sql.Tx, r *guardian.Report) error {
-	return enqueueTriage(ctx, p.client, tx, r)
-}
-
-// River's job priorities, 1 (first) to 4, within a queue: an idle worker
-// takes the available job of the lowest number, and of those the one
-// scheduled first.
-const (
-	riverFirst  = 1
-	riverSoon   = 2
-	riverInTurn = 3
-)
-
-// triageOpts places a triage job in the queue by the priority the report
-// is expected to have: priority E and 1, which are notified at once
-// ([urgent]), before priority 2, and those before the rest. Under a
-// backlog an urgent report then waits only for the jobs already running,
-// not for every report finished before it.
-func triageOpts(p guardian.Priority) *river.InsertOpts {
-	opts := TriageArgs{}.InsertOpts()
-	switch {
-	case urgent(p):
-		opts.Priority = riverFirst
-	case p == guardian.Priority2:
-		opts.Priority = riverSoon
-	}
-	return &opts
-}
-
-// expectedPriority is what a finished report's triage job is placed by:
-// priority 1 for a report to triage first (escalated or urgent by its
-// own document, or with no file viewed: [guardian.Report.TriageFirst]),
-// else the priority its document gives.
-func expectedPriority(r *guardian.Report) guardian.Priority {
-	if r.TriageFirst() {
-		return guardian.Priority1
-	}
-	return r.ProvisionalPriority
-}
-
-// enqueueTriage inserts the triage job of the finished report r in tx.
-func enqueueTriage(ctx context.Context, client *river.Client[*sql.Tx], tx *sql.Tx, r *guardian.Report) error {
-	if _, err := client.InsertTx(ctx, tx, TriageArgs{ReportID: r.ID}, triageOpts(expectedPriority(r))); err != nil {
-		return fmt.Errorf("enqueue triage of report %d: %w", r.ID, err)
-	}
-	return nil
+	return p, nil
 }
 
 // Reroute routes a report again at once, for an analyst's decision or new
 // evidence, as actor (with a justification if a person). It is the same
-// idempotent run as the job's.
+// idempotent run as the workers'.
 func (p *Pipeline) Reroute(ctx context.Context, reportID int64, actor guardian.Actor, justification string) error {
 	return p.router.RouteReport(ctx, reportID, actor, justification)
 }
 
-// Start works jobs until Stop. Jobs left by a crash (running when the
-// process died) are rescued by River and run again; routing is idempotent.
+// Start works until Stop. Reports claimed by a process that died are
+// routed again once their lease has passed, and River rescues the
+// delivery jobs it left running; routing is idempotent.
 func (p *Pipeline) Start(ctx context.Context) error {
-	if err := p.client.Start(ctx); err != nil {
-		return fmt.Errorf("start pipeline: %w", err)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done != nil {
+		return errors.New("start pipeline: already started")
+	}
+	if p.client != nil {
+		if err := p.client.Start(ctx); err != nil {
+			return fmt.Errorf("start pipeline: %w", err)
+		}
+	}
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	p.stopping, p.cancel, p.done = make(chan struct{}), cancel, make(chan struct{})
+	go func() {
+		defer close(p.done)
+		p.route(work, p.stopping)
+	}()
+	return nil
+}
+
+// Stop claims nothing more and waits for the reports and jobs in flight
+// to finish, or cancels them when ctx ends (a cancelled report goes back
+// to the queue at once), and stops.
+func (p *Pipeline) Stop(ctx context.Context) error {
+	p.mu.Lock()
+	stopping, cancel, done := p.stopping, p.cancel, p.done
+	p.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	var err error
+	if p.client != nil {
+		err = p.client.Stop(ctx)
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			err = p.client.StopAndCancel(context.Background())
+		}
+	}
+	select {
+	case <-stopping:
+	default:
+		close(stopping)
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		cancel()
+		<-done
+	}
+	cancel()
+	return err
+}
+
+// route claims due reports while workers are free and runs them, until
+// stopping is closed; then it waits for its workers. Looking costs a read
+// (RoutingDue); a claim, a write, comes at most every half poll interval
+// and takes as many reports as there are free workers.
+func (p *Pipeline) route(ctx context.Context, stopping <-chan struct{}) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	busy := 0
+	freed := make(chan struct{}, p.workers)
+	tick := time.NewTicker(p.poll)
+	defer tick.Stop()
+	for {
+		if busy < p.workers {
+			for _, c := range p.claim(ctx, p.workers-busy) {
+				busy++
+				wg.Go(func() {
+					defer func() { freed <- struct{}{} }()
+					p.attempt(ctx, c)
+				})
+			}
+		}
+		select {
+		case <-stopping:
+			return
+		case <-freed:
+			busy--
+			// Gather the workers that finish within the cooldown, so
+			// that one claim serves them all.
+			cooldown := time.NewTimer(p.poll / 2)
+			for gathering := true; gathering; {
+				select {
+				case <-freed:
+					busy--
+				case <-cooldown.C:
+					gathering = false
+				case <-stopping:
+					cooldown.Stop()
+					return
+				}
+			}
+		case <-tick.C:
+		}
+	}
+}
+
+// claim takes up to n due reports, or none if nothing is due or the store
+// fails (logged; the next tick tries again).
+func (p *Pipeline) claim(ctx context.Context, n int) []guardian.RoutingClaim {
+	due, err := p.queue.RoutingDue(ctx)
+	if err == nil && due {
+		var claims []guardian.RoutingClaim
+		if claims, err = p.queue.ClaimRouting(ctx, n, routingLease); err == nil {
+			return claims
+		}
+	}
+	if err != nil && ctx.Err() == nil {
+		p.logger.ErrorContext(ctx, "routing queue", slog.Any("error", err))
 	}
 	return nil
 }
 
-// Stop waits for the jobs in flight to finish, or cancels them when ctx
-// ends, and stops.
-func (p *Pipeline) Stop(ctx context.Context) error {
-	err := p.client.Stop(ctx)
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		err = p.client.StopAndCancel(context.Background())
+// attempt routes one claimed report, and records a failure: retried with
+// River's backoff (attempt⁴ seconds, ±10%), given up after
+// guardian.MaxRoutingAttempts or at once for a report that is not
+// finished. A run stopped with the pipeline gives its claim back.
+func (p *Pipeline) attempt(ctx context.Context, c guardian.RoutingClaim) {
+	err := p.runRouting(ctx, c.ReportID)
+	if err == nil {
+		return
 	}
-	return err
+	// The queue is updated even as the pipeline stops.
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	report := slog.Int64("report", c.ReportID)
+	var qerr error
+	switch {
+	case ctx.Err() != nil:
+		qerr = p.queue.ReleaseRouting(qctx, c)
+	case guardian.ErrorCode(err) == guardian.EREPORTNOTFOUND:
+		p.logger.InfoContext(ctx, "nothing to route", report, slog.Any("reason", err))
+		qerr = p.queue.RoutingFailed(qctx, c, err.Error(), 0)
+	case c.Attempt >= guardian.MaxRoutingAttempts:
+		p.logger.ErrorContext(ctx, "routing given up", report, slog.Int("attempts", c.Attempt), slog.Any("error", err))
+		qerr = p.queue.RoutingFailed(qctx, c, err.Error(), 0)
+	default:
+		retry := retryDelay(c.Attempt)
+		p.logger.WarnContext(ctx, "routing failed", report, slog.Int("attempt", c.Attempt), slog.Duration("retryIn", retry), slog.Any("error", err))
+		qerr = p.queue.RoutingFailed(qctx, c, err.Error(), retry)
+	}
+	if qerr != nil {
+		// The lease brings the report back.
+		p.logger.ErrorContext(ctx, "routing queue", report, slog.Any("error", qerr))
+	}
+}
+
+// runRouting is one routing run under the attempt's timeout; a panic is
+// its error, as River made it for a job.
+func (p *Pipeline) runRouting(ctx context.Context, reportID int64) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("routing panicked: %v", r)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, routingTimeout)
+	defer cancel()
+	return p.router.RouteReport(ctx, reportID, triageActor, "")
+}
+
+// retryDelay is how long after its attempt-th failed attempt a report is
+// routed again: attempt⁴ seconds, as River's backoff, ±10% so that
+// reports that failed together do not come back together.
+func retryDelay(attempt int) time.Duration {
+	d := time.Duration(attempt*attempt*attempt*attempt) * time.Second
+	return d + time.Duration((rand.Float64()*0.2-0.1)*float64(d))
 }

@@ -6,9 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -77,6 +81,7 @@ func mustPipeline(tb testing.TB, b storetest.Backend, s *sqlstore.Store, cfg ...
 	}
 	pc := jobs.PipelineConfig{
 		Driver: driverFor(b, s.DB()),
+		Queue:  s,
 		Router: &routing.Service{Store: s, Network: func() *guardian.Network { return n }, Geo: geo.Embedded(),
 			Routed: func(id int64) {
 				select {
@@ -101,25 +106,15 @@ func mustPipeline(tb testing.TB, b storetest.Backend, s *sqlstore.Store, cfg ...
 	return p, routed
 }
 
+// mustFixture opens a store with the referral hook as "guardian serve"
+// gives it, and a pipeline on it, not started.
 func mustFixture(tb testing.TB, b storetest.Backend) *fixture {
-	tb.Helper()
-	return mustFixtureHook(tb, b, nil)
-}
-
-// mustFixtureHook is mustFixture with the store's hooks as "guardian serve"
-// gives them (the triage enqueue, wrapped by wrap if set, and the referral
-// jobs).
-func mustFixtureHook(tb testing.TB, b storetest.Backend, wrap func(sqlstore.FinishHook) sqlstore.FinishHook) *fixture {
 	tb.Helper()
 	enq, err := jobs.NewEnqueuer(driverFor(b, nil))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	hook := sqlstore.FinishHook(enq.Enqueue)
-	if wrap != nil {
-		hook = wrap(hook)
-	}
-	s, dsn := storetest.MustOpen(tb, b, sqlstore.Options{OnFinish: hook, OnReferral: enq.OnReferral})
+	s, dsn := storetest.MustOpen(tb, b, sqlstore.Options{OnReferral: enq.OnReferral})
 	p, routed := mustPipeline(tb, b, s)
 	rep := &guardian.Reporter{Name: "svc", PasswordHash: "x"}
 	if err := s.CreateReporter(context.Background(), rep, &guardian.AuditEvent{
@@ -339,40 +334,122 @@ func TestOverride(t *testing.T) {
 	})
 }
 
-// TestEnqueueInFinishTx: the job commits with the finish, or not at all.
-func TestEnqueueInFinishTx(t *testing.T) {
+// failOnce is a hash-list matcher that fails its first call for each
+// report, so that the report's first routing attempt fails.
+type failOnce struct {
+	mu   sync.Mutex
+	seen map[int64]bool
+}
+
+func (m *failOnce) MatchFiles(_ context.Context, files []*guardian.File) (*guardian.KnownContent, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(files) > 0 && !m.seen[files[0].ReportID] {
+		m.seen[files[0].ReportID] = true
+		return nil, errors.New("synthetic hash list failure")
+	}
+	return &guardian.KnownContent{}, nil
+}
+
+// TestRoutingRetry: a routing attempt that fails is retried after its
+// backoff (1 s after the first), and the report is routed.
+func TestRoutingRetry(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		f := mustFixture(t, b)
+		p, routed := mustPipeline(t, b, f.store, func(c *jobs.PipelineConfig) { c.Router.Known = &failOnce{seen: map[int64]bool{}} })
+		f.pipeline, f.routed = p, routed
 		ctx := context.Background()
-		failing := errors.New("fail after enqueue")
-		fail := true
-		f := mustFixtureHook(t, b, func(enqueue sqlstore.FinishHook) sqlstore.FinishHook {
-			return func(ctx context.Context, tx *sql.Tx, r *guardian.Report) error {
-				if err := enqueue(ctx, tx, r); err != nil {
-					return err
-				}
-				if fail {
-					return failing
-				}
-				return nil
-			}
-		})
 		js, _ := json.Marshal(docIn(t, "DE"))
 		r := &guardian.Report{ReporterID: f.reporter.ID, XML: []byte("<report/>"), Document: js, WrappedKey: []byte("k")}
 		if err := f.store.CreateReport(ctx, r, reporterEvent(f.reporter.ID, "report.submit")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.store.FinishReport(ctx, f.reporter.ID, r.ID, reporterEvent(f.reporter.ID, "report.finish")); !errors.Is(err, failing) {
-			t.Fatalf("finish: %v", err)
+		file := &guardian.File{ID: "0123456789abcdef0123456789abcdef", ReportID: r.ID, Name: "synthetic.bin", Size: 1,
+			MD5: strings.Repeat("a", 32), SHA1: strings.Repeat("b", 40), SHA256: strings.Repeat("c", 64), BlobKey: "blobs/x", WrappedKey: []byte("k")}
+		if err := f.store.AddFile(ctx, f.reporter.ID, file, reporterEvent(f.reporter.ID, "file.upload")); err != nil {
+			t.Fatal(err)
 		}
-		if n := countJobs(t, f.store); n != 0 {
-			t.Fatalf("%d jobs after a rolled-back finish", n)
-		}
-		fail = false
 		if _, err := f.store.FinishReport(ctx, f.reporter.ID, r.ID, reporterEvent(f.reporter.ID, "report.finish")); err != nil {
 			t.Fatal(err)
 		}
-		if n := countJobs(t, f.store); n != 1 {
-			t.Fatalf("%d jobs after a finish, want 1", n)
+		began := time.Now()
+		f.start(t)
+		if refs := f.waitRouted(t, r.ID); len(refs) != 1 {
+			t.Fatalf("%d referrals after the retry", len(refs))
+		}
+		if took := time.Since(began); took < 800*time.Millisecond {
+			t.Errorf("routed after %v: the failed attempt was not held back by its backoff", took)
+		}
+		var attempts int
+		var reason sql.NullString
+		q := `SELECT route_attempts, route_error FROM reports WHERE id = ` + strconv.FormatInt(r.ID, 10)
+		if err := f.store.DB().QueryRowContext(ctx, q).Scan(&attempts, &reason); err != nil {
+			t.Fatal(err)
+		}
+		if attempts != 0 || reason.Valid {
+			t.Errorf("after the routing: attempts %d, error %v; want the queue's columns cleared", attempts, reason)
+		}
+	})
+}
+
+// oldTriageArgs is the triage job of a guardian before schema version 15.
+type oldTriageArgs struct {
+	ReportID int64 `json:"report_id"`
+}
+
+func (oldTriageArgs) Kind() string { return "triage" }
+
+// TestAdoptTriageJobs: River's triage jobs left by an older guardian move
+// to the routing queue in their places, and are removed; the pipeline
+// then routes their reports.
+func TestAdoptTriageJobs(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		f := mustFixture(t, b)
+		ctx := context.Background()
+		ids := []int64{f.submit(t, docIn(t, "DE")), f.submit(t, docIn(t, "BR")), f.submit(t, docIn(t, "JP"))}
+		// As an older guardian left them: finished, not in the queue,
+		// with River jobs of priorities 3, 1 and 2.
+		if _, err := f.store.DB().ExecContext(ctx, `UPDATE reports SET route_order = NULL`); err != nil {
+			t.Fatal(err)
+		}
+		client, err := river.NewClient(driverFor(b, f.store.DB()), &river.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, prio := range []int{3, 1, 2} {
+			if _, err := client.Insert(ctx, oldTriageArgs{ReportID: ids[i]}, &river.InsertOpts{Priority: prio, MaxAttempts: 25}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := jobs.AdoptTriageJobs(ctx, driverFor(b, f.store.DB()), f.store)
+		if err != nil || n != 3 {
+			t.Fatalf("adopted %d, %v; want 3", n, err)
+		}
+		if n, err := jobs.AdoptTriageJobs(ctx, driverFor(b, f.store.DB()), f.store); err != nil || n != 0 {
+			t.Fatalf("adopted %d again, %v; want 0", n, err)
+		}
+		var left int
+		if err := f.store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'triage'`).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left != 0 {
+			t.Errorf("%d triage jobs left in River", left)
+		}
+		claims, err := f.store.ClaimRouting(ctx, 10, time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var order []int64
+		for _, c := range claims {
+			order = append(order, c.ReportID)
+		}
+		if want := []int64{ids[1], ids[2], ids[0]}; !slices.Equal(order, want) {
+			t.Errorf("claimed %v, want %v (River's priorities)", order, want)
+		}
+		time.Sleep(5 * time.Millisecond) // the claims' lease
+		f.start(t)
+		for _, id := range ids {
+			f.waitRouted(t, id)
 		}
 	})
 }
@@ -389,27 +466,23 @@ func TestUrgentFirst(t *testing.T) {
 		soon := f.submitProvisional(t, docIn(t, "JP"), guardian.Priority2)
 		urgent := f.submitProvisional(t, docIn(t, "BR"), guardian.Priority1)
 
-		// The jobs' places in River's queue.
+		// The reports' places in the routing queue.
 		want := map[int64]int{urgent: 1, soon: 2}
 		for _, id := range ordinary {
 			want[id] = 3
 		}
-		q := `SELECT json_extract(args, '$.report_id'), priority FROM river_job WHERE kind = 'triage'`
-		if b.DriverName != "sqlite" {
-			q = `SELECT (args->>'report_id')::bigint, priority FROM river_job WHERE kind = 'triage'`
-		}
-		rows, err := f.store.DB().QueryContext(context.Background(), q)
+		rows, err := f.store.DB().QueryContext(context.Background(), `SELECT id, route_order FROM reports WHERE route_order IS NOT NULL`)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for rows.Next() {
 			var id int64
-			var prio int
-			if err := rows.Scan(&id, &prio); err != nil {
+			var order int
+			if err := rows.Scan(&id, &order); err != nil {
 				t.Fatal(err)
 			}
-			if prio != want[id] {
-				t.Errorf("report %d: triage job priority %d, want %d", id, prio, want[id])
+			if order != want[id] {
+				t.Errorf("report %d: routing order %d, want %d", id, order, want[id])
 			}
 			delete(want, id)
 		}
@@ -418,13 +491,13 @@ func TestUrgentFirst(t *testing.T) {
 		}
 		rows.Close()
 		if len(want) != 0 {
-			t.Errorf("reports without a triage job: %v", want)
+			t.Errorf("reports not queued: %v", want)
 		}
 
-		// One worker takes the jobs one at a time, most urgent first:
-		// the urgent report is routed first, then the priority 2 one,
-		// however many were finished before them. (With several
-		// workers the order within a fetch depends on timing.)
+		// One worker takes the reports one at a time, most urgent
+		// first: the urgent report is routed first, then the priority 2
+		// one, however many were finished before them. (With several
+		// workers the order within a claim depends on timing.)
 		p, routed := mustPipeline(t, b, f.store, func(c *jobs.PipelineConfig) { c.Workers = 1 })
 		f.pipeline, f.routed = p, routed
 		f.start(t)
@@ -441,15 +514,6 @@ func TestUrgentFirst(t *testing.T) {
 			t.Errorf("routed in the order %v; want the urgent report %d first, then the priority 2 report %d", order, urgent, soon)
 		}
 	})
-}
-
-func countJobs(tb testing.TB, s *sqlstore.Store) int {
-	tb.Helper()
-	var n int
-	if err := s.DB().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM river_job WHERE kind = 'triage'`).Scan(&n); err != nil {
-		tb.Fatal(err)
-	}
-	return n
 }
 
 // TestRestart: reports finished while the pipeline is stopped, and a

@@ -40,7 +40,6 @@ func newServiceFixture(t *testing.T) *serviceFixture {
 	}
 	clock := storetest.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	s, _ := storetest.MustOpen(t, storetest.SQLite, sqlstore.Options{Now: clock.Now, Sealer: crypto.NewDocumentSealer(mk),
-		OnFinish:   func(context.Context, *sql.Tx, *guardian.Report) error { return nil },
 		OnReferral: func(context.Context, *sql.Tx, guardian.ReferralChange) error { return nil }})
 	n, err := network.Load("../examples/network-demo.yaml")
 	if err != nil {

@@ -266,6 +266,11 @@ func (s *Store) DeclineReferral(ctx context.Context, id int64, d *guardian.Decli
 		if err := recordReferral(tx, ev, "referral.decline", guardian.CategoryAlteration, r, declineReason(d)); err != nil {
 			return err
 		}
+		// Routed again without the agency, in the place the referral's
+		// priority gives it.
+		if err := queueRouting(tx, r.ReportID, guardian.RoutingOrderOf(r.Priority)); err != nil {
+			return err
+		}
 		return s.referralChanged(tx, guardian.ReferralChange{Event: guardian.EventDeclined, Referral: r})
 	})
 }

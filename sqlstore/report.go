@@ -295,10 +295,10 @@ func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, sta
 		if r.Files, err = findFiles(tx, r.ID); err != nil {
 			return err
 		}
-		// What a finished report sets in motion (triage, routing) is
-		// enqueued in this transaction: a crash cannot drop or double it.
+		// A finished report is queued for triage and routing in this
+		// transaction: a crash cannot finish it unqueued.
 		if state == guardian.ReportFinished {
-			if err := s.finished(tx, r); err != nil {
+			if err := queueRouting(tx, r.ID, r.RoutingOrder()); err != nil {
 				return err
 			}
 		}

@@ -53,6 +53,9 @@ func (s *Store) RouteReport(ctx context.Context, reportID int64, actor guardian.
 		if err != nil {
 			return err
 		}
+		if err := unqueueRouting(tx, reportID); err != nil {
+			return err
+		}
 		return s.applyRouting(tx, k, actor, network, receivedAt.UTC().Truncate(time.Microsecond), triagedAt.UTC().Truncate(time.Microsecond), &st, u)
 	})
 	if err != nil {

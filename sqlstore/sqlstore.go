@@ -69,20 +69,12 @@ type Options struct {
 	// writer (default 4).
 	MaxConns int
 
-	// OnFinish runs in the transaction that finishes a report and
-	// enqueues what a finished report sets in motion (jobs.Enqueuer's
-	// Enqueue: the triage job). It is given when the store is opened, so
-	// that a store that can finish a report cannot forget to enqueue its
-	// triage: without it, FinishReport fails and changes nothing.
-	// Commands that never finish a report (migrate, audit verify, report
-	// show) leave it nil.
-	OnFinish FinishHook
-
 	// OnReferral runs in the transaction of every referral change that
 	// work follows from (jobs.Enqueuer's OnReferral: notifications,
-	// escalation, re-routing). Like OnFinish it is given at open: without
-	// it, a change that needs it (RouteReport delivering a referral,
-	// ConfirmReferral, EscalateReferral, ...) fails and changes nothing.
+	// escalation). It is given at open, so that a store that can deliver a
+	// referral cannot forget its notification: without it, a change that
+	// needs it (RouteReport delivering a referral, ConfirmReferral,
+	// EscalateReferral, ...) fails and changes nothing.
 	OnReferral ReferralHook
 
 	// Sealer seals report documents before they are written and opens
@@ -127,7 +119,6 @@ type Store struct {
 	now        guardian.Clock
 	logger     *slog.Logger
 	migrations []migration
-	onFinish   FinishHook
 	onReferral ReferralHook
 	sealer     Sealer
 }
@@ -143,7 +134,6 @@ func New(ctx context.Context, cfg Config) (_ *Store, err error) {
 		readDB:     cfg.ReadDB,
 		now:        cfg.Options.Now,
 		logger:     cfg.Options.Logger,
-		onFinish:   cfg.Options.OnFinish,
 		onReferral: cfg.Options.OnReferral,
 		sealer:     cfg.Options.Sealer,
 	}

@@ -80,9 +80,6 @@ func MustOpenDSN(tb testing.TB, b Backend, dsn string, opts sqlstore.Options) *s
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.OnFinish == nil {
-		opts.OnFinish = nopFinishHook
-	}
 	if opts.OnReferral == nil {
 		opts.OnReferral = nopReferralHook
 	}

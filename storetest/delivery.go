@@ -2,10 +2,12 @@ package storetest
 
 import (
 	"bytes"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -290,7 +292,7 @@ func testRouteDelivers(t *testing.T, e *env) {
 
 	// A store without a hook refuses to deliver, and still routes a held
 	// referral.
-	bare, err := d.log.b.Open(d.ctx, d.log.dsn, sqlstore.Options{Now: d.clock.Now, Sealer: suiteSealer, OnFinish: nopFinishHook, MaxConns: 2,
+	bare, err := d.log.b.Open(d.ctx, d.log.dsn, sqlstore.Options{Now: d.clock.Now, Sealer: suiteSealer, MaxConns: 2,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -632,6 +634,15 @@ func testReferralChanges(t *testing.T, e *env) {
 	}
 	d.wantEvents(d.since(n), wantEvent{"referral.decline", guardian.CategoryAlteration, nil, s.ID, "not our jurisdiction; suggested BO"})
 	d.wantChanges(d.changesSince(c), guardian.ReferralChange{Event: guardian.EventDeclined, Referral: stored})
+	// The report is queued for routing again, in its referral's place.
+	var order sql.NullInt64
+	q := `SELECT route_order FROM reports WHERE id = ` + strconv.FormatInt(stored.ReportID, 10)
+	if err := d.s.(*sqlstore.Store).DB().QueryRowContext(d.ctx, q).Scan(&order); err != nil {
+		t.Fatal(err)
+	}
+	if want := guardian.RoutingOrderOf(stored.Priority); !order.Valid || int(order.Int64) != want {
+		t.Errorf("after the decline the report's routing order is %v, want %d", order, want)
+	}
 
 	// An event for another action is refused.
 	ev := agencyEvent("ar-pfa")
@@ -1374,7 +1385,7 @@ func testDeliveryMigration(t *testing.T, e *env) {
 	b := deliveryEnv(t, e).log.b
 	ctx := t.Context()
 	dsn := b.NewDSN(t)
-	old, err := b.Open(ctx, dsn, sqlstore.Options{Migrations: migrationsUpTo(t, b, 7), Sealer: suiteSealer, OnFinish: nopFinishHook,
+	old, err := b.Open(ctx, dsn, sqlstore.Options{Migrations: migrationsUpTo(t, b, 7), Sealer: suiteSealer,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

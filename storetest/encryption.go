@@ -276,7 +276,7 @@ func testEncryptionNoSealer(t *testing.T, b Backend) {
 	rep := e.reporter("example-other")
 	r := e.report(rep.ID)
 
-	bare, err := b.Open(t.Context(), dsn, sqlstore.Options{Now: clock.Now, OnFinish: nopFinishHook, MaxConns: 2,
+	bare, err := b.Open(t.Context(), dsn, sqlstore.Options{Now: clock.Now, MaxConns: 2,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

@@ -1,121 +1,174 @@
 package storetest
 
 import (
-	"context"
-	"database/sql"
-	"errors"
-	"strings"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/guardian-network/guardian"
 	"github.com/guardian-network/guardian/sqlstore"
 )
 
-// nopFinishHook is the finish hook of the stores the behaviour suite opens:
-// the suite checks the store, not the pipeline, whose real hook package
-// jobs' tests check. testFinishHook checks that the hook runs, and what a
-// store does without one.
-func nopFinishHook(context.Context, *sql.Tx, *guardian.Report) error { return nil }
-
-// testFinishHook: the finish hook given at open runs in the transaction that
-// finishes the report, seeing it finished; its error rolls the finish back;
-// and a store opened without one refuses to finish rather than finish a
-// report that would never be triaged.
-func testFinishHook(t *testing.T, b Backend) {
-	ctx := t.Context()
-	dsn := b.NewDSN(t)
-	open := func(hook sqlstore.FinishHook) *sqlstore.Store {
+// testRoutingQueue: a finish queues the report in its own transaction, in
+// the place its expected priority gives it; claims take due reports in
+// order and hold them for their lease; a failure is retried after its
+// delay or given up; a claim given back is due at once; a stale claim
+// changes nothing; the routing takes the report out in its transaction.
+// The suite's other tests share stores, and so the queue, with each
+// other: this one has a store of its own.
+func testRoutingQueue(t *testing.T, b Backend) {
+	clock := NewClock(start)
+	s, _ := MustOpen(t, b, sqlstore.Options{Now: clock.Now})
+	e := &env{t: t, ctx: t.Context(), s: s, clock: clock}
+	ctx := e.ctx
+	rep := e.reporter("synthetic-queue")
+	due := func() bool {
 		t.Helper()
-		s, err := b.Open(ctx, dsn, sqlstore.Options{OnFinish: hook, MaxConns: 2, Sealer: suiteSealer})
+		d, err := s.RoutingDue(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return s
+		return d
 	}
-	finish := func(s *sqlstore.Store, rep *guardian.Report) error {
-		_, err := s.FinishReport(ctx, rep.ReporterID, rep.ID, reporterEvent(rep.ReporterID, "report.finish"))
-		return err
-	}
-	wantOpen := func(s *sqlstore.Store, rep *guardian.Report) {
+	claim := func(n int) []guardian.RoutingClaim {
 		t.Helper()
-		got, err := s.FindReportByID(ctx, rep.ID)
+		c, err := s.ClaimRouting(ctx, n, time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.State != guardian.ReportOpen {
-			t.Errorf("report %d is %s after a refused finish", rep.ID, got.State)
+		return c
+	}
+	finish := func(r *guardian.Report) {
+		t.Helper()
+		if _, err := s.FinishReport(ctx, rep.ID, r.ID, reporterEvent(rep.ID, "report.finish")); err != nil {
+			t.Fatal(err)
 		}
-		evs, err := s.FindAuditEvents(ctx, guardian.AuditFilter{Action: "report.finish"})
+	}
+	submit := func(p guardian.Priority, file bool) int64 {
+		t.Helper()
+		r := newReport(rep.ID)
+		r.ProvisionalPriority = p
+		if err := s.CreateReport(ctx, r, reporterEvent(rep.ID, "report.submit")); err != nil {
+			t.Fatal(err)
+		}
+		if file {
+			e.file(rep.ID, r.ID) // no details: not viewed, so priority E
+		}
+		finish(r)
+		return r.ID
+	}
+
+	// An open report is not queued; a refused finish queues nothing.
+	open := e.report(rep.ID)
+	bad := reporterEvent(rep.ID, "report.finish")
+	bad.Category = ""
+	if _, err := s.FinishReport(ctx, rep.ID, open.ID, bad); err == nil {
+		t.Fatal("a finish with an invalid audit event succeeded")
+	}
+	if due() {
+		t.Fatal("a report is due before any finish")
+	}
+	if c := claim(5); len(c) != 0 {
+		t.Fatalf("claimed %v from an empty queue", c)
+	}
+
+	// Finished in this order; claimed most urgent first, then in turn.
+	inTurn := submit("", false)
+	soon := submit(guardian.Priority2, false)
+	urgentDoc := submit(guardian.Priority1, false)
+	unviewed := submit(guardian.Priority3, true)
+	inTurn2 := submit(guardian.Priority3, false)
+	if !due() {
+		t.Fatal("nothing due after five finishes")
+	}
+	want := []int64{urgentDoc, unviewed, soon, inTurn}
+	got := claim(4)
+	var ids []int64
+	for _, c := range got {
+		ids = append(ids, c.ReportID)
+		if c.Attempt != 1 {
+			t.Errorf("report %d: attempt %d, want 1", c.ReportID, c.Attempt)
+		}
+	}
+	if !slices.Equal(ids, want) {
+		t.Fatalf("claimed %v, want %v", ids, want)
+	}
+	byID := map[int64]guardian.RoutingClaim{}
+	for _, c := range got {
+		byID[c.ReportID] = c
+	}
+
+	// Claimed reports are held for their lease.
+	if c := claim(5); len(c) != 1 || c[0].ReportID != inTurn2 {
+		t.Fatalf("second claim %v, want only report %d", c, inTurn2)
+	}
+	if due() {
+		t.Error("due while every queued report is claimed")
+	}
+
+	// A failure comes back after its delay; a stale claim changes nothing.
+	if err := s.RoutingFailed(ctx, byID[soon], "synthetic failure", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	stale := byID[soon]
+	stale.Attempt = 7
+	if err := s.RoutingFailed(ctx, stale, "stale", 0); err != nil {
+		t.Fatal(err)
+	}
+	if due() {
+		t.Error("a failed report is due before its retry")
+	}
+	clock.Advance(11 * time.Second)
+	if c := claim(5); len(c) != 1 || c[0].ReportID != soon || c[0].Attempt != 2 {
+		t.Fatalf("claim after the retry delay: %v, want report %d at attempt 2", c, soon)
+	}
+
+	// A claim given back is due at once, its attempt not counted.
+	if err := s.ReleaseRouting(ctx, byID[urgentDoc]); err != nil {
+		t.Fatal(err)
+	}
+	if c := claim(5); len(c) != 1 || c[0].ReportID != urgentDoc || c[0].Attempt != 1 {
+		t.Fatalf("claim after a release: %v, want report %d at attempt 1", c, urgentDoc)
+	}
+
+	// Given up: out of the queue for good.
+	if err := s.RoutingFailed(ctx, guardian.RoutingClaim{ReportID: unviewed, Attempt: 1}, "synthetic: gave up", 0); err != nil {
+		t.Fatal(err)
+	}
+
+	// The routing takes a report out in its transaction, claimed or not.
+	rs := s
+	for _, id := range []int64{urgentDoc, inTurn} {
+		err := rs.RouteReport(ctx, id, guardian.Actor{Kind: guardian.ActorSystem}, "synthetic-network", e.now(), e.now(),
+			func(*guardian.RoutingState) (*guardian.RoutingUpdate, error) { return &guardian.RoutingUpdate{}, nil })
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(evs) != 0 {
-			t.Errorf("a refused finish stored %d report.finish events", len(evs))
-		}
+	}
+	// After the lease, only what is still queued comes back: soon (its
+	// second attempt's lease) and inTurn2.
+	clock.Advance(2 * time.Minute)
+	got = claim(10)
+	ids = ids[:0]
+	for _, c := range got {
+		ids = append(ids, c.ReportID)
+	}
+	if want := []int64{soon, inTurn2}; !slices.Equal(ids, want) {
+		t.Fatalf("claimed %v after the leases, want %v", ids, want)
 	}
 
-	s := open(nil)
-	e := &env{t: t, ctx: ctx, s: s, clock: NewClock(start)}
-	rep := e.report(e.reporter("synthetic-hook").ID)
-	if err := finish(s, rep); err == nil || !strings.Contains(err.Error(), "finish hook") {
-		t.Errorf("finish on a store without a finish hook: %v", err)
-	}
-	wantOpen(s, rep)
-	s.Close()
-
-	failing := errors.New("synthetic enqueue failure")
-	s = open(func(context.Context, *sql.Tx, *guardian.Report) error { return failing })
-	if err := finish(s, rep); !errors.Is(err, failing) {
-		t.Errorf("finish with a failing hook: %v", err)
-	}
-	wantOpen(s, rep)
-	s.Close()
-
-	// The hook is given the report as finished, with the provisional
-	// priority stored at submit (which orders its triage) and its files.
-	var seen []string
-	var given *guardian.Report
-	s = open(func(ctx context.Context, tx *sql.Tx, r *guardian.Report) error {
-		given = r
-		id := r.ID
-		var state string
-		q := `SELECT state FROM reports WHERE id = ` + "$1"
-		if b.DriverName == "sqlite" {
-			q = `SELECT state FROM reports WHERE id = ?`
-		}
-		if err := tx.QueryRowContext(ctx, q, id).Scan(&state); err != nil {
-			return err
-		}
-		seen = append(seen, state)
-		return nil
-	})
-	defer s.Close()
-	if err := finish(s, rep); err != nil {
+	// QueueRouting (the adoption of River's old triage jobs) queues a
+	// finished report that is not queued, and nothing else.
+	if err := s.QueueRouting(ctx, open.ID, guardian.RoutingFirst); err != nil {
 		t.Fatal(err)
 	}
-	if len(seen) != 1 || seen[0] != string(guardian.ReportFinished) {
-		t.Errorf("the hook saw the report as %v, want [finished] once", seen)
-	}
-	if given.ID != rep.ID || given.State != guardian.ReportFinished || given.ProvisionalPriority != "" {
-		t.Errorf("the hook was given report %d, %s, provisional priority %q; want %d, finished, none",
-			given.ID, given.State, given.ProvisionalPriority, rep.ID)
-	}
-
-	e.s = s
-	urgent := newReport(rep.ReporterID)
-	urgent.ProvisionalPriority = guardian.Priority1
-	if err := s.CreateReport(ctx, urgent, reporterEvent(urgent.ReporterID, "report.submit")); err != nil {
+	if err := s.QueueRouting(ctx, soon, guardian.RoutingFirst); err != nil { // claimed: still queued
 		t.Fatal(err)
 	}
-	f := e.file(urgent.ReporterID, urgent.ID)
-	if got, err := s.FindReporterReport(ctx, urgent.ReporterID, urgent.ID); err != nil || got.ProvisionalPriority != guardian.Priority1 {
-		t.Fatalf("FindReporterReport: provisional priority %q, %v; want 1", got.ProvisionalPriority, err)
-	}
-	if err := finish(s, urgent); err != nil {
+	if err := s.QueueRouting(ctx, urgentDoc, guardian.RoutingSoon); err != nil {
 		t.Fatal(err)
 	}
-	if given.ID != urgent.ID || given.ProvisionalPriority != guardian.Priority1 || len(given.Files) != 1 || given.Files[0].ID != f.ID {
-		t.Errorf("the hook was given report %d with provisional priority %q and %d files; want %d, 1 and file %s",
-			given.ID, given.ProvisionalPriority, len(given.Files), urgent.ID, f.ID)
+	if c := claim(10); len(c) != 1 || c[0].ReportID != urgentDoc {
+		t.Fatalf("claim after QueueRouting: %v, want report %d only", c, urgentDoc)
 	}
 }

@@ -27,7 +27,7 @@ const listBenchAgency = "py-partner"
 // own.
 func RunListBenchmarks(b *testing.B, bk Backend, n int) {
 	ctx := b.Context()
-	s, _ := MustOpen(b, bk, sqlstore.Options{Sealer: suiteSealer, OnFinish: nopFinishHook,
+	s, _ := MustOpen(b, bk, sqlstore.Options{Sealer: suiteSealer,
 		OnReferral: func(context.Context, *sql.Tx, guardian.ReferralChange) error { return nil }})
 	start := time.Now()
 	if err := seedInbox(ctx, s, bk, listBenchAgency, n); err != nil {

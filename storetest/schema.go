@@ -31,7 +31,7 @@ func Run(t *testing.T, b Backend) {
 		{"Schema/TooNew", testSchemaTooNew},
 		{"Schema/FailedMigration", testFailedMigration},
 		{"Schema/OpenTogether", testOpenTogether},
-		{"FinishHook", testFinishHook},
+		{"RoutingQueue", testRoutingQueue},
 		{"Encryption/AtRest", testEncryptionAtRest},
 		{"Encryption/Tamper", testEncryptionTamper},
 		{"Encryption/NoSealer", testEncryptionNoSealer},

@@ -287,15 +287,19 @@ func count(st *sqlstore.Store, table string) int64 {
 	return n
 }
 
-// backlog is River's jobs not yet completed, by kind and state.
+// backlog is the routing queue's reports, and River's jobs not yet
+// completed, by kind and state.
 func backlog(ctx context.Context, st *sqlstore.Store) string {
+	var out []string
+	if n := count(st, `reports WHERE route_order IS NOT NULL`); n != 0 {
+		out = append(out, fmt.Sprintf("routing/queued=%d", n))
+	}
 	rows, err := st.DB().QueryContext(ctx, `SELECT kind, CAST(state AS TEXT), count(*) FROM river_job
 		WHERE CAST(state AS TEXT) NOT IN ('completed', 'cancelled', 'discarded') GROUP BY kind, CAST(state AS TEXT) ORDER BY kind`)
 	if err != nil {
 		return "error: " + err.Error()
 	}
 	defer rows.Close()
-	var out []string
 	for rows.Next() {
 		var kind, state string
 		var n int64
@@ -310,15 +314,15 @@ func backlog(ctx context.Context, st *sqlstore.Store) string {
 	return strings.Join(out, " ")
 }
 
-// backlogTotal counts the jobs that are due now or running (not the
-// digests scheduled for later).
+// backlogTotal counts the reports waiting to be routed and the jobs that
+// are due now or running (not the digests scheduled for later).
 func backlogTotal(ctx context.Context, st *sqlstore.Store) int64 {
 	var n int64
 	if err := st.DB().QueryRowContext(ctx, `SELECT count(*) FROM river_job
 		WHERE CAST(state AS TEXT) IN ('available', 'running', 'retryable')`).Scan(&n); err != nil {
 		return -1
 	}
-	return n
+	return n + count(st, `reports WHERE route_order IS NOT NULL`)
 }
 
 // dirSize sums the data directory's files, and its evidence apart from

@@ -60,6 +60,11 @@ func (c *MigrateCommand) Run(ctx context.Context, args []string) error {
 	if err := jobs.Migrate(ctx, c.Store.hub().RiverDriver(store.DB()), stderrLogger(c.Stderr)); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	// Triage jobs an older guardian left in River join the store's
+	// routing queue (schema version 15).
+	if _, err := jobs.AdoptTriageJobs(ctx, c.Store.hub().RiverDriver(store.DB()), store); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	current, latest, err := store.SchemaVersion(ctx)
 	if err != nil {
 		return fmt.Errorf("read schema version: %w", err)

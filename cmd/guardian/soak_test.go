@@ -414,17 +414,14 @@ func (c *soakChecker) check(ctx context.Context, final bool) (*soakResult, error
 	if err != nil {
 		return nil, err
 	}
-	triage := map[int64][]riverJob{}
+	routing, err := c.routingQueue(ctx)
+	if err != nil {
+		return nil, err
+	}
 	delivery := map[string][]riverJob{} // fanout and notify jobs by event id
 	for _, j := range jobsList {
 		res.jobs[j.Kind+" "+j.State]++
 		switch j.Kind {
-		case "triage":
-			var a jobs.TriageArgs
-			if err := json.Unmarshal([]byte(j.Args), &a); err != nil {
-				return nil, fmt.Errorf("river job %d: %w", j.ID, err)
-			}
-			triage[a.ReportID] = append(triage[a.ReportID], j)
 		case "fanout", "notify":
 			// A fanout's args have no channel or target: it stands for
 			// every target of its event.
@@ -524,10 +521,10 @@ func (c *soakChecker) check(ctx context.Context, final bool) (*soakResult, error
 
 	for _, id := range ids {
 		if _, err := c.st.FindReportAssessment(ctx, id); guardian.ErrorCode(err) == guardian.ENOTFOUND {
-			if js := triage[id]; anyPending(js) || !final {
-				notYet("report %d (finish acknowledged: %t) is not routed: triage %s", id, c.acked[id], states(js))
+			if q := routing[id]; q.queued || !final {
+				notYet("report %d (finish acknowledged: %t) is not routed: %s", id, c.acked[id], q)
 			} else {
-				lost("report %d (finish acknowledged: %t) is not routed, and nothing will route it: triage %s", id, c.acked[id], states(js))
+				lost("report %d (finish acknowledged: %t) is not routed, and nothing will route it: %s", id, c.acked[id], q)
 			}
 			continue
 		} else if err != nil {
@@ -689,6 +686,43 @@ func (c *soakChecker) checkWebhooks(res *soakResult, lost func(string, ...any)) 
 			lost("referral %d: its new-referral webhook arrived under %d webhook-ids (%s): a receiver cannot drop the copy", ref, len(ids), strings.Join(s, ", "))
 		}
 	}
+}
+
+// queuedRouting is a report's place in the routing queue, as its row has it.
+type queuedRouting struct {
+	queued   bool
+	attempts int
+	err      string
+}
+
+func (q queuedRouting) String() string {
+	switch {
+	case q.queued:
+		return fmt.Sprintf("queued for routing (%d attempts so far; last error %q)", q.attempts, q.err)
+	case q.err != "":
+		return fmt.Sprintf("routing given up after %d attempts: %s", q.attempts, q.err)
+	}
+	return "not in the routing queue"
+}
+
+// routingQueue reads the routing queue's reports, and those given up.
+func (c *soakChecker) routingQueue(ctx context.Context) (map[int64]queuedRouting, error) {
+	rows, err := c.st.DB().QueryContext(ctx, `SELECT id, route_order IS NOT NULL, route_attempts, COALESCE(route_error, '')
+		FROM reports WHERE route_order IS NOT NULL OR route_error IS NOT NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("read the routing queue: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]queuedRouting{}
+	for rows.Next() {
+		var id int64
+		var q queuedRouting
+		if err := rows.Scan(&id, &q.queued, &q.attempts, &q.err); err != nil {
+			return nil, fmt.Errorf("read the routing queue: %w", err)
+		}
+		out[id] = q
+	}
+	return out, rows.Err()
 }
 
 // riverJobs reads River's job table in the hub's database. Its args are
