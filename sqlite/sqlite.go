@@ -19,11 +19,15 @@
 // undoes only that caller's part, and nobody is answered before the commit
 // is durable: the writer syncs the WAL itself after each commit (the write
 // connection runs synchronous=NORMAL, so that the job queue's own statements
-// on it do not each wait for a sync; group.go). Every connection keeps the
-// statements it runs prepared, by their text (stmtcache.go): the driver
-// would otherwise parse each one, the job queue's as well as the store's, at
-// every call; a LIMIT or OFFSET parameter is written +? so that a new value
-// does not make SQLite prepare the statement again (limits.go).
+// on it do not each wait for a sync; group.go). A checkpointer beside the
+// writer, on a connection of its own, copies the WAL into the database file,
+// so that the writer does not stop for it inside a commit; the writer only
+// completes a checkpoint between batches when the WAL has grown long, so
+// that it starts over. Every connection keeps the statements it runs
+// prepared, by their text (stmtcache.go): the driver would otherwise parse
+// each one, the job queue's as well as the store's, at every call; a LIMIT
+// or OFFSET parameter is written +? so that a new value does not make
+// SQLite prepare the statement again (limits.go).
 package sqlite
 
 import (
@@ -35,6 +39,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -148,6 +153,14 @@ func connect(ctx context.Context, path string, readConns int, groupCommit bool) 
 	}
 	for k, v := range params {
 		writeParams[k] = v
+	}
+	if groupCommit {
+		// The group writer's checkpointer moves the WAL into the database
+		// from a connection of its own (see checkpointEvery), so that the
+		// one writer does not stop to checkpoint inside a commit.
+		// After a burst, the WAL file is cut back to 64 MiB when it
+		// starts over, rather than kept at its largest.
+		writeParams["_pragma"] = append(slices.Clone(params["_pragma"]), "wal_autocheckpoint = 0", "journal_size_limit = 67108864")
 	}
 	// query_only: the read pool cannot write, even by mistake.
 	params.Set("_query_only", "1")
