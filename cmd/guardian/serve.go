@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -119,19 +118,19 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if c.configure != nil {
 		c.configure(&cfg)
 	}
+	// The profiling endpoints listen before the hub says it is serving,
+	// so that whoever waits for that line finds them too.
+	stopPprof := func() {}
+	if c.Pprof != "" {
+		if stopPprof, err = servePprof(c.Pprof, logger); err != nil {
+			return err
+		}
+	}
+	defer stopPprof()
 	h, err := hub.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	stopPprof := func() {}
-	if c.Pprof != "" {
-		if stopPprof, err = servePprof(c.Pprof, logger); err != nil {
-			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			return errors.Join(err, h.Close(closeCtx))
-		}
-	}
-	defer stopPprof()
 	stopSIGHUP := h.ReloadOnSIGHUP(ctx)
 	logger.Info("guardian version", slog.String("version", Version()))
 	if c.Ready != nil {
