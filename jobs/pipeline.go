@@ -156,6 +156,8 @@ type Pipeline struct {
 	workers int
 	poll    time.Duration
 
+	failing bool // the last claim failed; the routing loop's own
+
 	mu       sync.Mutex
 	stopping chan struct{} // closed by Stop: claim nothing more
 	cancel   context.CancelFunc
@@ -324,19 +326,23 @@ func (p *Pipeline) route(ctx context.Context, stopping <-chan struct{}) {
 }
 
 // claim takes up to n due reports, or none if nothing is due or the store
-// fails (logged; the next tick tries again).
+// fails; the next tick tries again. A failing store is logged when it
+// starts failing and when it recovers, not at every tick (50 a second).
 func (p *Pipeline) claim(ctx context.Context, n int) []guardian.RoutingClaim {
 	due, err := p.queue.RoutingDue(ctx)
+	var claims []guardian.RoutingClaim
 	if err == nil && due {
-		var claims []guardian.RoutingClaim
-		if claims, err = p.queue.ClaimRouting(ctx, n, routingLease); err == nil {
-			return claims
-		}
+		claims, err = p.queue.ClaimRouting(ctx, n, routingLease)
 	}
-	if err != nil && ctx.Err() == nil {
-		p.logger.ErrorContext(ctx, "routing queue", slog.Any("error", err))
+	switch {
+	case err != nil && ctx.Err() == nil && !p.failing:
+		p.failing = true
+		p.logger.ErrorContext(ctx, "routing queue failing; trying again every poll", slog.Any("error", err))
+	case err == nil && p.failing:
+		p.failing = false
+		p.logger.InfoContext(ctx, "routing queue working again")
 	}
-	return nil
+	return claims
 }
 
 // attempt routes one claimed report, and records a failure: retried with

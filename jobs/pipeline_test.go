@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -557,4 +558,43 @@ func mustAddrIn(tb testing.TB, country string) string {
 	}
 	tb.Fatalf("no public range for %s", country)
 	return ""
+}
+
+// countingHandler counts the log records whose message starts with prefix.
+type countingHandler struct {
+	prefix string
+	mu     sync.Mutex
+	n      int
+}
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, h.prefix) {
+		h.mu.Lock()
+		h.n++
+		h.mu.Unlock()
+	}
+	return nil
+}
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestRoutingQueueFailingLogsOnce: a store that fails (here, closed under
+// the running pipeline) is logged once, not at every poll.
+func TestRoutingQueueFailingLogsOnce(t *testing.T) {
+	f := mustFixture(t, storetest.SQLite)
+	h := &countingHandler{prefix: "routing queue failing"}
+	p, _ := mustPipeline(t, storetest.SQLite, f.store, func(c *jobs.PipelineConfig) {
+		c.Logger = slog.New(h)
+		c.Delivery = nil
+	})
+	f.pipeline = p
+	f.start(t)
+	f.store.Close()
+	time.Sleep(400 * time.Millisecond) // 40 polls
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n != 1 {
+		t.Errorf("a failing routing queue was logged %d times in 40 polls, want once", h.n)
+	}
 }
