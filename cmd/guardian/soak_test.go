@@ -203,7 +203,8 @@ func testSoak(t *testing.T, storeArgs []string) {
 	h.Stop(t)
 
 	// With the hub stopped cleanly, a job still "running" is one a kill
-	// left behind: River rescues it only after JobTimeout + 1 hour.
+	// left behind: River runs it again once a hub runs,
+	// RescueStuckJobsAfter (2 minutes) after it began.
 	if res, err = c.check(ctx, true); err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +369,7 @@ func (r *soakResult) String() string {
 	fmt.Fprintf(&b, "webhooks received: %d, %d webhook-ids, %d ids received more than once; e-mails caught: %d\n", r.webhooks, r.webhookIDs, r.repeated, r.mails)
 	fmt.Fprintf(&b, "River jobs: %s\n", countList(r.jobs))
 	if len(r.stuck) > 0 {
-		fmt.Fprintf(&b, "River jobs left running by a kill, rescued only after JobTimeout + 1 hour: %s\n", countList(r.stuck))
+		fmt.Fprintf(&b, "River jobs left running by a kill, run again 2 minutes after they began, once a hub runs (RescueStuckJobsAfter): %s\n", countList(r.stuck))
 	}
 	fmt.Fprintf(&b, "audit verify: %s\n", r.audit)
 	fmt.Fprintf(&b, "findings: %d; still waiting: %d", len(r.findings), len(r.waiting))
@@ -451,7 +452,7 @@ func (c *soakChecker) check(ctx context.Context, final bool) (*soakResult, error
 		for _, j := range js {
 			d := fmt.Sprintf("job %d %s (attempt %d)", j.ID, j.State, j.Attempt)
 			if final && j.State == "running" {
-				d += " left by a kill: River runs it again only after JobTimeout + 1 hour"
+				d += " left by a kill: River runs it again once a hub runs, 2 minutes after it began"
 			}
 			s = append(s, d)
 		}
