@@ -64,8 +64,8 @@ type Store interface {
 	// files in upload order, but without its documents (XML and Document
 	// stay nil, and so do the files' DetailsXML and Details, DetailsAt
 	// telling which have them: the documents are encrypted, and
-	// FindReportByID decrypts them). In the same transaction it runs the
-	// store's finish hook, which enqueues the report's triage. Errors:
+	// FindReportByID decrypts them). In the same transaction it puts the
+	// report in the routing queue ([RoutingQueue]). Errors:
 	// EREPORTNOTFOUND, EFINISHED, ERETRACTED.
 	FinishReport(ctx context.Context, reporterID, reportID int64, ev *AuditEvent) (*Report, error)
 	// RetractReport moves an open report to retracted. Errors as FinishReport.

@@ -353,10 +353,11 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 			return nil, errors.New("demo mode needs a store created by guardian demo: this one was not")
 		}
 	}
-	if err := jobs.Migrate(ctx, cfg.Store.RiverDriver(store.DB()), logger); err != nil {
+	river := cfg.Store.RiverDriver(store.DB())
+	if err := jobs.Migrate(ctx, river, logger); err != nil {
 		return nil, fmt.Errorf("triage pipeline: %w", err)
 	}
-	if n, err := jobs.AdoptTriageJobs(ctx, cfg.Store.RiverDriver(store.DB()), store); err != nil {
+	if n, err := jobs.AdoptTriageJobs(ctx, river, store); err != nil {
 		return nil, fmt.Errorf("triage pipeline: %w", err)
 	} else if n > 0 {
 		logger.Info("River's triage jobs moved to the routing queue", slog.Int("reports", n))
@@ -416,7 +417,7 @@ func Open(ctx context.Context, cfg Config) (_ *Hub, err error) {
 		return nil, err
 	}
 	h.Pipeline, err = jobs.NewPipeline(jobs.PipelineConfig{
-		Driver:   cfg.Store.RiverDriver(store.DB()),
+		Driver:   river,
 		Queue:    store,
 		Router:   newRouter(store, h.Network, geoDB, cfg.Routed, known),
 		Delivery: delivery,

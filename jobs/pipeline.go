@@ -62,7 +62,7 @@ func AdoptTriageJobs(ctx context.Context, driver riverdriver.Driver[*sql.Tx], q 
 			return n, fmt.Errorf("list triage jobs: %w", err)
 		}
 		for _, j := range res.Jobs {
-			if _, cancelled := cancelAttempted(j); cancelled {
+			if cancelAttempted(j) {
 				continue
 			}
 			var a struct {
@@ -92,14 +92,11 @@ func AdoptTriageJobs(ctx context.Context, driver riverdriver.Driver[*sql.Tx], q 
 
 // cancelAttempted reports whether River was asked to cancel the running
 // job j (its metadata holds cancel_attempted_at).
-func cancelAttempted(j *rivertype.JobRow) (string, bool) {
+func cancelAttempted(j *rivertype.JobRow) bool {
 	var m struct {
 		At string `json:"cancel_attempted_at"`
 	}
-	if json.Unmarshal(j.Metadata, &m) != nil {
-		return "", false
-	}
-	return m.At, m.At != ""
+	return json.Unmarshal(j.Metadata, &m) == nil && m.At != ""
 }
 
 // PipelineConfig configures a [Pipeline].

@@ -18,8 +18,9 @@
 //
 // [Service] is the one part with I/O: for a finished report it runs triage,
 // Route and Diff, and has the store apply the result in one transaction with
-// its audit events. The triage job (jobs.Pipeline) and an analyst's decision
-// both call [Service.RouteReport].
+// its audit events. The triage workers (jobs.Pipeline, which take finished
+// reports from the store's routing queue) and an analyst's decision both
+// call [Service.RouteReport].
 //
 // The vocabulary routing shares with the store and the API is typed in
 // package guardian: [guardian.OverrideAction], [guardian.ReferralReason] and

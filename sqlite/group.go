@@ -123,10 +123,9 @@ func newGroupWriterEvery(db *sql.DB, path string, ckptEvery time.Duration, resta
 // file after, so that the WAL is reused only once its pages are durable in
 // the database.
 func checkpointParams() url.Values {
-	return url.Values{
-		"_busy_timeout": {fmt.Sprint(busyTimeout.Milliseconds())},
-		"_synchronous":  {"NORMAL"},
-	}
+	params := connParams()
+	params.Set("_synchronous", "NORMAL")
+	return params
 }
 
 // checkpoints runs a PASSIVE checkpoint at every interval until Close.

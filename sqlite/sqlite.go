@@ -113,20 +113,7 @@ func connect(ctx context.Context, path string, readConns int, groupCommit bool) 
 	if groupCommit {
 		synchronous = "NORMAL"
 	}
-	params := url.Values{
-		// A lock held by a backup or shell: wait rather than fail.
-		"_busy_timeout": {fmt.Sprint(busyTimeout.Milliseconds())},
-		// The schema's REFERENCES are checked only when this is on, and
-		// SQLite's default is off, per connection.
-		"_foreign_keys": {"1"},
-		// Temporary files in memory. The group writer runs each caller's
-		// work in a savepoint, whose statement journal (the pages as they
-		// were, to roll back to) otherwise spills to a file past 64 KiB:
-		// a write system call per page changed, 5% of the hub's processor
-		// time at 140 reports/s. The journal lives for one commit, so its
-		// size is bounded by the batch.
-		"_pragma": {"temp_store = memory"},
-	}
+	params := connParams()
 	writeParams := url.Values{
 		// WAL lets readers work beside the writer on a snapshot, and a
 		// commit append to the log instead of rewriting pages. The mode
@@ -183,6 +170,25 @@ func connect(ctx context.Context, path string, readConns int, groupCommit bool) 
 	readDB.SetMaxOpenConns(readConns)
 	readDB.SetMaxIdleConns(readConns)
 	return db, readDB, nil
+}
+
+// connParams are the settings of every connection to the file: the
+// writer's, the read pool's and the group writer's checkpointer's.
+func connParams() url.Values {
+	return url.Values{
+		// A lock held by a backup or shell: wait rather than fail.
+		"_busy_timeout": {fmt.Sprint(busyTimeout.Milliseconds())},
+		// The schema's REFERENCES are checked only when this is on, and
+		// SQLite's default is off, per connection.
+		"_foreign_keys": {"1"},
+		// Temporary files in memory. The group writer runs each caller's
+		// work in a savepoint, whose statement journal (the pages as they
+		// were, to roll back to) otherwise spills to a file past 64 KiB:
+		// a write system call per page changed, 5% of the hub's processor
+		// time at 140 reports/s. The journal lives for one commit, so its
+		// size is bounded by the batch.
+		"_pragma": {"temp_store = memory"},
+	}
 }
 
 // pingBusy opens the write connection, retrying while the database is

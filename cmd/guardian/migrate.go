@@ -57,12 +57,13 @@ func (c *MigrateCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer store.Close()
 	// River's tables (the job queue) follow ours, with River's migrator.
-	if err := jobs.Migrate(ctx, c.Store.hub().RiverDriver(store.DB()), stderrLogger(c.Stderr)); err != nil {
+	river := c.Store.hub().RiverDriver(store.DB())
+	if err := jobs.Migrate(ctx, river, stderrLogger(c.Stderr)); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	// Triage jobs an older guardian left in River join the store's
 	// routing queue (schema version 15).
-	if _, err := jobs.AdoptTriageJobs(ctx, c.Store.hub().RiverDriver(store.DB()), store); err != nil {
+	if _, err := jobs.AdoptTriageJobs(ctx, river, store); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	current, latest, err := store.SchemaVersion(ctx)
