@@ -280,13 +280,22 @@ func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, sta
 	var r *guardian.Report
 	err := s.update(ctx, func(tx *tx) (err error) {
 		// Lock, check and change in one statement (see openReportWhere).
-		rows, err := tx.query(`UPDATE reports SET state = ?, modified_at = ?, `+column+` = ? WHERE `+openReportWhere+`
-			RETURNING `+reportStateColumns,
-			append([]any{string(state), tx.t(tx.now), tx.t(tx.now)}, openReportArgs(tx.d, tx.now, reporterID, reportID)...)...)
+		// A finished report is queued for triage and routing in the same
+		// statement: a crash cannot finish it unqueued.
+		set, args := `state = ?, modified_at = ?, `+column+` = ?`, []any{string(state), tx.t(tx.now), tx.t(tx.now)}
+		returning, queued := reportStateColumns, new(sql.NullInt64)
+		var dest []any
+		if state == guardian.ReportFinished {
+			set += `, route_order = ` + finishRoutingOrder + `, route_after = NULL, route_attempts = 0, route_error = NULL`
+			returning += `, route_order`
+			dest = append(dest, queued)
+		}
+		rows, err := tx.query(`UPDATE reports SET `+set+` WHERE `+openReportWhere+` RETURNING `+returning,
+			append(args, openReportArgs(tx.d, tx.now, reporterID, reportID)...)...)
 		if err != nil {
 			return fmt.Errorf("update report %d: %w", reportID, err)
 		}
-		r, err = scanOneReportState(rows)
+		r, err = scanOneReportState(rows, dest...)
 		if errors.Is(err, sql.ErrNoRows) {
 			return whyNotOpen(tx, reporterID, reportID)
 		} else if err != nil {
@@ -295,9 +304,14 @@ func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, sta
 		if r.Files, err = findFiles(tx, r.ID); err != nil {
 			return err
 		}
-		// A finished report is queued for triage and routing in this
-		// transaction: a crash cannot finish it unqueued.
-		if state == guardian.ReportFinished {
+		// Report.RoutingOrder is the rule; the statement's order is its
+		// reading in SQL, which saves a second UPDATE of the row on the
+		// hot path. They differ only where the statement's snapshot
+		// missed a file's details committed while it waited for the row
+		// (PostgreSQL, a reporter racing its own finish): then the rule's
+		// order is stored.
+		if state == guardian.ReportFinished && queued.Int64 != int64(r.RoutingOrder()) {
+			s.orderFixes.Add(1)
 			if err := queueRouting(tx, r.ID, r.RoutingOrder()); err != nil {
 				return err
 			}
@@ -306,6 +320,22 @@ func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, sta
 	})
 	return r, err
 }
+
+// finishRoutingOrder is [guardian.Report.RoutingOrder] in SQL, for the
+// finish's UPDATE of the report row: first for an expected priority E or
+// 1, or for files none of which the reporter viewed
+// ([guardian.Report.TriageFirst]); then by expected priority. Its values
+// are the package's constants, written in: PostgreSQL cannot tell a
+// parameter's type in a CASE.
+var finishRoutingOrder = fmt.Sprintf(`CASE
+	WHEN provisional_priority IN ('%s', '%s') THEN %d
+	WHEN file_count > 0 AND NOT EXISTS (SELECT 1 FROM files WHERE files.report_id = reports.id AND files.viewed_by_reporter = TRUE) THEN %d
+	WHEN provisional_priority = '%s' THEN %d
+	ELSE %d END`,
+	guardian.PriorityUnreviewed, guardian.Priority1, guardian.RoutingFirst,
+	guardian.RoutingFirst,
+	guardian.Priority2, guardian.RoutingSoon,
+	guardian.RoutingInTurn)
 
 // ExpireReports implements [guardian.Store]. A limit of 0 or less handles
 // a batch of 100. On PostgreSQL, reports another transaction holds (being

@@ -43,6 +43,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/guardian-network/guardian"
@@ -121,7 +122,18 @@ type Store struct {
 	migrations []migration
 	onReferral ReferralHook
 	sealer     Sealer
+
+	// orderFixes counts the finishes whose routing order needed a second
+	// statement (see closeReport); RoutingOrderFixes reads it.
+	orderFixes atomic.Int64
 }
+
+// RoutingOrderFixes returns how many finishes since the store was opened
+// stored [guardian.Report.RoutingOrder] over their UPDATE's own reading of
+// it, at the cost of a second statement. It stays 0 unless a reporter set
+// a file's details while finishing its report: the storetest suite checks
+// that the finish's SQL and the rule agree.
+func (s *Store) RoutingOrderFixes() int64 { return s.orderFixes.Load() }
 
 var _ guardian.Store = (*Store)(nil)
 

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -44,18 +45,35 @@ func testRoutingQueue(t *testing.T, b Backend) {
 			t.Fatal(err)
 		}
 	}
-	submit := func(p guardian.Priority, file bool) int64 {
+	// submitViewed finishes a report with a file for each of viewed: true
+	// and false say what the file's details say of fileViewedByEsp, nil
+	// that it has no details.
+	submitViewed := func(p guardian.Priority, viewed ...*bool) int64 {
 		t.Helper()
 		r := newReport(rep.ID)
 		r.ProvisionalPriority = p
 		if err := s.CreateReport(ctx, r, reporterEvent(rep.ID, "report.submit")); err != nil {
 			t.Fatal(err)
 		}
-		if file {
-			e.file(rep.ID, r.ID) // no details: not viewed, so priority E
+		for _, v := range viewed {
+			f := e.file(rep.ID, r.ID)
+			if v == nil {
+				continue
+			}
+			details := fmt.Appendf(nil, `{"fileViewedByEsp":%t}`, *v)
+			if _, err := s.SetFileDetails(ctx, rep.ID, r.ID, f.ID, detailsXML, details, reporterEvent(rep.ID, "file.details")); err != nil {
+				t.Fatal(err)
+			}
 		}
 		finish(r)
 		return r.ID
+	}
+	submit := func(p guardian.Priority, file bool) int64 {
+		t.Helper()
+		if file {
+			return submitViewed(p, nil) // no details: not viewed, so priority E
+		}
+		return submitViewed(p)
 	}
 
 	// An open report is not queued; a refused finish queues nothing.
@@ -170,5 +188,27 @@ func testRoutingQueue(t *testing.T, b Backend) {
 	}
 	if c := claim(10); len(c) != 1 || c[0].ReportID != urgentDoc {
 		t.Fatalf("claim after QueueRouting: %v, want report %d only", c, urgentDoc)
+	}
+
+	// The finish's order follows the files' details: one viewed file puts
+	// a report in its priority's place, files none of which were viewed
+	// (false, or no details) put it first. Everything above is claimed.
+	yes, no := true, false
+	viewedP3 := submitViewed(guardian.Priority3, &no, &yes)
+	notViewed := submitViewed(guardian.Priority3, &no, nil)
+	viewedP2 := submitViewed(guardian.Priority2, &yes)
+	viewedP1 := submitViewed(guardian.Priority1, &yes)
+	got = claim(10)
+	ids = ids[:0]
+	for _, c := range got {
+		ids = append(ids, c.ReportID)
+	}
+	if want := []int64{notViewed, viewedP1, viewedP2, viewedP3}; !slices.Equal(ids, want) {
+		t.Fatalf("claimed %v by the files' details, want %v", ids, want)
+	}
+	// Each finish stored the order its own statement gave: the SQL reading
+	// of Report.RoutingOrder agrees with the rule.
+	if n := s.RoutingOrderFixes(); n != 0 {
+		t.Errorf("%d finishes needed the rule's order stored over their statement's", n)
 	}
 }
