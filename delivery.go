@@ -414,8 +414,16 @@ type DeliveryStore interface {
 	// it has), recording liaisonID (for EscalationLiaison; "" if no
 	// liaison office covers it). Anything else (acknowledged, a level it
 	// has reached, a deadline moved later) changes nothing and returns
-	// false: the escalation job then stops or waits.
+	// false.
 	EscalateReferral(ctx context.Context, id int64, level int, liaisonID string, ev *AuditEvent) (*Referral, bool, error)
+	// DueEscalations returns up to limit referrals whose next escalation
+	// ([Referral.NextEscalation]) was due at or before now, the earliest
+	// first. It is a read: a hub with nothing due does not write.
+	DueEscalations(ctx context.Context, now time.Time, limit int) ([]DueEscalation, error)
+	// RescheduleEscalation stores the referral's next escalation time
+	// again, from its row: for a step DueEscalations gave that
+	// EscalateReferral did not take, so that it is not given again.
+	RescheduleEscalation(ctx context.Context, id int64) error
 	// ChangeReportPriority sets the priority of the report's referrals
 	// that are not closed, withdrawn or re-routed, and their deadlines to
 	// RoutedAt plus ackWithin of the referral's agency for the new

@@ -3,10 +3,12 @@ package guardian
 import "time"
 
 // Escalation policy: where a referral that its agency has not acknowledged
-// goes, and when. It is pure: package jobs schedules the steps and the
-// store's EscalateReferral records them (a compare-and-set that does
-// nothing once the referral is acknowledged), so running the policy again
-// changes nothing.
+// goes, and when. It is pure: the store keeps each referral's next step's
+// time on its row ([Referral.NextEscalation]), package jobs sweeps the
+// steps that are due ([DeliveryStore.DueEscalations]) and the store's
+// EscalateReferral records them (a compare-and-set that does nothing once
+// the referral is acknowledged), so running the policy again changes
+// nothing.
 //
 //	level 1 (EscalationLiaison) at the referral's Deadline: the liaison
 //	        office covering one of its countries ([Network.LiaisonOfficeFor]),
@@ -97,4 +99,23 @@ func DecideEscalation(r *Referral, level int, now time.Time) (EscalationDecision
 		return EscalationWait, at
 	}
 	return EscalationDue, at
+}
+
+// NextEscalation returns the referral's next escalation step, its level
+// and when it is due, if it has one: a delivered or opened referral below
+// EscalationHub has. The store keeps its time on the referral's row, so
+// that finding the due steps is a read of an index.
+func (r *Referral) NextEscalation() (level int, at time.Time, ok bool) {
+	if !r.State.Escalatable() {
+		return 0, time.Time{}, false
+	}
+	level = r.Escalation + 1
+	at, ok = EscalationAt(r, level)
+	return level, at, ok
+}
+
+// DueEscalation is a referral whose next escalation step is due.
+type DueEscalation struct {
+	ReferralID int64
+	Level      int // the level it is due to reach
 }

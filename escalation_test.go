@@ -121,3 +121,33 @@ func TestDecideEscalation(t *testing.T) {
 		})
 	}
 }
+
+// TestNextEscalation: a delivered or opened referral's next step is the
+// level after its own, at that level's time; an acknowledged, closed,
+// re-routed, withdrawn or held one, or one at the hub already, has none.
+func TestNextEscalation(t *testing.T) {
+	deadline := time.Date(2026, 3, 1, 16, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		state     guardian.ReferralState
+		level     int
+		wantLevel int // 0: none
+		wantAt    time.Time
+	}{
+		{guardian.ReferralDelivered, 0, 1, deadline},
+		{guardian.ReferralOpened, 0, 1, deadline},
+		{guardian.ReferralDelivered, 1, 2, deadline.Add(4 * time.Hour)},
+		{guardian.ReferralOpened, 1, 2, deadline.Add(4 * time.Hour)},
+		{guardian.ReferralDelivered, 2, 0, time.Time{}},
+		{guardian.ReferralAcknowledged, 0, 0, time.Time{}},
+		{guardian.ReferralClosed, 1, 0, time.Time{}},
+		{guardian.ReferralRerouted, 0, 0, time.Time{}},
+		{guardian.ReferralWithdrawn, 0, 0, time.Time{}},
+		{guardian.ReferralNew, 0, 0, time.Time{}},
+	} {
+		r := &guardian.Referral{State: tc.state, Escalation: tc.level, Deadline: deadline, AcknowledgeWithin: 4 * time.Hour}
+		level, at, ok := r.NextEscalation()
+		if ok != (tc.wantLevel != 0) || level != tc.wantLevel && ok || !at.Equal(tc.wantAt) {
+			t.Errorf("%s at level %d: next escalation %d at %v (%t), want %d at %v", tc.state, tc.level, level, at, ok, tc.wantLevel, tc.wantAt)
+		}
+	}
+}

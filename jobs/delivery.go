@@ -29,7 +29,10 @@ import (
 //	          records it sent, or failed after the last attempt
 //	digest    gathers an agency's priority 2 and 3 referrals delivered in a
 //	          15-minute window into one notification, at the window's end
-//	escalate  raises a referral not acknowledged in time one level
+//	escalate  raises a referral not acknowledged in time one level: only
+//	          the jobs a guardian before schema version 16 scheduled; the
+//	          pipeline now sweeps the due steps from the referrals' rows
+//	          (sweepEscalations)
 //
 // River's scheduling runs on real time; what the jobs decide runs on the
 // injected clock, so tests drive the decisions with a fake one.
@@ -134,6 +137,8 @@ func (DigestArgs) InsertOpts() river.InsertOpts {
 }
 
 // EscalateArgs raises a referral to Level if it is still not acknowledged.
+// The hub no longer inserts such jobs (see sweepEscalations); its worker
+// runs those an older guardian left.
 type EscalateArgs struct {
 	ReferralID int64 `json:"referral_id"`
 	Level      int   `json:"level"`
@@ -156,15 +161,19 @@ func DigestWindowOf(t time.Time) time.Time { return t.UTC().Truncate(DigestWindo
 // transaction.
 //
 //	delivered      priority E and 1: the agency is notified at once;
-//	               2 and 3: the agency's digest of the window; and the
-//	               escalation to level 1 at the deadline
+//	               2 and 3: the agency's digest of the window
 //	escalated      the liaison office (level 1) or the hub's supervisors
 //	               (level 2, or level 1 without a liaison office) are
-//	               notified, and the next level scheduled
-//	reprioritised  the next level's escalation at the new deadline
+//	               notified
+//	reprioritised  nothing here
 //	declined       nothing here: the store queues the report for routing
 //	message        from the hub: the thread's agency is told there is one;
 //	               from an agency: nothing (the hub's queue shows it)
+//
+// Escalations are not jobs: the store keeps each referral's next step's
+// time on its row, in the change's own statement, and the pipeline sweeps
+// the due ones (sweepEscalations). A job per referral, inserted with its
+// delivery, doubled River's inserts on the hot path.
 func ReferralJobs(ch guardian.ReferralChange) ([]river.InsertManyParams, error) {
 	r := ch.Referral
 	if r == nil {
@@ -180,12 +189,6 @@ func ReferralJobs(ch guardian.ReferralChange) ([]river.InsertManyParams, error) 
 		}
 		out = append(out, p)
 	}
-	escalateNext := func() {
-		next := r.Escalation + 1
-		if at, ok := guardian.EscalationAt(r, next); ok && r.State.Escalatable() {
-			add(EscalateArgs{ReferralID: r.ID, Level: next}, at)
-		}
-	}
 	item := []notify.Item{notify.ItemOf(r)}
 	switch ch.Event {
 	case guardian.EventDelivered:
@@ -200,7 +203,6 @@ func ReferralJobs(ch guardian.ReferralChange) ([]river.InsertManyParams, error) 
 			w := DigestWindowOf(at)
 			add(DigestArgs{AgencyID: r.AgencyID, Window: w}, w.Add(DigestWindow+digestGrace))
 		}
-		escalateNext()
 	case guardian.EventEscalated:
 		at := r.UpdatedAt
 		if r.EscalatedAt != nil {
@@ -212,9 +214,8 @@ func ReferralJobs(ch guardian.ReferralChange) ([]river.InsertManyParams, error) 
 		}
 		add(FanoutArgs{EventID: fmt.Sprintf("referral-%d-escalated-%d", r.ID, r.Escalation), Event: ch.Event,
 			Reason: notify.ReasonEscalated, Level: r.Escalation, AgencyID: recipient, Items: item, At: at.UTC()}, time.Time{})
-		escalateNext()
 	case guardian.EventReprioritised:
-		escalateNext()
+		// Nothing: the store moved the next escalation with the deadline.
 	case guardian.EventDeclined:
 		// Nothing: the store queues the report for routing again in the
 		// decline's transaction (guardian.RoutingQueue).
@@ -542,6 +543,38 @@ func (d *delivery) escalate(ctx context.Context, a EscalateArgs) (escalation, ti
 	}
 	d.Logger.InfoContext(ctx, "referral escalated", slog.Int64("referral", r.ID), slog.Int("level", a.Level), slog.String("liaison", liaison))
 	return escalationEscalated, time.Time{}, nil
+}
+
+// escalationBatch is how many due escalation steps one sweep takes.
+const escalationBatch = 100
+
+// sweepEscalations takes up to escalationBatch escalation steps due by the
+// clock ([guardian.DeliveryStore.DueEscalations]) and runs each. It
+// returns how many it found, and the first failure: a step that failed
+// stays due, for the next sweep, and does not hold up the others.
+func (d *delivery) sweepEscalations(ctx context.Context) (int, error) {
+	due, err := d.Deliveries.DueEscalations(ctx, d.Clock(), escalationBatch)
+	if err != nil {
+		return 0, fmt.Errorf("find due escalations: %w", err)
+	}
+	var first error
+	for _, e := range due {
+		what, _, err := d.escalate(ctx, EscalateArgs{ReferralID: e.ReferralID, Level: e.Level})
+		if err == nil && what != escalationEscalated {
+			// Listed as due, not taken: another hub process took it
+			// first, or the row's time disagreed with the policy. Its time
+			// is stored again from the row, so that the next sweep does
+			// not find it again.
+			err = d.Deliveries.RescheduleEscalation(ctx, e.ReferralID)
+			if guardian.ErrorCode(err) == guardian.ENOTFOUND {
+				err = nil
+			}
+		}
+		if err != nil && first == nil {
+			first = fmt.Errorf("referral %d: %w", e.ReferralID, err)
+		}
+	}
+	return len(due), first
 }
 
 type fanoutWorker struct {

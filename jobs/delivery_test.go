@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -41,7 +42,6 @@ func TestReferralJobs(t *testing.T) {
 	}
 	item := []notify.Item{{ReferralID: 42, Priority: "1", Deadline: delivered.Add(4 * time.Hour)}}
 	item2 := []notify.Item{{ReferralID: 42, Priority: "2", Deadline: delivered.Add(4 * time.Hour)}}
-	level2At := delivered.Add(8 * time.Hour)
 	for _, tc := range []struct {
 		name string
 		ch   guardian.ReferralChange
@@ -50,43 +50,34 @@ func TestReferralJobs(t *testing.T) {
 		{"DeliveredPriority1", guardian.ReferralChange{Event: guardian.EventDelivered, Referral: ref("1", guardian.ReferralDelivered, 0, "")}, []job{
 			{jobs.FanoutArgs{EventID: fmt.Sprintf("referral-42-delivered-%d", delivered.Unix()), Event: guardian.EventDelivered,
 				Reason: notify.ReasonNewReferral, AgencyID: "py", Items: item, At: delivered}, time.Time{}},
-			{jobs.EscalateArgs{ReferralID: 42, Level: 1}, delivered.Add(4 * time.Hour)},
 		}},
 		{"DeliveredPriorityE", guardian.ReferralChange{Event: guardian.EventDelivered, Referral: ref("E", guardian.ReferralDelivered, 0, "")}, []job{
 			{jobs.FanoutArgs{EventID: fmt.Sprintf("referral-42-delivered-%d", delivered.Unix()), Event: guardian.EventDelivered,
 				Reason: notify.ReasonNewReferral, AgencyID: "py", Items: []notify.Item{{ReferralID: 42, Priority: "E", Deadline: delivered.Add(4 * time.Hour)}}, At: delivered}, time.Time{}},
-			{jobs.EscalateArgs{ReferralID: 42, Level: 1}, delivered.Add(4 * time.Hour)},
 		}},
 		{"DeliveredPriority2", guardian.ReferralChange{Event: guardian.EventDelivered, Referral: ref("2", guardian.ReferralDelivered, 0, "")}, []job{
 			// 12:07:30 is in the window of 12:00; its digest runs at
 			// 12:15 and a minute's grace.
 			{jobs.DigestArgs{AgencyID: "py", Window: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, time.Date(2026, 3, 1, 12, 16, 0, 0, time.UTC)},
-			{jobs.EscalateArgs{ReferralID: 42, Level: 1}, delivered.Add(4 * time.Hour)},
 		}},
 		{"DeliveredPriority3", guardian.ReferralChange{Event: guardian.EventDelivered, Referral: ref("3", guardian.ReferralDelivered, 0, "")}, []job{
 			{jobs.DigestArgs{AgencyID: "py", Window: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, time.Date(2026, 3, 1, 12, 16, 0, 0, time.UTC)},
-			{jobs.EscalateArgs{ReferralID: 42, Level: 1}, delivered.Add(4 * time.Hour)},
 		}},
 		{"EscalatedToLiaison", guardian.ReferralChange{Event: guardian.EventEscalated, Referral: ref("1", guardian.ReferralDelivered, 1, "lo")}, []job{
 			{jobs.FanoutArgs{EventID: "referral-42-escalated-1", Event: guardian.EventEscalated, Reason: notify.ReasonEscalated, Level: 1,
 				AgencyID: "lo", Items: item, At: escalated}, time.Time{}},
-			{jobs.EscalateArgs{ReferralID: 42, Level: 2}, level2At},
 		}},
 		{"EscalatedWithoutLiaison", guardian.ReferralChange{Event: guardian.EventEscalated, Referral: ref("1", guardian.ReferralOpened, 1, "")}, []job{
 			{jobs.FanoutArgs{EventID: "referral-42-escalated-1", Event: guardian.EventEscalated, Reason: notify.ReasonEscalated, Level: 1,
 				AgencyID: "", Items: item, At: escalated}, time.Time{}},
-			{jobs.EscalateArgs{ReferralID: 42, Level: 2}, level2At},
 		}},
 		{"EscalatedToHub", guardian.ReferralChange{Event: guardian.EventEscalated, Referral: ref("1", guardian.ReferralDelivered, 2, "lo")}, []job{
 			{jobs.FanoutArgs{EventID: "referral-42-escalated-2", Event: guardian.EventEscalated, Reason: notify.ReasonEscalated, Level: 2,
 				AgencyID: "", Items: item, At: escalated}, time.Time{}},
 		}},
-		{"Reprioritised", guardian.ReferralChange{Event: guardian.EventReprioritised, Referral: ref("2", guardian.ReferralOpened, 0, "")}, []job{
-			{jobs.EscalateArgs{ReferralID: 42, Level: 1}, delivered.Add(4 * time.Hour)},
-		}},
-		{"ReprioritisedAfterLevel1", guardian.ReferralChange{Event: guardian.EventReprioritised, Referral: ref("2", guardian.ReferralDelivered, 1, "lo")}, []job{
-			{jobs.EscalateArgs{ReferralID: 42, Level: 2}, level2At},
-		}},
+		// The store moves the next escalation with the deadline.
+		{"Reprioritised", guardian.ReferralChange{Event: guardian.EventReprioritised, Referral: ref("2", guardian.ReferralOpened, 0, "")}, nil},
+		{"ReprioritisedAfterLevel1", guardian.ReferralChange{Event: guardian.EventReprioritised, Referral: ref("2", guardian.ReferralDelivered, 1, "lo")}, nil},
 		{"ReprioritisedAcknowledged", guardian.ReferralChange{Event: guardian.EventReprioritised, Referral: ref("2", guardian.ReferralAcknowledged, 0, "")}, nil},
 		{"ReprioritisedPending", guardian.ReferralChange{Event: guardian.EventReprioritised, Referral: ref("2", guardian.ReferralNew, 0, "")}, nil},
 		// The store queues a declined referral's report for routing.
@@ -384,13 +375,17 @@ func TestEscalationSteps(t *testing.T) {
 				t.Fatalf("referral %+v: want delivered with deadline %v", r, t0.Add(ack))
 			}
 		}
-		// Delivering scheduled each one's first escalation at its deadline.
-		if got := jobArgs[jobs.EscalateArgs](t, f, "escalate"); len(got) != 3 || got[0] != (jobs.EscalateArgs{ReferralID: py.ID, Level: 1}) {
+		// Delivering stored each one's first escalation at its deadline,
+		// and scheduled no job for it.
+		wantDue(t, f, t0.Add(ack-time.Second))
+		wantDue(t, f, t0.Add(ack), py.ID, 1, de.ID, 1, ar.ID, 1)
+		if got := jobArgs[jobs.EscalateArgs](t, f, "escalate"); len(got) != 0 {
 			t.Errorf("escalate jobs %+v", got)
 		}
 		if _, err := f.store.AcknowledgeReferral(ctx, ar.ID, agencyEvent("ar", "referral.acknowledge")); err != nil {
 			t.Fatal(err)
 		}
+		wantDue(t, f, t0.Add(ack), py.ID, 1, de.ID, 1)
 
 		step := func(r *guardian.Referral, level int, at time.Time, want string) {
 			t.Helper()
@@ -446,15 +441,10 @@ func TestEscalationSteps(t *testing.T) {
 		if !slices.Equal(fanouts, want) {
 			t.Errorf("escalation notifications %v, want %v", fanouts, want)
 		}
-		var level2 []int64
-		for _, a := range jobArgs[jobs.EscalateArgs](t, f, "escalate") {
-			if a.Level == 2 {
-				level2 = append(level2, a.ReferralID)
-			}
-		}
-		if !slices.Equal(level2, []int64{py.ID, de.ID}) {
-			t.Errorf("level 2 scheduled for %v, want %v", level2, []int64{py.ID, de.ID})
-		}
+		// What is left: de's level 2, one acknowledge-within after its
+		// deadline.
+		wantDue(t, f, t0.Add(2*ack-time.Second))
+		wantDue(t, f, t0.Add(2*ack+time.Hour), de.ID, 2)
 		// The audit log names the recipients.
 		evs, err := f.store.FindAuditEvents(ctx, guardian.AuditFilter{Action: "referral.escalate"})
 		if err != nil {
@@ -466,6 +456,101 @@ func TestEscalationSteps(t *testing.T) {
 		}
 		if len(evs) != 3 || recipients[0] != "lo" {
 			t.Errorf("referral.escalate events to %v", recipients)
+		}
+	})
+}
+
+// wantDue checks the escalation steps the store finds due at now: pairs
+// of referral id and level.
+func wantDue(tb testing.TB, f *deliveryFixture, now time.Time, want ...int64) {
+	tb.Helper()
+	due, err := f.store.DueEscalations(context.Background(), now, 100)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var got []int64
+	for _, d := range due {
+		got = append(got, d.ReferralID, int64(d.Level))
+	}
+	if !slices.Equal(got, want) {
+		tb.Errorf("due at %v: %v, want %v (referral, level)", now.Format(time.TimeOnly), got, want)
+	}
+}
+
+// TestEscalationSweep: the pipeline's sweep takes the steps due by the
+// clock, each once, at its level's time; a step that no longer stands (the
+// row's time wrong) is stored again from the row and not found again; a
+// change of priority moves the next step with the deadline.
+func TestEscalationSweep(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		clock := &fakeClock{t: t0}
+		const ack = 4 * time.Hour
+		f := mustDeliveryFixture(t, b, clock, ack)
+		d, err := jobs.NewTestDelivery(f.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		py := f.route(t, urgentDoc(t, "PY"))
+		de := f.route(t, urgentDoc(t, "DE"))
+		sweep := func(at time.Time, want int) {
+			t.Helper()
+			clock.Set(at)
+			n, err := d.SweepEscalations(ctx)
+			if err != nil || n != want {
+				t.Fatalf("sweep at %v: found %d, %v; want %d", at.Sub(t0), n, err, want)
+			}
+		}
+		level := func(r *guardian.Referral, want int) {
+			t.Helper()
+			if got := mustFind(t, f.store, r.ID).Escalation; got != want {
+				t.Errorf("referral %d at level %d, want %d", r.ID, got, want)
+			}
+		}
+		sweep(t0.Add(ack-time.Second), 0)
+		sweep(t0.Add(ack+time.Second), 2)
+		level(py, 1)
+		level(de, 1)
+		sweep(t0.Add(ack+2*time.Second), 0) // each step once
+
+		// A row whose time is wrong (here: level 1's again) is found,
+		// not escalated before its time, and stored right.
+		if _, err := f.store.DB().ExecContext(ctx, `UPDATE referrals SET escalate_at = deadline WHERE id = `+strconv.FormatInt(py.ID, 10)); err != nil {
+			t.Fatal(err)
+		}
+		sweep(t0.Add(ack+time.Hour), 1)
+		level(py, 1)
+		sweep(t0.Add(ack+time.Hour+time.Second), 0)
+		wantDue(t, f, t0.Add(2*ack), py.ID, 2, de.ID, 2)
+
+		// A priority change moves the deadline, and the next step with it:
+		// de's level 2 is now one new acknowledge-within after its new
+		// deadline.
+		if _, err := f.store.ChangeReportPriority(ctx, de.ReportID, guardian.Priority2, func(string) (time.Duration, bool) { return 8 * time.Hour, true },
+			&guardian.AuditEvent{Actor: guardian.Actor{Kind: guardian.ActorUser, ID: "1", Organisation: "hub:test-hub"}, Category: guardian.CategoryAlteration, Action: "report.priority"}); err != nil {
+			t.Fatal(err)
+		}
+		wantDue(t, f, t0.Add(2*ack), py.ID, 2)
+		wantDue(t, f, t0.Add(16*time.Hour), py.ID, 2, de.ID, 2)
+
+		sweep(t0.Add(2*ack+time.Second), 1)
+		level(py, 2)
+		level(de, 1)
+		sweep(t0.Add(16*time.Hour+time.Second), 1)
+		level(de, 2)
+		wantDue(t, f, t0.Add(100*time.Hour))
+
+		// Each level was notified once.
+		var fanouts []string
+		for _, a := range jobArgs[jobs.FanoutArgs](t, f, "fanout") {
+			if a.Reason == notify.ReasonEscalated {
+				fanouts = append(fanouts, fmt.Sprintf("%d:%d", a.Items[0].ReferralID, a.Level))
+			}
+		}
+		want := []string{fmt.Sprintf("%d:1", py.ID), fmt.Sprintf("%d:1", de.ID), fmt.Sprintf("%d:2", py.ID), fmt.Sprintf("%d:2", de.ID)}
+		if !slices.Equal(fanouts, want) {
+			t.Errorf("escalation notifications %v, want %v", fanouts, want)
 		}
 	})
 }
@@ -853,17 +938,17 @@ func TestReferralJobsInTx(t *testing.T) {
 		if err := router.RouteReport(ctx, id, guardian.Actor{Kind: guardian.ActorSystem}, ""); err != nil {
 			t.Fatal(err)
 		}
-		// A priority 3 referral: its digest and its escalation.
-		if refs, _ := s.FindReferrals(ctx, id); len(refs) != 1 || refs[0].State != guardian.ReferralDelivered || count() != 2 {
-			t.Fatalf("after delivery: %+v and %d jobs, want a delivered referral and 2 jobs", refs, count())
+		// A priority 3 referral: its digest (its escalation is on its row).
+		if refs, _ := s.FindReferrals(ctx, id); len(refs) != 1 || refs[0].State != guardian.ReferralDelivered || count() != 1 {
+			t.Fatalf("after delivery: %+v and %d jobs, want a delivered referral and 1 job", refs, count())
 		}
 	})
 }
 
 // TestReferralChangesEnqueue: the store's other changes reach the hook and
 // make their jobs: a message from the hub notifies its thread's agency
-// without its body, a new priority reschedules the escalation, a decline
-// routes the report again.
+// without its body, a new priority moves the escalation, a decline routes
+// the report again.
 func TestReferralChangesEnqueue(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
@@ -912,7 +997,7 @@ func TestReferralChangesEnqueue(t *testing.T) {
 			t.Errorf("message webhook %+v", hooks)
 		}
 
-		// A new priority: the escalation is scheduled at the new deadline.
+		// A new priority: the escalation is due at the new deadline.
 		clock.Set(t0.Add(time.Hour))
 		ack := func(string) (time.Duration, bool) { return 30 * time.Minute, true }
 		changed, err := f.store.ChangeReportPriority(ctx, r.ReportID, "1", ack, &guardian.AuditEvent{Actor: hubUser, Category: guardian.CategoryAlteration, Action: "report.priority"})
@@ -922,13 +1007,13 @@ func TestReferralChangesEnqueue(t *testing.T) {
 		if len(changed) != 1 || !changed[0].Deadline.Equal(t0.Add(30*time.Minute)) {
 			t.Fatalf("changed %+v", changed)
 		}
-		esc := jobArgs[jobs.EscalateArgs](t, f, "escalate")
-		if len(esc) != 2 || esc[1] != (jobs.EscalateArgs{ReferralID: r.ID, Level: 1}) {
-			t.Errorf("escalate jobs %+v", esc)
+		wantDue(t, f, t0.Add(30*time.Minute), r.ID, 1)
+		// The new deadline has passed: the sweep escalates it now.
+		if n, err := d.SweepEscalations(ctx); n != 1 || err != nil {
+			t.Errorf("after the new deadline: sweep found %d, %v", n, err)
 		}
-		// The new deadline has passed: the step escalates now.
-		if got, _, err := d.Escalate(ctx, jobs.EscalateArgs{ReferralID: r.ID, Level: 1}); got != "escalated" || err != nil {
-			t.Errorf("after the new deadline: %s, %v", got, err)
+		if got := mustFind(t, f.store, r.ID).Escalation; got != 1 {
+			t.Errorf("after the new deadline: level %d, want 1", got)
 		}
 
 		// A decline: the report is queued to be triaged again.
@@ -943,6 +1028,7 @@ func TestReferralChangesEnqueue(t *testing.T) {
 			t.Errorf("claims after the decline %+v (%v), want report %d", claims, err, r.ReportID)
 		}
 		// Declined, it escalates no further.
+		wantDue(t, f, t0.Add(24*time.Hour))
 		clock.Set(t0.Add(24 * time.Hour))
 		if got, _, err := d.Escalate(ctx, jobs.EscalateArgs{ReferralID: r.ID, Level: 2}); got != "stopped" || err != nil {
 			t.Errorf("declined referral: %s, %v", got, err)

@@ -24,6 +24,12 @@ func (t *TestDelivery) Escalate(ctx context.Context, a EscalateArgs) (string, ti
 	return [...]string{"stopped", "waiting", "escalated"}[what], at, err
 }
 
+// SweepEscalations runs one sweep of the due escalation steps and returns
+// how many it found.
+func (t *TestDelivery) SweepEscalations(ctx context.Context) (int, error) {
+	return t.d.sweepEscalations(ctx)
+}
+
 // Attempt runs one attempt of a notification: "sent", "retry" or "failed".
 func (t *TestDelivery) Attempt(ctx context.Context, a NotifyArgs, attempt, maxAttempts int) (string, error) {
 	what, err := t.d.attempt(ctx, &a, attempt, maxAttempts)

@@ -122,6 +122,10 @@ type PipelineConfig struct {
 	// DeliveryWorkers is how many delivery jobs (notifications, digests,
 	// escalations; [QueueDelivery]) run at once, beside triage; default 4.
 	DeliveryWorkers int
+	// EscalationInterval is how often the pipeline looks for escalation
+	// steps that are due (a read); default a second, against deadlines of
+	// minutes to days.
+	EscalationInterval time.Duration
 	// Delivery configures the notification, digest and escalation
 	// workers. It is required when the store runs [Enqueuer.OnReferral]
 	// (the hub's does): their jobs would otherwise wait for workers that
@@ -146,14 +150,17 @@ var triageActor = guardian.Actor{Kind: guardian.ActorSystem, Name: "triage"}
 // it also runs River's delivery jobs: the notifications, digests and
 // escalations of delivered referrals (see [ReferralJobs]).
 type Pipeline struct {
-	client  *river.Client[*sql.Tx] // nil without Delivery
-	router  *routing.Service
-	queue   guardian.RoutingQueue
-	logger  *slog.Logger
-	workers int
-	poll    time.Duration
+	client   *river.Client[*sql.Tx] // nil without Delivery
+	delivery *delivery              // nil without Delivery
+	router   *routing.Service
+	queue    guardian.RoutingQueue
+	logger   *slog.Logger
+	workers  int
+	poll     time.Duration
+	sweep    time.Duration // EscalationInterval
 
-	failing bool // the last claim failed; the routing loop's own
+	failing       bool // the last claim failed; the routing loop's own
+	sweepsFailing bool // the last escalation sweep failed; the sweep loop's own
 
 	mu       sync.Mutex
 	stopping chan struct{} // closed by Stop: claim nothing more
@@ -176,10 +183,14 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 20 * time.Millisecond
 	}
+	if cfg.EscalationInterval <= 0 {
+		cfg.EscalationInterval = time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	p := &Pipeline{router: cfg.Router, queue: cfg.Queue, logger: cfg.Logger, workers: cfg.Workers, poll: cfg.PollInterval}
+	p := &Pipeline{router: cfg.Router, queue: cfg.Queue, logger: cfg.Logger, workers: cfg.Workers, poll: cfg.PollInterval,
+		sweep: cfg.EscalationInterval}
 	if cfg.Delivery == nil {
 		return p, nil
 	}
@@ -191,6 +202,7 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.delivery = d
 	workers := river.NewWorkers()
 	addDeliveryWorkers(workers, d)
 	p.client, err = river.NewClient(cfg.Driver, &river.Config{
@@ -238,11 +250,49 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	}
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p.stopping, p.cancel, p.done = make(chan struct{}), cancel, make(chan struct{})
+	stopping, done := p.stopping, p.done
 	go func() {
-		defer close(p.done)
-		p.route(work, p.stopping)
+		defer close(done)
+		var wg sync.WaitGroup
+		wg.Go(func() { p.route(work, stopping) })
+		if p.delivery != nil {
+			wg.Go(func() { p.escalate(work, stopping) })
+		}
+		wg.Wait()
 	}()
 	return nil
+}
+
+// escalate sweeps the escalation steps that are due, every sweep interval
+// and at once again after a full batch, until stopping is closed. A
+// failing sweep is logged when it starts failing and when it recovers.
+func (p *Pipeline) escalate(ctx context.Context, stopping <-chan struct{}) {
+	tick := time.NewTicker(p.sweep)
+	defer tick.Stop()
+	for {
+		n, err := p.delivery.sweepEscalations(ctx)
+		switch {
+		case err != nil && !p.sweepsFailing:
+			p.sweepsFailing = true
+			p.logger.ErrorContext(ctx, "escalation sweep failing", slog.Any("err", err))
+		case err == nil && p.sweepsFailing:
+			p.sweepsFailing = false
+			p.logger.InfoContext(ctx, "escalation sweep recovered")
+		}
+		if n == escalationBatch && err == nil {
+			select {
+			case <-stopping:
+				return
+			default:
+				continue
+			}
+		}
+		select {
+		case <-stopping:
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // Stop claims nothing more and waits for the reports and jobs in flight

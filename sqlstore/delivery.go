@@ -155,12 +155,12 @@ func (s *Store) ConfirmReferral(ctx context.Context, id int64, ev *guardian.Audi
 		if s.onReferral == nil {
 			return errNoReferralHook
 		}
-		if _, err := tx.exec(`UPDATE referrals SET held = ?, state = ?, delivered_at = ?, updated_at = ? WHERE id = ?`,
-			false, string(guardian.ReferralDelivered), tx.t(tx.now), tx.t(tx.now), r.ID); err != nil {
-			return err
-		}
 		now := tx.now
 		r.HeldForConfirmation, r.State, r.DeliveredAt, r.UpdatedAt = false, guardian.ReferralDelivered, &now, now
+		if _, err := tx.exec(`UPDATE referrals SET held = ?, state = ?, delivered_at = ?, updated_at = ?, escalate_at = ? WHERE id = ?`,
+			false, string(guardian.ReferralDelivered), tx.t(tx.now), tx.t(tx.now), escalateAt(tx, r), r.ID); err != nil {
+			return err
+		}
 		deliver := nextEventOf(ev)
 		if err := recordReferral(tx, ev, "referral.confirm", guardian.CategoryDisclosure, r, "", r.AgencyID); err != nil {
 			return err
@@ -205,7 +205,7 @@ func (s *Store) AcknowledgeReferral(ctx context.Context, id int64, ev *guardian.
 		if r.State != guardian.ReferralDelivered && r.State != guardian.ReferralOpened {
 			return referralConflict(r, "acknowledged")
 		}
-		if _, err := tx.exec(`UPDATE referrals SET state = ?, acknowledged_at = ?, updated_at = ? WHERE id = ?`,
+		if _, err := tx.exec(`UPDATE referrals SET state = ?, acknowledged_at = ?, updated_at = ?, escalate_at = NULL WHERE id = ?`,
 			string(guardian.ReferralAcknowledged), tx.t(tx.now), tx.t(tx.now), r.ID); err != nil {
 			return err
 		}
@@ -257,7 +257,7 @@ func (s *Store) DeclineReferral(ctx context.Context, id int64, d *guardian.Decli
 		if s.onReferral == nil {
 			return errNoReferralHook
 		}
-		if _, err := tx.exec(`UPDATE referrals SET state = ?, decline = ?, updated_at = ? WHERE id = ?`,
+		if _, err := tx.exec(`UPDATE referrals SET state = ?, decline = ?, updated_at = ?, escalate_at = NULL WHERE id = ?`,
 			string(guardian.ReferralRerouted), string(dj), tx.t(tx.now), r.ID); err != nil {
 			return err
 		}
@@ -350,9 +350,11 @@ func (s *Store) EscalateReferral(ctx context.Context, id int64, level int, liais
 		if level == guardian.EscalationLiaison {
 			liaison = liaisonID
 		}
-		res, err := tx.exec(`UPDATE referrals SET escalation = ?, escalated_at = ?, liaison_agency_id = ?, updated_at = ?
+		next := *r
+		next.Escalation = level
+		res, err := tx.exec(`UPDATE referrals SET escalation = ?, escalated_at = ?, liaison_agency_id = ?, updated_at = ?, escalate_at = ?
 			WHERE id = ? AND escalation = ? AND state IN (?, ?)`,
-			level, tx.t(tx.now), liaison, tx.t(tx.now), r.ID, level-1, string(guardian.ReferralDelivered), string(guardian.ReferralOpened))
+			level, tx.t(tx.now), liaison, tx.t(tx.now), escalateAt(tx, &next), r.ID, level-1, string(guardian.ReferralDelivered), string(guardian.ReferralOpened))
 		if err != nil {
 			return err
 		}
@@ -381,6 +383,52 @@ func (s *Store) EscalateReferral(ctx context.Context, id int64, level int, liais
 		return nil, false, err
 	}
 	return r, changed, nil
+}
+
+// escalateAt is the value of r's escalate_at column: when its next
+// escalation is due ([guardian.Referral.NextEscalation]), or NULL. Every
+// statement that changes a referral's state, escalation level or deadline
+// sets it.
+func escalateAt(tx *tx, r *guardian.Referral) any {
+	if _, at, ok := r.NextEscalation(); ok {
+		return tx.t(at)
+	}
+	return nil
+}
+
+// DueEscalations implements [guardian.DeliveryStore], on the read pool.
+func (s *Store) DueEscalations(ctx context.Context, now time.Time, limit int) ([]guardian.DueEscalation, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.readDB.QueryContext(ctx, s.d.Rebind(`SELECT id, escalation FROM referrals
+		WHERE escalate_at IS NOT NULL AND escalate_at <= ? ORDER BY escalate_at, id LIMIT ?`), s.d.TimeValue(now.UTC().Truncate(time.Microsecond)), limit)
+	if err != nil {
+		return nil, fmt.Errorf("find due escalations: %w", s.d.FormatError(err))
+	}
+	defer rows.Close()
+	var out []guardian.DueEscalation
+	for rows.Next() {
+		var d guardian.DueEscalation
+		if err := rows.Scan(&d.ReferralID, &d.Level); err != nil {
+			return nil, fmt.Errorf("find due escalations: %w", err)
+		}
+		d.Level++
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find due escalations: %w", s.d.FormatError(err))
+	}
+	return out, nil
+}
+
+// RescheduleEscalation implements [guardian.DeliveryStore].
+func (s *Store) RescheduleEscalation(ctx context.Context, id int64) error {
+	_, err := s.changeReferral(ctx, "reschedule the escalation of", id, func(tx *tx, r *guardian.Referral) error {
+		_, err := tx.exec(`UPDATE referrals SET escalate_at = ? WHERE id = ?`, escalateAt(tx, r), r.ID)
+		return err
+	})
+	return err
 }
 
 // ChangeReportPriority implements [guardian.DeliveryStore]. The report's
@@ -436,8 +484,8 @@ func (s *Store) ChangeReportPriority(ctx context.Context, reportID int64, p guar
 				r.Deadline = r.RoutedAt.Add(r.AcknowledgeWithin)
 			}
 			r.UpdatedAt = tx.now
-			if _, err := tx.exec(`UPDATE referrals SET priority = ?, acknowledge_within_us = ?, deadline = ?, updated_at = ? WHERE id = ?`,
-				string(p), r.AcknowledgeWithin.Microseconds(), tx.t(r.Deadline), tx.t(tx.now), r.ID); err != nil {
+			if _, err := tx.exec(`UPDATE referrals SET priority = ?, acknowledge_within_us = ?, deadline = ?, updated_at = ?, escalate_at = ? WHERE id = ?`,
+				string(p), r.AcknowledgeWithin.Microseconds(), tx.t(r.Deadline), tx.t(tx.now), escalateAt(tx, r), r.ID); err != nil {
 				return fmt.Errorf("change priority of referral %d: %w", r.ID, err)
 			}
 			if err := s.referralChanged(tx, guardian.ReferralChange{Event: guardian.EventReprioritised, Referral: r}); err != nil {

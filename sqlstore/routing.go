@@ -187,13 +187,13 @@ func (run *routingRun) create(r *guardian.Referral) error {
 	err := tx.queryRow(`
 		INSERT INTO referrals (report_id, agency_id, network, countries, channel, reason, priority, label,
 			handling_code, data_scope, acknowledge_within_us, retention_days, deadline, held, state,
-			received_at, triaged_at, routed_at, delivered_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			received_at, triaged_at, routed_at, delivered_at, updated_at, escalate_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`,
 		[]any{run.reportID, r.AgencyID, run.network, strings.Join(r.Countries, ","), string(r.Channel), string(r.Reason),
 			string(r.Priority), string(r.Label), r.HandlingCode, string(scope), r.AcknowledgeWithin.Microseconds(),
 			r.RetentionDays, tx.t(r.Deadline), r.HeldForConfirmation, string(r.State),
-			tx.t(run.receivedAt), tx.t(run.triagedAt), tx.t(tx.now), deliveredAt, tx.t(tx.now)}, &r.ID)
+			tx.t(run.receivedAt), tx.t(run.triagedAt), tx.t(tx.now), deliveredAt, tx.t(tx.now), escalateAt(tx, r)}, &r.ID)
 	if err != nil {
 		return fmt.Errorf("insert referral to %s: %w", r.AgencyID, err)
 	}
@@ -229,9 +229,12 @@ func (run *routingRun) reinstate(r *guardian.Referral) error {
 		return errNoReferralHook
 	}
 	tx := run.tx
-	state, deliveredAt := guardian.ReferralNew, any(nil)
+	deadline := tx.now.Add(r.AcknowledgeWithin)
+	state, deliveredAt, escalate := guardian.ReferralNew, any(nil), any(nil)
 	if !r.HeldForConfirmation {
-		state, deliveredAt = guardian.ReferralDelivered, tx.t(tx.now)
+		// Delivered afresh, at level 0: its first escalation is at the
+		// new deadline.
+		state, deliveredAt, escalate = guardian.ReferralDelivered, tx.t(tx.now), tx.t(deadline)
 	}
 	scope, _ := r.DataScope.MarshalText()
 	_, err = tx.exec(`
@@ -239,12 +242,12 @@ func (run *routingRun) reinstate(r *guardian.Referral) error {
 			handling_code = ?, data_scope = ?, acknowledge_within_us = ?, retention_days = ?, deadline = ?,
 			held = ?, state = ?, triaged_at = ?, routed_at = ?, withdrawn_at = NULL, updated_at = ?,
 			delivered_at = ?, opened_at = NULL, acknowledged_at = NULL, closed_at = NULL, assignee = '',
-			outcome = '', decline = '', escalation = 0, escalated_at = NULL, liaison_agency_id = ''
+			outcome = '', decline = '', escalation = 0, escalated_at = NULL, liaison_agency_id = '', escalate_at = ?
 		WHERE id = ?`,
 		run.network, strings.Join(r.Countries, ","), string(r.Channel), string(r.Reason), string(r.Priority), string(r.Label),
 		r.HandlingCode, string(scope), r.AcknowledgeWithin.Microseconds(), r.RetentionDays,
-		tx.t(tx.now.Add(r.AcknowledgeWithin)), r.HeldForConfirmation, string(state),
-		tx.t(run.triagedAt), tx.t(tx.now), tx.t(tx.now), deliveredAt, old.ID)
+		tx.t(deadline), r.HeldForConfirmation, string(state),
+		tx.t(run.triagedAt), tx.t(tx.now), tx.t(tx.now), deliveredAt, escalate, old.ID)
 	if err != nil {
 		return fmt.Errorf("reinstate referral %d: %w", old.ID, err)
 	}

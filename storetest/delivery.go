@@ -1428,3 +1428,194 @@ func testDeliveryMigration(t *testing.T, e *env) {
 		}
 	}
 }
+
+// testDueEscalations: every change of a referral's state, level or deadline
+// keeps its next escalation step on its row (guardian.Referral.NextEscalation),
+// and DueEscalations finds the step at its time, not a microsecond before;
+// RescheduleEscalation stores it again from the row.
+func testDueEscalations(t *testing.T, e *env) {
+	d := deliveryEnv(t, e)
+	// levelDue is the level DueEscalations gives referral id at now, 0 if
+	// it does not give it. The suite's other tests share the store: the
+	// limit takes every referral they made.
+	levelDue := func(id int64, now time.Time) int {
+		t.Helper()
+		due, err := d.ds.DueEscalations(d.ctx, now, 100000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, x := range due {
+			if i > 0 && due[i-1].ReferralID == x.ReferralID {
+				t.Fatalf("referral %d given twice", x.ReferralID)
+			}
+			if x.ReferralID == id {
+				return x.Level
+			}
+		}
+		return 0
+	}
+	wantNext := func(what string, id int64, level int, at time.Time) {
+		t.Helper()
+		if level == 0 {
+			if l := levelDue(id, d.now().Add(1000*time.Hour)); l != 0 {
+				t.Errorf("%s: level %d due, want no escalation", what, l)
+			}
+			return
+		}
+		if l := levelDue(id, at.Add(-time.Microsecond)); l != 0 {
+			t.Errorf("%s: level %d due a microsecond before %v", what, l, at)
+		}
+		if l := levelDue(id, at); l != level {
+			t.Errorf("%s: level %d due at %v, want %d", what, l, at, level)
+		}
+	}
+	const ack = 4 * time.Hour
+	refs := d.route(
+		refSpec{agency: "due-a", priority: guardian.Priority1, ack: ack},
+		refSpec{agency: "due-b", priority: guardian.Priority1, ack: ack, held: true},
+		refSpec{agency: "due-c", priority: guardian.Priority1, ack: ack, held: true})
+	a, b, c := refs[0], refs[1], refs[2]
+	wantNext("delivered by routing", a.ID, 1, a.Deadline)
+	wantNext("held", b.ID, 0, time.Time{})
+
+	d.clock.Advance(time.Minute)
+	if _, err := d.ds.ConfirmReferral(d.ctx, b.ID, hubEvent()); err != nil {
+		t.Fatal(err)
+	}
+	wantNext("confirmed", b.ID, 1, b.Deadline)
+	if _, err := d.ds.MarkReferralOpened(d.ctx, a.ID, agencyEvent("due-a")); err != nil {
+		t.Fatal(err)
+	}
+	wantNext("opened", a.ID, 1, a.Deadline)
+
+	d.clock.Advance(ack)
+	if _, ok, err := d.ds.EscalateReferral(d.ctx, a.ID, 1, "", jobEvent()); err != nil || !ok {
+		t.Fatalf("EscalateReferral: %v, %v", ok, err)
+	}
+	wantNext("escalated to level 1", a.ID, 2, a.Deadline.Add(ack))
+	// A new priority: the next step moves with the deadline, at the level
+	// reached.
+	within := func(string) (time.Duration, bool) { return 2 * ack, true }
+	if _, err := d.ds.ChangeReportPriority(d.ctx, a.ReportID, guardian.Priority2, within, hubEvent()); err != nil {
+		t.Fatal(err)
+	}
+	wantNext("reprioritised at level 1", a.ID, 2, a.RoutedAt.Add(4*ack))
+	wantNext("reprioritised at level 0", b.ID, 1, b.RoutedAt.Add(2*ack))
+	d.clock.Advance(4 * ack)
+	if _, ok, err := d.ds.EscalateReferral(d.ctx, a.ID, 2, "", jobEvent()); err != nil || !ok {
+		t.Fatalf("EscalateReferral to 2: %v, %v", ok, err)
+	}
+	wantNext("at the hub", a.ID, 0, time.Time{})
+
+	if _, err := d.ds.AcknowledgeReferral(d.ctx, b.ID, agencyEvent("due-b")); err != nil {
+		t.Fatal(err)
+	}
+	wantNext("acknowledged", b.ID, 0, time.Time{})
+
+	// Withdrawn while held, then reinstated undelayed: due afresh at
+	// level 1, at its new deadline.
+	if err := d.routeReport(c.ReportID, &guardian.RoutingUpdate{Withdraw: []string{"due-c"}}); err != nil {
+		t.Fatal(err)
+	}
+	wantNext("withdrawn", c.ID, 0, time.Time{})
+	if err := d.routeReport(c.ReportID, &guardian.RoutingUpdate{Reinstate: []*guardian.Referral{refSpec{agency: "due-c", ack: ack}.referral()}}); err != nil {
+		t.Fatal(err)
+	}
+	wantNext("reinstated", c.ID, 1, d.now().Add(ack))
+	if _, err := d.ds.DeclineReferral(d.ctx, c.ID, &guardian.Decline{Reason: "Not ours."}, agencyEvent("due-c")); err != nil {
+		t.Fatal(err)
+	}
+	wantNext("declined", c.ID, 0, time.Time{})
+
+	// RescheduleEscalation stores the row's own step again.
+	r := d.one(refSpec{agency: "due-d", ack: ack})
+	for _, id := range []int64{r.ID, a.ID} {
+		if err := d.ds.RescheduleEscalation(d.ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantNext("rescheduled", r.ID, 1, r.Deadline)
+	wantNext("rescheduled at the hub", a.ID, 0, time.Time{})
+	if err := d.ds.RescheduleEscalation(d.ctx, r.ID+1000); guardian.ErrorCode(err) != guardian.ENOTFOUND {
+		t.Errorf("RescheduleEscalation of an unknown referral: %v, want ENOTFOUND", err)
+	}
+}
+
+// testEscalationMigration: referrals stored by a guardian of schema version
+// 15, whose escalations were River's jobs, have their next step on their
+// rows after the migration to version 16: level 1 at the deadline, level 2
+// one acknowledge-within later, none once acknowledged or at the hub.
+func testEscalationMigration(t *testing.T, e *env) {
+	b := deliveryEnv(t, e).log.b
+	ctx := t.Context()
+	dsn := b.NewDSN(t)
+	old, err := b.Open(ctx, dsn, sqlstore.Options{Migrations: migrationsUpTo(t, b, 15), Sealer: suiteSealer,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oe := &env{t: t, ctx: ctx, s: old, clock: NewClock(start)}
+	rep := oe.reporter("example-service")
+	old.Close()
+
+	db := b.rawDB(t, dsn)
+	now := b.timeValue(start)
+	const ack = time.Hour
+	deadline := start.Add(ack)
+	var report int64
+	if err := db.QueryRowContext(ctx, b.rebind(`INSERT INTO reports (reporter_id, state, opened_at, modified_at, finished_at,
+		xml, document, sealed, wrapped_key) VALUES (?, 'finished', ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		rep.ID, now, now, now, []byte{}, []byte{}, true, nil).Scan(&report); err != nil {
+		t.Fatal(err)
+	}
+	rows := []struct {
+		agency, state string
+		level         int
+		want          int       // level due; 0 none
+		at            time.Time // when
+	}{
+		{"mig-a", "delivered", 0, 1, deadline},
+		{"mig-b", "opened", 1, 2, deadline.Add(ack)},
+		{"mig-c", "delivered", 2, 0, time.Time{}},
+		{"mig-d", "acknowledged", 0, 0, time.Time{}},
+		{"mig-e", "new", 0, 0, time.Time{}},
+	}
+	ids := map[int64]int{}
+	for i, r := range rows {
+		var id int64
+		if err := db.QueryRowContext(ctx, b.rebind(`INSERT INTO referrals (report_id, agency_id, network, countries, channel, reason, priority, label,
+			handling_code, data_scope, acknowledge_within_us, retention_days, deadline, held, state, received_at, triaged_at, routed_at,
+			delivered_at, updated_at, escalation) VALUES (?, ?, 'n', 'DE', 'direct', 'partner', '1', 'referral', 'x', '', ?, 365, ?, ?, ?,
+			?, ?, ?, ?, ?, ?) RETURNING id`), report, r.agency, ack.Microseconds(), b.timeValue(deadline), false, r.state,
+			now, now, now, now, now, r.level).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids[id] = i
+	}
+	s := MustOpenDSN(t, b, dsn, sqlstore.Options{Migrate: true, Sealer: suiteSealer})
+	levels := func(at time.Time) map[int]int {
+		due, err := s.DueEscalations(ctx, at, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int]int{}
+		for _, d := range due {
+			out[ids[d.ReferralID]] = d.Level
+		}
+		return out
+	}
+	for i, r := range rows {
+		if r.want == 0 {
+			if l, ok := levels(start.Add(100 * ack))[i]; ok {
+				t.Errorf("%s (%s, level %d) after the migration: level %d due, want none", r.agency, r.state, r.level, l)
+			}
+			continue
+		}
+		if l, ok := levels(r.at.Add(-time.Microsecond))[i]; ok {
+			t.Errorf("%s after the migration: level %d due before %v", r.agency, l, r.at)
+		}
+		if l := levels(r.at)[i]; l != r.want {
+			t.Errorf("%s after the migration: level %d due at %v, want %d", r.agency, l, r.at, r.want)
+		}
+	}
+}
