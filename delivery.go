@@ -420,6 +420,17 @@ type DeliveryStore interface {
 	// ([Referral.NextEscalation]) was due at or before now, the earliest
 	// first. It is a read: a hub with nothing due does not write.
 	DueEscalations(ctx context.Context, now time.Time, limit int) ([]DueEscalation, error)
+	// DigestAgencies returns the agencies, in order, with a referral of
+	// priority 2 or 3 delivered at or after start and before end: those
+	// a digest of the window [start, end) may have something to tell. It
+	// is a read of an index.
+	DigestAgencies(ctx context.Context, start, end time.Time) ([]string, error)
+	// DigestsSwept returns up to when the digest windows have been swept
+	// (their jobs inserted), or the zero time if they never have.
+	DigestsSwept(ctx context.Context) (time.Time, error)
+	// MarkDigestsSwept records that the windows before until have been
+	// swept; an earlier time than the one recorded changes nothing.
+	MarkDigestsSwept(ctx context.Context, until time.Time) error
 	// RescheduleEscalation stores the referral's next escalation time
 	// again, from its row: for a step DueEscalations gave that
 	// EscalateReferral did not take, so that it is not given again.

@@ -28,7 +28,9 @@ import (
 //	notify    sends one notification to one target, retried with backoff;
 //	          records it sent, or failed after the last attempt
 //	digest    gathers an agency's priority 2 and 3 referrals delivered in a
-//	          15-minute window into one notification, at the window's end
+//	          15-minute window into one notification, at the window's end:
+//	          inserted by the pipeline's sweep of the windows that ended
+//	          (sweepDigests), one per agency with something to tell
 //	escalate  raises a referral not acknowledged in time one level: only
 //	          the jobs a guardian before schema version 16 scheduled; the
 //	          pipeline now sweeps the due steps from the referrals' rows
@@ -161,7 +163,7 @@ func DigestWindowOf(t time.Time) time.Time { return t.UTC().Truncate(DigestWindo
 // transaction.
 //
 //	delivered      priority E and 1: the agency is notified at once;
-//	               2 and 3: the agency's digest of the window
+//	               2 and 3: nothing here, the window's digest is swept
 //	escalated      the liaison office (level 1) or the hub's supervisors
 //	               (level 2, or level 1 without a liaison office) are
 //	               notified
@@ -170,10 +172,13 @@ func DigestWindowOf(t time.Time) time.Time { return t.UTC().Truncate(DigestWindo
 //	message        from the hub: the thread's agency is told there is one;
 //	               from an agency: nothing (the hub's queue shows it)
 //
-// Escalations are not jobs: the store keeps each referral's next step's
-// time on its row, in the change's own statement, and the pipeline sweeps
-// the due ones (sweepEscalations). A job per referral, inserted with its
-// delivery, doubled River's inserts on the hot path.
+// Escalations and digests are swept, not inserted with each delivery: the
+// store keeps each referral's next escalation's time on its row, in the
+// change's own statement, and the pipeline sweeps the due steps
+// (sweepEscalations) and the digest windows that ended (sweepDigests). A
+// job or two per referral, inserted in the routing's transaction, were the
+// larger part of River's work on the hot path, and all but the first of a
+// window's digest inserts did nothing.
 func ReferralJobs(ch guardian.ReferralChange) ([]river.InsertManyParams, error) {
 	r := ch.Referral
 	if r == nil {
@@ -199,9 +204,6 @@ func ReferralJobs(ch guardian.ReferralChange) ([]river.InsertManyParams, error) 
 		if r.Priority.Urgent() {
 			add(FanoutArgs{EventID: fmt.Sprintf("referral-%d-delivered-%d", r.ID, at.Unix()), Event: ch.Event,
 				Reason: notify.ReasonNewReferral, AgencyID: r.AgencyID, Items: item, At: at.UTC()}, time.Time{})
-		} else {
-			w := DigestWindowOf(at)
-			add(DigestArgs{AgencyID: r.AgencyID, Window: w}, w.Add(DigestWindow+digestGrace))
 		}
 	case guardian.EventEscalated:
 		at := r.UpdatedAt
@@ -543,6 +545,56 @@ func (d *delivery) escalate(ctx context.Context, a EscalateArgs) (escalation, ti
 	}
 	d.Logger.InfoContext(ctx, "referral escalated", slog.Int64("referral", r.ID), slog.Int("level", a.Level), slog.String("liaison", liaison))
 	return escalationEscalated, time.Time{}, nil
+}
+
+// maxDigestWindows bounds the windows one digest sweep catches up on: a
+// day's; a hub stopped longer catches up over the sweeps that follow.
+const maxDigestWindows = 24 * 4
+
+// sweepDigests inserts, with insert, the digest jobs of the windows that
+// ended at least digestGrace ago and were not swept yet: one per agency
+// with a priority 2 or 3 referral delivered in the window
+// ([guardian.DeliveryStore.DigestAgencies]), then records the windows
+// swept. A crash between the two sweeps the window again, and River's
+// uniqueness of a digest per agency and window inserts nothing twice. A
+// store never swept starts with the window the clock is in: an older
+// guardian inserted the digests of the windows before with each delivery.
+// It returns how many windows it swept.
+func (d *delivery) sweepDigests(ctx context.Context, insert func(context.Context, []river.InsertManyParams) error) (int, error) {
+	now := d.Clock()
+	ended := DigestWindowOf(now.Add(-DigestWindow - digestGrace)).Add(DigestWindow) // the end of the last window ready
+	from, err := d.Deliveries.DigestsSwept(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if from.IsZero() {
+		from = DigestWindowOf(now)
+		if err := d.Deliveries.MarkDigestsSwept(ctx, from); err != nil {
+			return 0, err
+		}
+	}
+	from = DigestWindowOf(from)
+	n := 0
+	for w := from; w.Before(ended) && n < maxDigestWindows; w = w.Add(DigestWindow) {
+		agencies, err := d.Deliveries.DigestAgencies(ctx, w, w.Add(DigestWindow))
+		if err != nil {
+			return n, err
+		}
+		if len(agencies) > 0 {
+			params := make([]river.InsertManyParams, len(agencies))
+			for i, a := range agencies {
+				params[i] = river.InsertManyParams{Args: DigestArgs{AgencyID: a, Window: w}}
+			}
+			if err := insert(ctx, params); err != nil {
+				return n, fmt.Errorf("insert the digests of %s: %w", w.Format(time.RFC3339), err)
+			}
+		}
+		if err := d.Deliveries.MarkDigestsSwept(ctx, w.Add(DigestWindow)); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // escalationBatch is how many due escalation steps one sweep takes.

@@ -55,14 +55,9 @@ func TestReferralJobs(t *testing.T) {
 			{jobs.FanoutArgs{EventID: fmt.Sprintf("referral-42-delivered-%d", delivered.Unix()), Event: guardian.EventDelivered,
 				Reason: notify.ReasonNewReferral, AgencyID: "py", Items: []notify.Item{{ReferralID: 42, Priority: "E", Deadline: delivered.Add(4 * time.Hour)}}, At: delivered}, time.Time{}},
 		}},
-		{"DeliveredPriority2", guardian.ReferralChange{Event: guardian.EventDelivered, Referral: ref("2", guardian.ReferralDelivered, 0, "")}, []job{
-			// 12:07:30 is in the window of 12:00; its digest runs at
-			// 12:15 and a minute's grace.
-			{jobs.DigestArgs{AgencyID: "py", Window: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, time.Date(2026, 3, 1, 12, 16, 0, 0, time.UTC)},
-		}},
-		{"DeliveredPriority3", guardian.ReferralChange{Event: guardian.EventDelivered, Referral: ref("3", guardian.ReferralDelivered, 0, "")}, []job{
-			{jobs.DigestArgs{AgencyID: "py", Window: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, time.Date(2026, 3, 1, 12, 16, 0, 0, time.UTC)},
-		}},
+		// Priorities 2 and 3: the sweep of the window's digests, later.
+		{"DeliveredPriority2", guardian.ReferralChange{Event: guardian.EventDelivered, Referral: ref("2", guardian.ReferralDelivered, 0, "")}, nil},
+		{"DeliveredPriority3", guardian.ReferralChange{Event: guardian.EventDelivered, Referral: ref("3", guardian.ReferralDelivered, 0, "")}, nil},
 		{"EscalatedToLiaison", guardian.ReferralChange{Event: guardian.EventEscalated, Referral: ref("1", guardian.ReferralDelivered, 1, "lo")}, []job{
 			{jobs.FanoutArgs{EventID: "referral-42-escalated-1", Event: guardian.EventEscalated, Reason: notify.ReasonEscalated, Level: 1,
 				AgencyID: "lo", Items: item, At: escalated}, time.Time{}},
@@ -683,8 +678,8 @@ func TestNotifyAttempts(t *testing.T) {
 }
 
 // TestDigest: an agency's priority 2 and 3 referrals of one window make one
-// digest job, and the digest lists those delivered in the window and not
-// yet acknowledged.
+// digest job, inserted by the sweep a minute after the window ends, and the
+// digest lists those delivered in the window and not yet acknowledged.
 func TestDigest(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
@@ -694,6 +689,11 @@ func TestDigest(t *testing.T) {
 		d, err := jobs.NewTestDelivery(f.cfg)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The pipeline sweeps once as it starts: a store never swept
+		// starts with the window the clock is in.
+		if n, err := d.SweepDigests(ctx, driverFor(b, f.store.DB())); n != 0 || err != nil {
+			t.Fatalf("first digest sweep: %d windows, %v", n, err)
 		}
 		first := f.route(t, docIn(t, "PY"))
 		if first.Priority == "1" || first.Priority == "E" {
@@ -713,13 +713,44 @@ func TestDigest(t *testing.T) {
 			Category: guardian.CategoryConsultation, Action: "referral.open", Justification: "case 1"}); err != nil {
 			t.Fatal(err)
 		}
-		// One digest job per agency and window, however many deliveries.
-		var digests []string
-		for _, a := range jobArgs[jobs.DigestArgs](t, f, "digest") {
-			digests = append(digests, a.AgencyID+"@"+a.Window.UTC().Format("15:04"))
+		// One digest job per agency and window, however many deliveries,
+		// once the window has ended and a minute's grace passed.
+		digests := func() []string {
+			var out []string
+			for _, a := range jobArgs[jobs.DigestArgs](t, f, "digest") {
+				out = append(out, a.AgencyID+"@"+a.Window.UTC().Format("15:04"))
+			}
+			return out
 		}
-		if want := []string{"py@12:00", "ar@12:00", "py@12:15"}; !slices.Equal(digests, want) {
-			t.Errorf("digest jobs %v, want %v", digests, want)
+		sweep := func(at time.Time, want int) {
+			t.Helper()
+			clock.Set(at)
+			n, err := d.SweepDigests(ctx, driverFor(b, f.store.DB()))
+			if err != nil || n != want {
+				t.Fatalf("digest sweep at %s: %d windows, %v; want %d", at.Format("15:04:05"), n, err, want)
+			}
+		}
+		if got := digests(); len(got) != 0 {
+			t.Errorf("digest jobs %v before any sweep", got)
+		}
+		sweep(window.Add(16*time.Minute-time.Second), 0)
+		sweep(window.Add(16*time.Minute), 1)
+		if want := []string{"ar@12:00", "py@12:00"}; !slices.Equal(digests(), want) {
+			t.Errorf("digest jobs %v, want %v", digests(), want)
+		}
+		sweep(window.Add(30*time.Minute), 0)
+		sweep(window.Add(31*time.Minute), 1)
+		sweep(window.Add(46*time.Minute), 1) // an empty window: swept, no job
+		if want := []string{"ar@12:00", "py@12:00", "py@12:15"}; !slices.Equal(digests(), want) {
+			t.Errorf("digest jobs %v, want %v", digests(), want)
+		}
+		// Swept again (a crash before the window was recorded swept):
+		// River's uniqueness inserts nothing twice.
+		if err := f.store.MarkDigestsSwept(ctx, window); err != nil {
+			t.Fatal(err)
+		}
+		if swept, err := f.store.DigestsSwept(ctx); err != nil || !swept.Equal(window.Add(45*time.Minute)) {
+			t.Errorf("swept until %v (%v), want it kept at 12:45 after an earlier mark", swept, err)
 		}
 		if n := len(jobArgs[jobs.FanoutArgs](t, f, "fanout")); n != 0 {
 			t.Errorf("%d immediate notifications for priority 2 and 3", n)
@@ -770,6 +801,65 @@ func TestDigest(t *testing.T) {
 	})
 }
 
+// TestPipelineSweepsDigests: a running pipeline inserts a window's digests
+// once the window has ended and its grace passed, by its clock, and its
+// digest job runs: the agency gets one e-mail for the window.
+func TestPipelineSweepsDigests(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		window := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		clock := &fakeClock{t: window.Add(time.Minute)}
+		f := mustDeliveryFixture(t, b, clock, 3*24*time.Hour)
+		p, err := jobs.NewPipeline(jobs.PipelineConfig{Driver: driverFor(b, f.store.DB()), Queue: f.store, Router: f.router,
+			PollInterval: 20 * time.Millisecond, EscalationInterval: 20 * time.Millisecond, Delivery: &f.cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			p.Stop(ctx)
+		})
+		report := f.finish(t, docIn(t, "PY"))
+		var r *guardian.Referral
+		for end := time.Now().Add(15 * time.Second); r == nil && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			if refs, err := f.store.FindReferrals(ctx, report); err == nil && len(refs) == 1 {
+				r = refs[0]
+			}
+		}
+		if r == nil || r.Priority.Urgent() {
+			t.Fatalf("referral %+v: want one of priority 2 or 3", r)
+		}
+		wait := func(what string, cond func() bool) {
+			t.Helper()
+			for end := time.Now().Add(15 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(end) {
+					t.Fatalf("%s: timed out", what)
+				}
+			}
+		}
+		digests := func() int { return len(jobArgs[jobs.DigestArgs](t, f, "digest")) }
+		clock.Set(window.Add(16*time.Minute - time.Second))
+		time.Sleep(200 * time.Millisecond) // ten sweeps
+		if n := digests(); n != 0 {
+			t.Fatalf("%d digest jobs before the window's grace passed", n)
+		}
+		clock.Set(window.Add(16 * time.Minute))
+		wait("the window's digest job", func() bool { return digests() == 1 })
+		mails := f.smtp.WaitMails(t, 1, 15*time.Second)
+		if len(mails) != 1 || !strings.Contains(mails[0].Data, "1 new referral") {
+			t.Errorf("digest mails %+v", mails)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if n := digests(); n != 1 {
+			t.Errorf("%d digest jobs after more sweeps, want 1", n)
+		}
+	})
+}
+
 // TestDeliveryEndToEnd runs a referral's whole chain through River: a
 // priority 1 report is delivered, its agency's duty officer gets an e-mail
 // and its webhook a signed post; the deadline passes and it escalates to
@@ -781,8 +871,9 @@ func TestDeliveryEndToEnd(t *testing.T) {
 	}
 	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
-		// River moves scheduled jobs every 5 seconds: deadlines of 3
-		// seconds put each level within about 8 seconds of the last.
+		// The pipeline sweeps the due escalations every second:
+		// deadlines of 3 seconds put each level within about 4 seconds
+		// of the last.
 		const ack = 3 * time.Second
 		f := mustDeliveryFixture(t, b, nil, ack)
 		p, err := jobs.NewPipeline(jobs.PipelineConfig{Driver: driverFor(b, f.store.DB()), Queue: f.store, Router: f.router, PollInterval: 20 * time.Millisecond, Delivery: &f.cfg})
@@ -938,9 +1029,10 @@ func TestReferralJobsInTx(t *testing.T) {
 		if err := router.RouteReport(ctx, id, guardian.Actor{Kind: guardian.ActorSystem}, ""); err != nil {
 			t.Fatal(err)
 		}
-		// A priority 3 referral: its digest (its escalation is on its row).
-		if refs, _ := s.FindReferrals(ctx, id); len(refs) != 1 || refs[0].State != guardian.ReferralDelivered || count() != 1 {
-			t.Fatalf("after delivery: %+v and %d jobs, want a delivered referral and 1 job", refs, count())
+		// A priority 3 referral: no job (its digest is swept, its
+		// escalation on its row).
+		if refs, _ := s.FindReferrals(ctx, id); len(refs) != 1 || refs[0].State != guardian.ReferralDelivered || count() != 0 {
+			t.Fatalf("after delivery: %+v and %d jobs, want a delivered referral and no job", refs, count())
 		}
 	})
 }

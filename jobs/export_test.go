@@ -2,7 +2,11 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
 	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 )
 
 // TestDelivery exposes the delivery workers' logic, without River, to the
@@ -28,6 +32,19 @@ func (t *TestDelivery) Escalate(ctx context.Context, a EscalateArgs) (string, ti
 // how many it found.
 func (t *TestDelivery) SweepEscalations(ctx context.Context) (int, error) {
 	return t.d.sweepEscalations(ctx)
+}
+
+// SweepDigests runs one sweep of the digest windows, inserting their jobs
+// through a River client on driver, and returns how many windows it swept.
+func (t *TestDelivery) SweepDigests(ctx context.Context, driver riverdriver.Driver[*sql.Tx]) (int, error) {
+	client, err := river.NewClient(driver, &river.Config{})
+	if err != nil {
+		return 0, err
+	}
+	return t.d.sweepDigests(ctx, func(ctx context.Context, params []river.InsertManyParams) error {
+		_, err := client.InsertMany(ctx, params)
+		return err
+	})
 }
 
 // Attempt runs one attempt of a notification: "sent", "retry" or "failed".

@@ -124,7 +124,7 @@ type PipelineConfig struct {
 	DeliveryWorkers int
 	// EscalationInterval is how often the pipeline looks for escalation
 	// steps that are due (a read); default a second, against deadlines of
-	// minutes to days.
+	// minutes to days. Digest windows are swept when one has ended.
 	EscalationInterval time.Duration
 	// Delivery configures the notification, digest and escalation
 	// workers. It is required when the store runs [Enqueuer.OnReferral]
@@ -160,7 +160,7 @@ type Pipeline struct {
 	sweep    time.Duration // EscalationInterval
 
 	failing       bool // the last claim failed; the routing loop's own
-	sweepsFailing bool // the last escalation sweep failed; the sweep loop's own
+	sweepsFailing bool // the last sweep failed; the sweep loop's own
 
 	mu       sync.Mutex
 	stopping chan struct{} // closed by Stop: claim nothing more
@@ -256,28 +256,41 @@ func (p *Pipeline) Start(ctx context.Context) error {
 		var wg sync.WaitGroup
 		wg.Go(func() { p.route(work, stopping) })
 		if p.delivery != nil {
-			wg.Go(func() { p.escalate(work, stopping) })
+			wg.Go(func() { p.sweepLoop(work, stopping) })
 		}
 		wg.Wait()
 	}()
 	return nil
 }
 
-// escalate sweeps the escalation steps that are due, every sweep interval
-// and at once again after a full batch, until stopping is closed. A
-// failing sweep is logged when it starts failing and when it recovers.
-func (p *Pipeline) escalate(ctx context.Context, stopping <-chan struct{}) {
+// sweepLoop sweeps the escalation steps that are due every sweep interval
+// (at once again after a full batch), and the digest windows when one has
+// ended, until stopping is closed. Looking is a read; a failing sweep is
+// logged when it starts failing and when it recovers.
+func (p *Pipeline) sweepLoop(ctx context.Context, stopping <-chan struct{}) {
 	tick := time.NewTicker(p.sweep)
 	defer tick.Stop()
+	insert := func(ctx context.Context, params []river.InsertManyParams) error {
+		_, err := p.client.InsertMany(ctx, params)
+		return err
+	}
+	var nextDigests time.Time // when the next window is ready; zero: look now
 	for {
 		n, err := p.delivery.sweepEscalations(ctx)
+		if now := p.delivery.Clock(); err == nil && !now.Before(nextDigests) {
+			var windows int
+			windows, err = p.delivery.sweepDigests(ctx, insert)
+			if err == nil && windows < maxDigestWindows {
+				nextDigests = DigestWindowOf(now.Add(-DigestWindow - digestGrace)).Add(2*DigestWindow + digestGrace)
+			}
+		}
 		switch {
 		case err != nil && !p.sweepsFailing:
 			p.sweepsFailing = true
-			p.logger.ErrorContext(ctx, "escalation sweep failing", slog.Any("err", err))
+			p.logger.ErrorContext(ctx, "delivery sweep failing", slog.Any("err", err))
 		case err == nil && p.sweepsFailing:
 			p.sweepsFailing = false
-			p.logger.InfoContext(ctx, "escalation sweep recovered")
+			p.logger.InfoContext(ctx, "delivery sweep recovered")
 		}
 		if n == escalationBatch && err == nil {
 			select {

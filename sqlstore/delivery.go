@@ -431,6 +431,61 @@ func (s *Store) RescheduleEscalation(ctx context.Context, id int64) error {
 	return err
 }
 
+// DigestAgencies implements [guardian.DeliveryStore], on the read pool,
+// from the index referrals_digest.
+func (s *Store) DigestAgencies(ctx context.Context, start, end time.Time) ([]string, error) {
+	rows, err := s.readDB.QueryContext(ctx, s.d.Rebind(`SELECT DISTINCT agency_id FROM referrals
+		WHERE delivered_at IS NOT NULL AND priority IN ('2', '3') AND delivered_at >= ? AND delivered_at < ?
+		ORDER BY agency_id`), s.d.TimeValue(start.UTC()), s.d.TimeValue(end.UTC()))
+	if err != nil {
+		return nil, fmt.Errorf("find the agencies of a digest window: %w", s.d.FormatError(err))
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, fmt.Errorf("find the agencies of a digest window: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find the agencies of a digest window: %w", s.d.FormatError(err))
+	}
+	return out, nil
+}
+
+// DigestsSwept implements [guardian.DeliveryStore].
+func (s *Store) DigestsSwept(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	err := s.queryRow(ctx, `SELECT swept_until FROM digest_sweep WHERE id = 1`, nil, timeScanner{&t})
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	} else if err != nil {
+		return time.Time{}, fmt.Errorf("read how far digests are swept: %w", err)
+	}
+	return t, nil
+}
+
+// MarkDigestsSwept implements [guardian.DeliveryStore]: the time only moves
+// forward, so that hub processes sweeping side by side agree.
+func (s *Store) MarkDigestsSwept(ctx context.Context, until time.Time) error {
+	return s.update(ctx, func(tx *tx) error {
+		v := tx.t(until.UTC())
+		res, err := tx.exec(`UPDATE digest_sweep SET swept_until = ? WHERE id = 1 AND swept_until < ?`, v, v)
+		if err != nil {
+			return fmt.Errorf("mark digests swept: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		if _, err := tx.exec(`INSERT INTO digest_sweep (id, swept_until) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`, v); err != nil {
+			return fmt.Errorf("mark digests swept: %w", err)
+		}
+		return nil
+	})
+}
+
 // ChangeReportPriority implements [guardian.DeliveryStore]. The report's
 // row is locked first, as RouteReport locks it, so that a routing run and a
 // change of priority apply one after the other. The event is recorded

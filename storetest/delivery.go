@@ -1619,3 +1619,65 @@ func testEscalationMigration(t *testing.T, e *env) {
 		}
 	}
 }
+
+// testDigestSweep: DigestAgencies finds the agencies with a priority 2 or
+// 3 referral delivered in a window (its start in, its end out; held ones
+// once confirmed), in order, each once; DigestsSwept and MarkDigestsSwept
+// keep a time that only moves forward.
+func testDigestSweep(t *testing.T, e *env) {
+	d := deliveryEnv(t, e)
+	ours := func(agencies []string) []string {
+		var out []string
+		for _, a := range agencies {
+			if strings.HasPrefix(a, "digest-") {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	within := func(start, end time.Time) []string {
+		t.Helper()
+		got, err := d.ds.DigestAgencies(d.ctx, start, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ours(got)
+	}
+	t0 := d.now()
+	refs := d.route(
+		refSpec{agency: "digest-b", priority: guardian.Priority3},
+		refSpec{agency: "digest-a", priority: guardian.Priority2},
+		refSpec{agency: "digest-c", priority: guardian.Priority1},
+		refSpec{agency: "digest-d", priority: guardian.Priority2, held: true})
+	d.route(refSpec{agency: "digest-a", priority: guardian.Priority3})
+	if got, want := within(t0, t0.Add(time.Microsecond)), []string{"digest-a", "digest-b"}; !slices.Equal(got, want) {
+		t.Errorf("agencies at %v: %v, want %v (priority 1 and held ones left out)", t0, got, want)
+	}
+	if got := within(t0.Add(-time.Hour), t0); len(got) != 0 {
+		t.Errorf("agencies before %v: %v, want none (a window's end is out)", t0, got)
+	}
+	d.clock.Advance(time.Minute)
+	if _, err := d.ds.ConfirmReferral(d.ctx, refs[3].ID, hubEvent()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := within(t0.Add(time.Minute), t0.Add(2*time.Minute)), []string{"digest-d"}; !slices.Equal(got, want) {
+		t.Errorf("agencies when the held one was confirmed: %v, want %v", got, want)
+	}
+
+	swept, err := d.ds.DigestsSwept(d.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := t0.Add(15 * time.Minute)
+	if swept.After(next) {
+		next = swept.Add(15 * time.Minute)
+	}
+	for _, mark := range []time.Time{next, next.Add(-15 * time.Minute)} {
+		if err := d.ds.MarkDigestsSwept(d.ctx, mark); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := d.ds.DigestsSwept(d.ctx); err != nil || !got.Equal(next) {
+		t.Errorf("swept until %v (%v), want %v: an earlier mark changes nothing", got, err, next)
+	}
+}

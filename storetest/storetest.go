@@ -146,6 +146,7 @@ func RunStoreTests(t *testing.T, open Opener) {
 		{"Delivery/Changes", testReferralChanges},
 		{"Delivery/Escalate", testEscalateReferral},
 		{"Delivery/DueEscalations", testDueEscalations},
+		{"Delivery/DigestSweep", testDigestSweep},
 		{"Delivery/Priority", testChangeReportPriority},
 		{"Delivery/List", testListReferrals},
 		{"Delivery/ListVisibility", testListVisibility},
