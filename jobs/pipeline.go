@@ -119,8 +119,8 @@ type PipelineConfig struct {
 	// jobs: riversqlite on SQLite (store.DB(), the single write connection)
 	// or riverdatabasesql on PostgreSQL.
 	Driver riverdriver.Driver[*sql.Tx]
-	// DeliveryWorkers is how many delivery jobs (notifications, digests,
-	// escalations; [QueueDelivery]) run at once, beside triage; default 4.
+	// DeliveryWorkers is how many delivery jobs (notifications and
+	// digests; [QueueDelivery]) run at once, beside triage; default 4.
 	DeliveryWorkers int
 	// EscalationInterval is how often the pipeline looks for escalation
 	// steps that are due (a read); default a second, against deadlines of
@@ -147,8 +147,9 @@ var triageActor = guardian.Actor{Kind: guardian.ActorSystem, Name: "triage"}
 // Pipeline triages and routes finished reports: its workers take them from
 // the store's routing queue ([guardian.RoutingQueue]), most urgent first,
 // and run [routing.Service.RouteReport] on each. With a [DeliveryConfig]
-// it also runs River's delivery jobs: the notifications, digests and
-// escalations of delivered referrals (see [ReferralJobs]).
+// it also runs River's delivery jobs, the notifications and digests of
+// delivered referrals (see [ReferralJobs]), and sweeps the escalations and
+// digest windows that are due.
 type Pipeline struct {
 	client   *river.Client[*sql.Tx] // nil without Delivery
 	delivery *delivery              // nil without Delivery
@@ -276,13 +277,16 @@ func (p *Pipeline) sweepLoop(ctx context.Context, stopping <-chan struct{}) {
 	}
 	var nextDigests time.Time // when the next window is ready; zero: look now
 	for {
-		n, err := p.delivery.sweepEscalations(ctx)
-		if now := p.delivery.Clock(); err == nil && !now.Before(nextDigests) {
-			var windows int
-			windows, err = p.delivery.sweepDigests(ctx, insert)
-			if err == nil && windows < maxDigestWindows {
+		// The two sweeps are independent: a step that keeps failing
+		// holds up neither the other steps nor the digests.
+		n, eerr := p.delivery.sweepEscalations(ctx)
+		err := eerr
+		if now := p.delivery.Clock(); !now.Before(nextDigests) {
+			windows, derr := p.delivery.sweepDigests(ctx, insert)
+			if derr == nil && windows < maxDigestWindows {
 				nextDigests = DigestWindowOf(now.Add(-DigestWindow - digestGrace)).Add(2*DigestWindow + digestGrace)
 			}
+			err = errors.Join(err, derr)
 		}
 		switch {
 		case err != nil && !p.sweepsFailing:
@@ -292,7 +296,7 @@ func (p *Pipeline) sweepLoop(ctx context.Context, stopping <-chan struct{}) {
 			p.sweepsFailing = false
 			p.logger.InfoContext(ctx, "delivery sweep recovered")
 		}
-		if n == escalationBatch && err == nil {
+		if n == escalationBatch && eerr == nil { // more may be due: at once
 			select {
 			case <-stopping:
 				return
