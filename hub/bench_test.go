@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -60,16 +61,18 @@ func BenchmarkFlow(b *testing.B) {
 		// guardian-nolog leaves the integrator off, to show what the log
 		// costs.
 		b.Run(kind+"/guardian", func(b *testing.B) {
-			base := benchHub(b, kind, true, nil).client
-			runFlows(b, base, content, kind == "postgres")
+			var routed atomic.Int64
+			base := benchHub(b, kind, true, func(int64) { routed.Add(1) }).client
+			runFlows(b, base, content, kind == "postgres", &routed)
 		})
 		b.Run(kind+"/guardian-nolog", func(b *testing.B) {
-			base := benchHub(b, kind, false, nil).client
-			runFlows(b, base, content, kind == "postgres")
+			var routed atomic.Int64
+			base := benchHub(b, kind, false, func(int64) { routed.Add(1) }).client
+			runFlows(b, base, content, kind == "postgres", &routed)
 		})
 		b.Run(kind+"/floor", func(b *testing.B) {
 			base := benchFloor(b, kind)
-			runFlows(b, base, content, kind == "postgres")
+			runFlows(b, base, content, kind == "postgres", nil)
 		})
 	}
 }
@@ -79,8 +82,12 @@ func benchTransport() *http.Client {
 }
 
 // runFlows runs the flows against c, reporting the CPU time of a local
-// PostgreSQL server's processes too if withPostgres.
-func runFlows(b *testing.B, c *intaketest.Client, content []byte, withPostgres bool) {
+// PostgreSQL server's processes too if withPostgres, and with routed (the
+// hub's count of routed reports) the share of the flows that the hub's
+// routing, working beside the intake on the same CPU, routed while they
+// ran: the CPU a flow counts the routing's too, so a hub that routes more
+// of its reports meanwhile shows more of it.
+func runFlows(b *testing.B, c *intaketest.Client, content []byte, withPostgres bool, routed *atomic.Int64) {
 	c.HTTP = benchTransport()
 	ctx := context.Background()
 	report := []byte(intaketest.MinimalReport)
@@ -89,6 +96,10 @@ func runFlows(b *testing.B, c *intaketest.Client, content []byte, withPostgres b
 	b.ResetTimer()
 	start := time.Now()
 	goCPU, pgCPU := processCPU(), time.Duration(-1)
+	var routedBefore int64
+	if routed != nil {
+		routedBefore = routed.Load()
+	}
 	if withPostgres {
 		pgCPU = postgresCPU()
 	}
@@ -115,6 +126,9 @@ func runFlows(b *testing.B, c *intaketest.Client, content []byte, withPostgres b
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "flows/s")
+	if routed != nil {
+		b.ReportMetric(float64(routed.Load()-routedBefore)/float64(b.N), "routed/flow")
+	}
 	b.ReportMetric(float64(processCPU()-goCPU)/float64(time.Millisecond)/float64(b.N), "go-ms/flow")
 	if pgCPU >= 0 {
 		if after := postgresCPU(); after >= 0 {

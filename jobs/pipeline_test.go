@@ -598,3 +598,23 @@ func TestRoutingQueueFailingLogsOnce(t *testing.T) {
 		t.Errorf("a failing routing queue was logged %d times in 40 polls, want once", h.n)
 	}
 }
+
+// TestDeliverySweepFailingLogsOnce: a store that fails every sweep of the
+// escalations and digest windows is logged once, not at every sweep.
+func TestDeliverySweepFailingLogsOnce(t *testing.T) {
+	f := mustFixture(t, storetest.SQLite)
+	h := &countingHandler{prefix: "delivery sweep failing"}
+	p, _ := mustPipeline(t, storetest.SQLite, f.store, func(c *jobs.PipelineConfig) {
+		c.Logger = slog.New(h)
+		c.EscalationInterval = 10 * time.Millisecond
+	})
+	f.pipeline = p
+	f.start(t)
+	f.store.Close()
+	time.Sleep(400 * time.Millisecond) // 40 sweeps
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n != 1 {
+		t.Errorf("a failing delivery sweep was logged %d times in 40 sweeps, want once", h.n)
+	}
+}
