@@ -842,13 +842,28 @@ func TestPipelineSweepsDigests(t *testing.T) {
 			}
 		}
 		digests := func() int { return len(jobArgs[jobs.DigestArgs](t, f, "digest")) }
+		// The first sweep starts the sweeping at the window its clock is
+		// in: the clock moves on only once it has run, or a slow machine
+		// would start it at the next window.
+		wait("the first sweep", func() bool {
+			swept, err := f.store.DigestsSwept(ctx)
+			return err == nil && swept.Equal(window)
+		})
 		clock.Set(window.Add(16*time.Minute - time.Second))
 		time.Sleep(200 * time.Millisecond) // ten sweeps
 		if n := digests(); n != 0 {
 			t.Fatalf("%d digest jobs before the window's grace passed", n)
 		}
 		clock.Set(window.Add(16 * time.Minute))
-		wait("the window's digest job", func() bool { return digests() == 1 })
+		for end := time.Now().Add(15 * time.Second); digests() != 1; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(end) {
+				// What the sweep saw, to tell a sweep that did not run
+				// from one that found nothing.
+				swept, serr := f.store.DigestsSwept(ctx)
+				agencies, aerr := f.store.DigestAgencies(ctx, window, window.Add(jobs.DigestWindow))
+				t.Fatalf("the window's digest job: timed out; swept until %s (%v), the window's agencies %v (%v)", swept, serr, agencies, aerr)
+			}
+		}
 		mails := f.smtp.WaitMails(t, 1, 15*time.Second)
 		if len(mails) != 1 || !strings.Contains(mails[0].Data, "1 new referral") {
 			t.Errorf("digest mails %+v", mails)
