@@ -347,6 +347,25 @@ func agencyEvent(agency, action string) *guardian.AuditEvent {
 		Category: guardian.CategoryAlteration, Action: action}
 }
 
+// escalationStart and escalationAck are the escalation tests' clock at the
+// start and acknowledge-within.
+var escalationStart = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+const escalationAck = 4 * time.Hour
+
+// escalationRig is a delivery fixture on a fake clock at escalationStart,
+// its agencies' acknowledge-within escalationAck, and a delivery worker on it.
+func escalationRig(t *testing.T, b storetest.Backend) (*deliveryFixture, *jobs.TestDelivery, *fakeClock) {
+	t.Helper()
+	clock := &fakeClock{t: escalationStart}
+	f := mustDeliveryFixture(t, b, clock, escalationAck)
+	d, err := jobs.NewTestDelivery(f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, d, clock
+}
+
 // TestEscalationSteps drives the escalation worker's logic with a fake
 // clock: not before the deadline, then to the liaison office, then one
 // deadline-length later to the hub's supervisors, never twice, and never
@@ -354,14 +373,8 @@ func agencyEvent(agency, action string) *guardian.AuditEvent {
 func TestEscalationSteps(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
-		t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-		clock := &fakeClock{t: t0}
-		const ack = 4 * time.Hour
-		f := mustDeliveryFixture(t, b, clock, ack)
-		d, err := jobs.NewTestDelivery(f.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f, d, clock := escalationRig(t, b)
+		t0, ack := escalationStart, escalationAck
 		py := f.route(t, urgentDoc(t, "PY"))
 		de := f.route(t, urgentDoc(t, "DE"))
 		ar := f.route(t, urgentDoc(t, "AR"))
@@ -479,14 +492,8 @@ func wantDue(tb testing.TB, f *deliveryFixture, now time.Time, want ...int64) {
 func TestEscalationSweep(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
-		t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-		clock := &fakeClock{t: t0}
-		const ack = 4 * time.Hour
-		f := mustDeliveryFixture(t, b, clock, ack)
-		d, err := jobs.NewTestDelivery(f.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f, d, clock := escalationRig(t, b)
+		t0, ack := escalationStart, escalationAck
 		py := f.route(t, urgentDoc(t, "PY"))
 		de := f.route(t, urgentDoc(t, "DE"))
 		sweep := func(at time.Time, want int) {
@@ -801,6 +808,25 @@ func TestDigest(t *testing.T) {
 	})
 }
 
+// startPipeline runs a pipeline on f until the test ends, polling every
+// 20 ms and sweeping every sweep (0: the pipeline's default).
+func (f *deliveryFixture) startPipeline(t *testing.T, sweep time.Duration) {
+	t.Helper()
+	p, err := jobs.NewPipeline(jobs.PipelineConfig{Driver: driverFor(f.backend, f.store.DB()), Queue: f.store, Router: f.router,
+		PollInterval: 20 * time.Millisecond, EscalationInterval: sweep, Delivery: &f.cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		p.Stop(ctx)
+	})
+}
+
 // TestPipelineSweepsDigests: a running pipeline inserts a window's digests
 // once the window has ended and its grace passed, by its clock, and its
 // digest job runs: the agency gets one e-mail for the window.
@@ -810,19 +836,7 @@ func TestPipelineSweepsDigests(t *testing.T) {
 		window := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 		clock := &fakeClock{t: window.Add(time.Minute)}
 		f := mustDeliveryFixture(t, b, clock, 3*24*time.Hour)
-		p, err := jobs.NewPipeline(jobs.PipelineConfig{Driver: driverFor(b, f.store.DB()), Queue: f.store, Router: f.router,
-			PollInterval: 20 * time.Millisecond, EscalationInterval: 20 * time.Millisecond, Delivery: &f.cfg})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			p.Stop(ctx)
-		})
+		f.startPipeline(t, 20*time.Millisecond)
 		report := f.finish(t, docIn(t, "PY"))
 		var r *guardian.Referral
 		for end := time.Now().Add(15 * time.Second); r == nil && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
@@ -891,18 +905,7 @@ func TestDeliveryEndToEnd(t *testing.T) {
 		// of the last.
 		const ack = 3 * time.Second
 		f := mustDeliveryFixture(t, b, nil, ack)
-		p, err := jobs.NewPipeline(jobs.PipelineConfig{Driver: driverFor(b, f.store.DB()), Queue: f.store, Router: f.router, PollInterval: 20 * time.Millisecond, Delivery: &f.cfg})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			p.Stop(ctx)
-		})
+		f.startPipeline(t, 0)
 
 		pyReport := f.finish(t, urgentDoc(t, "PY"))
 		arReport := f.finish(t, urgentDoc(t, "AR"))

@@ -1377,6 +1377,22 @@ func testWebhookSecrets(t *testing.T, e *env) {
 	wantCode(t, d.ws.SetWebhookSecret(d.ctx, "de-bka", nil, systemEvent("")), guardian.EINVALID)
 }
 
+// storeAtVersion creates a store of schema version v, closed again, with
+// one reporter: the start of a test of the migrations after v, which writes
+// what an older guardian stored in SQL.
+func storeAtVersion(t *testing.T, b Backend, v int) (dsn string, rep *guardian.Reporter) {
+	t.Helper()
+	dsn = b.NewDSN(t)
+	old, err := b.Open(t.Context(), dsn, sqlstore.Options{Migrations: migrationsUpTo(t, b, v), Sealer: suiteSealer,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	oe := &env{t: t, ctx: t.Context(), s: old, clock: NewClock(start)}
+	return dsn, oe.reporter("example-service")
+}
+
 // testDeliveryMigration: referrals stored by a guardian of schema version
 // 7 read back after the migration to version 8 with no escalation, decline
 // or outcome, and list in priority order (their priority_rank computed for
@@ -1384,15 +1400,7 @@ func testWebhookSecrets(t *testing.T, e *env) {
 func testDeliveryMigration(t *testing.T, e *env) {
 	b := deliveryEnv(t, e).log.b
 	ctx := t.Context()
-	dsn := b.NewDSN(t)
-	old, err := b.Open(ctx, dsn, sqlstore.Options{Migrations: migrationsUpTo(t, b, 7), Sealer: suiteSealer,
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	oe := &env{t: t, ctx: ctx, s: old, clock: NewClock(start)}
-	rep := oe.reporter("example-service")
-	old.Close()
+	dsn, rep := storeAtVersion(t, b, 7)
 
 	// Reports stored and finished in SQL, as reports whose evidence is
 	// destroyed (no key, no documents): this code's CreateReport and
@@ -1548,15 +1556,7 @@ func testDueEscalations(t *testing.T, e *env) {
 func testEscalationMigration(t *testing.T, e *env) {
 	b := deliveryEnv(t, e).log.b
 	ctx := t.Context()
-	dsn := b.NewDSN(t)
-	old, err := b.Open(ctx, dsn, sqlstore.Options{Migrations: migrationsUpTo(t, b, 15), Sealer: suiteSealer,
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	oe := &env{t: t, ctx: ctx, s: old, clock: NewClock(start)}
-	rep := oe.reporter("example-service")
-	old.Close()
+	dsn, rep := storeAtVersion(t, b, 15)
 
 	db := b.rawDB(t, dsn)
 	now := b.timeValue(start)
