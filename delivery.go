@@ -425,8 +425,10 @@ type DeliveryStore interface {
 	// a digest of the window [start, end) may have something to tell. It
 	// is a read of an index.
 	DigestAgencies(ctx context.Context, start, end time.Time) ([]string, error)
-	// DigestsSwept returns up to when the digest windows have been swept
-	// (their jobs inserted), or the zero time if they never have.
+	// DigestsSwept returns from when the digest windows are still to be
+	// swept (their jobs inserted): up to where they have been, or, before
+	// the first window is, the first delivery of a referral of priority 2
+	// or 3; the zero time if there is none yet.
 	DigestsSwept(ctx context.Context) (time.Time, error)
 	// MarkDigestsSwept records that the windows before until have been
 	// swept; an earlier time than the one recorded changes nothing.

@@ -557,9 +557,8 @@ const maxDigestWindows = 24 * 4
 // ([guardian.DeliveryStore.DigestAgencies]), then records the windows
 // swept. A crash between the two sweeps the window again, and River's
 // uniqueness of a digest per agency and window inserts nothing twice. A
-// store never swept starts with the window the clock is in: an older
-// guardian inserted the digests of the windows before with each delivery.
-// It returns how many windows it swept.
+// store never swept starts at its first delivery's window, however late
+// the first sweep. It returns how many windows it swept.
 func (d *delivery) sweepDigests(ctx context.Context, insert func(context.Context, []river.InsertManyParams) error) (int, error) {
 	now := d.Clock()
 	ended := DigestWindowOf(now.Add(-DigestWindow - digestGrace)).Add(DigestWindow) // the end of the last window ready
@@ -567,11 +566,8 @@ func (d *delivery) sweepDigests(ctx context.Context, insert func(context.Context
 	if err != nil {
 		return 0, err
 	}
-	if from.IsZero() {
-		from = DigestWindowOf(now)
-		if err := d.Deliveries.MarkDigestsSwept(ctx, from); err != nil {
-			return 0, err
-		}
+	if from.IsZero() { // nothing delivered yet
+		return 0, nil
 	}
 	from = DigestWindowOf(from)
 	n := 0

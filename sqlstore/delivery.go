@@ -455,16 +455,20 @@ func (s *Store) DigestAgencies(ctx context.Context, start, end time.Time) ([]str
 	return out, nil
 }
 
-// DigestsSwept implements [guardian.DeliveryStore].
+// DigestsSwept implements [guardian.DeliveryStore]. The first delivery is
+// the first entry of the index referrals_digest.
 func (s *Store) DigestsSwept(ctx context.Context) (time.Time, error) {
-	var t time.Time
-	err := s.queryRow(ctx, `SELECT swept_until FROM digest_sweep WHERE id = 1`, nil, timeScanner{&t})
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, nil
-	} else if err != nil {
+	var t *time.Time
+	err := s.queryRow(ctx, `SELECT COALESCE((SELECT swept_until FROM digest_sweep WHERE id = 1),
+		(SELECT min(delivered_at) FROM referrals WHERE delivered_at IS NOT NULL AND priority IN ('2', '3')))`,
+		nil, nullTimeScanner{&t})
+	if err != nil {
 		return time.Time{}, fmt.Errorf("read how far digests are swept: %w", err)
 	}
-	return t, nil
+	if t == nil {
+		return time.Time{}, nil
+	}
+	return *t, nil
 }
 
 // MarkDigestsSwept implements [guardian.DeliveryStore]: the time only moves

@@ -1592,7 +1592,21 @@ func testEscalationMigration(t *testing.T, e *env) {
 		}
 		ids[id] = i
 	}
+	// Priority 3 referrals delivered before the migration: the older
+	// guardian scheduled their digests, and the sweep starts at the last
+	// one's window, not the first's.
+	lastDelivery := start.Add(-time.Minute).Truncate(time.Microsecond) // as stored
+	for agency, at := range map[string]time.Time{"mig-f": lastDelivery, "mig-g": start.Add(-2 * time.Hour)} {
+		mustExec(t, db, b.rebind(`INSERT INTO referrals (report_id, agency_id, network, countries, channel, reason, priority, label,
+			handling_code, data_scope, acknowledge_within_us, retention_days, deadline, held, state, received_at, triaged_at, routed_at,
+			delivered_at, acknowledged_at, updated_at) VALUES (?, ?, 'n', 'DE', 'direct', 'partner', '3', 'referral', 'x', '', ?, 365, ?, ?,
+			'acknowledged', ?, ?, ?, ?, ?, ?)`), report, agency, ack.Microseconds(), b.timeValue(deadline), false,
+			now, now, now, b.timeValue(at), now, now)
+	}
 	s := MustOpenDSN(t, b, dsn, sqlstore.Options{Migrate: true, Sealer: suiteSealer})
+	if swept, err := s.DigestsSwept(ctx); err != nil || !swept.Equal(lastDelivery) {
+		t.Errorf("digests swept from %v (%v) after the migration, want the last delivery's %v", swept, err, lastDelivery)
+	}
 	levels := func(at time.Time) map[int]int {
 		due, err := s.DueEscalations(ctx, at, 100)
 		if err != nil {

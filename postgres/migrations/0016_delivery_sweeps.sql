@@ -29,9 +29,10 @@ CREATE INDEX referrals_escalation_due ON referrals (escalate_at, id) WHERE escal
 -- first of a window's inserts did nothing, at a full insert's cost); it now
 -- sweeps each window once it has ended, finding its agencies from this
 -- index, and inserts one digest job per agency. digest_sweep's one row says
--- up to when the windows have been swept; without it, the hub starts with
--- the window it first runs in (an older guardian scheduled the earlier
--- ones' digests itself).
+-- up to when the windows have been swept. A store that has such referrals
+-- already starts at its last delivery's window (an older guardian scheduled
+-- the digests until then itself; that window's digests, swept again, are
+-- River's unique jobs); a store without starts at its first such delivery.
 
 CREATE INDEX referrals_digest ON referrals (delivered_at, agency_id)
 	WHERE delivered_at IS NOT NULL AND priority IN ('2', '3');
@@ -40,3 +41,8 @@ CREATE TABLE digest_sweep (
 	id          smallint PRIMARY KEY CHECK (id = 1),
 	swept_until timestamptz NOT NULL
 );
+
+INSERT INTO digest_sweep (id, swept_until)
+	SELECT 1, last FROM (SELECT max(delivered_at) AS last FROM referrals
+		WHERE delivered_at IS NOT NULL AND priority IN ('2', '3')) AS deliveries
+	WHERE last IS NOT NULL;
