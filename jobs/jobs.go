@@ -11,13 +11,16 @@
 //     a backlog of ordinary reports does not delay them. A failed run is
 //     retried with backoff; a claim's lease brings back a report whose
 //     process died.
-//   - The delivery jobs of the same [Pipeline], River jobs in a queue
-//     ([QueueDelivery]): [Enqueuer.OnReferral] inserts them in the
-//     transaction of each referral change; they send the notifications
-//     (package notify), gather the 15-minute digests and escalate an
-//     unacknowledged referral at its deadline
-//     ([guardian.DeliveryStore.EscalateReferral] decides whether it is
-//     still due).
+//   - The delivery work of the same [Pipeline]. River jobs in a queue
+//     ([QueueDelivery]) send the notifications (package notify):
+//     [Enqueuer.OnReferral] inserts them in the transaction of each
+//     referral change that calls for one. Two sweeps read the referrals'
+//     rows instead of scheduling a job per referral: every second, the
+//     escalation steps that are due ([guardian.DeliveryStore.DueEscalations];
+//     [guardian.DeliveryStore.EscalateReferral] decides whether a step
+//     still stands), and, once each 15-minute window has ended, its
+//     digests, one River job per agency
+//     ([guardian.DeliveryStore.DigestAgencies]).
 //   - [Expirer] expires unfinished reports whose time is up and deletes
 //     their evidence blobs.
 //   - [CollectOrphanBlobs] removes evidence blobs that no committed file
