@@ -252,6 +252,10 @@ func (dialect) SchemaMigrationsTable() string {
 // connection, whose BEGIN IMMEDIATE excludes every other writer.
 func (dialect) LockMigrations(context.Context, *sql.Tx) error { return nil }
 
+func (dialect) OneStatementWrites() bool { return false }
+
+func (dialect) ReportIDs(context.Context, *sql.DB, int) ([]int64, string, error) { return nil, "", nil }
+
 // SetForeignKeys sets PRAGMA foreign_keys, which SQLite ignores inside a
 // transaction: a migration that rebuilds a table others refer to needs it
 // off (https://sqlite.org/lang_altertable.html#otheralter), since dropping

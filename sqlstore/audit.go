@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +42,66 @@ func recordSuccess(tx *tx, ev *guardian.AuditEvent, objectKind, objectID string,
 		return err
 	}
 	return appendAuditEvent(tx, ev)
+}
+
+// queryRecorded runs change, a statement that changes at most one row and
+// returns it (RETURNING), in tx, scans the row into dest, and appends ev,
+// completed as the record of the change (see recordSuccess). Where the
+// dialect allows ([Dialect.OneStatementWrites]) the two are one statement
+// (recordedSQL), one round trip to the database instead of two. No row:
+// sql.ErrNoRows, and no event.
+func queryRecorded(tx *tx, ev *guardian.AuditEvent, objectKind, objectID string, reportID int64, fileID string,
+	change string, args []any, dest ...any) error {
+	evArgs, err := recordedArgs(tx.d, ev, tx.now, objectKind, objectID, reportID, fileID)
+	if err != nil {
+		return err
+	}
+	if !tx.d.OneStatementWrites() {
+		if err := tx.queryRow(change, args, dest...); err != nil {
+			return err
+		}
+		if err := tx.queryRow(insertAuditEvent, evArgs, &ev.ID); err != nil {
+			return fmt.Errorf("insert audit event: %w", err)
+		}
+		return nil
+	}
+	return tx.queryRow(recordedSQL("", change, ""), slices.Concat(args, evArgs), append(slices.Clip(dest), &ev.ID)...)
+}
+
+// recordedArgs completes ev as the record of a change, at now, to the
+// object named (see successEvent), and returns the arguments that append
+// it: insertAuditEvent's, or the event's of recordedSQL.
+func recordedArgs(d Dialect, ev *guardian.AuditEvent, now time.Time, objectKind, objectID string, reportID int64, fileID string) ([]any, error) {
+	if err := successEvent(ev, now, objectKind, objectID, reportID, fileID); err != nil {
+		return nil, err
+	}
+	return auditEventArgs(d, ev)
+}
+
+// recordedSQL is one statement, for dialects with
+// [Dialect.OneStatementWrites], that runs change (a statement that changes
+// at most one row and returns it) with the WITH queries before and after it
+// ("name AS (...)" each, comma-separated; either may be empty), appends an
+// audit event if change returned its row, and returns that row with the
+// event's id as its last column. Its placeholders are before's, change's,
+// after's, then the event's (recordedArgs).
+//
+// The event is appended by a sub-select of the final SELECT, which
+// PostgreSQL runs only once change has returned its row: so the statement
+// takes the audit barrier's lock (see the schema's version 2) only after it
+// has every row lock change waits for. The other order would hold up every
+// writer behind the audit integrator while this statement waited for a row.
+func recordedSQL(before, change, after string) string {
+	if before != "" {
+		before += ",\n"
+	}
+	if after != "" {
+		after = ",\n" + after
+	}
+	return `WITH ` + before + `change AS (` + change + `)` + after + `,
+		event AS (INSERT INTO audit_events (` + auditColumns + `)
+			SELECT ` + auditPlaceholders + ` WHERE EXISTS (SELECT 1 FROM change) RETURNING id)
+		SELECT change.*, (SELECT id FROM event) FROM change`
 }
 
 // successEvent completes ev as the record of a change, at now, to the
@@ -98,8 +159,11 @@ func (s *Store) AppendAuditEvents(ctx context.Context, events []*guardian.AuditE
 // returns, and returns its id.
 const insertAuditEvent = `
 	INSERT INTO audit_events (` + auditColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	VALUES (` + auditPlaceholders + `)
 	RETURNING id`
+
+// auditPlaceholders are the placeholders of auditColumns.
+const auditPlaceholders = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
 
 // auditColumns are the columns an event is inserted with, in the order of
 // the arguments auditEventArgs returns.
@@ -118,6 +182,63 @@ func appendAuditEvent(tx *tx, ev *guardian.AuditEvent) error {
 	}
 	if err := tx.queryRow(insertAuditEvent, args, &ev.ID); err != nil {
 		return fmt.Errorf("insert audit event: %w", err)
+	}
+	return nil
+}
+
+// auditBatch bounds the events of one appendAuditEventBatch statement,
+// well below both databases' limits on placeholders.
+const auditBatch = 64
+
+// appendAuditEventBatch inserts events, complete and in order, with one
+// statement per auditBatch, and sets their IDs, which follow their order.
+func appendAuditEventBatch(tx *tx, events []*guardian.AuditEvent) error {
+	for len(events) > 0 {
+		batch := events[:min(len(events), auditBatch)]
+		events = events[len(batch):]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO audit_events (` + auditColumns + `) VALUES `)
+		args := make([]any, 0, 17*len(batch))
+		for i, ev := range batch {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(`(` + auditPlaceholders + `)`)
+			evArgs, err := auditEventArgs(tx.d, ev)
+			if err != nil {
+				return err
+			}
+			args = append(args, evArgs...)
+		}
+		// Both databases draw the ids in the order of VALUES, but
+		// RETURNING may give them in any: they are sorted.
+		b.WriteString(` RETURNING id`)
+		rows, err := tx.query(b.String(), args...)
+		if err != nil {
+			return fmt.Errorf("insert audit events: %w", err)
+		}
+		ids := make([]int64, 0, len(batch))
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("insert audit events: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("insert audit events: %w", tx.d.FormatError(err))
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("insert audit events: %w", tx.d.FormatError(err))
+		}
+		if len(ids) != len(batch) {
+			return fmt.Errorf("insert audit events: %d ids for %d events", len(ids), len(batch))
+		}
+		slices.Sort(ids)
+		for i, ev := range batch {
+			ev.ID = ids[i]
+		}
 	}
 	return nil
 }

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/guardian-network/guardian"
 )
@@ -36,35 +38,76 @@ func (s *Store) AddFile(ctx context.Context, reporterID int64, f *guardian.File,
 	if (f.ImageStatus == guardian.ImageHashed) != (f.PDQ != "" && f.PDQQuality != nil) {
 		return fmt.Errorf("add file: image status %q does not agree with the PDQ hash", f.ImageStatus)
 	}
-	err := s.update(ctx, func(tx *tx) error {
-		// The report counts its files, numbering them in upload order;
-		// the UPDATE that touches it also locks it (or SQLite's single
-		// writer excludes all others), so no two files get one number.
-		var position int
-		err := tx.queryRow(`UPDATE reports SET modified_at = ?, file_count = file_count + 1 WHERE `+openReportWhere+` RETURNING file_count`,
-			append([]any{tx.t(tx.now)}, openReportArgs(tx.d, tx.now, reporterID, f.ReportID)...), &position)
-		if errors.Is(err, sql.ErrNoRows) {
-			return whyNotOpen(tx, reporterID, f.ReportID)
-		} else if err != nil {
-			return fmt.Errorf("touch report %d: %w", f.ReportID, err)
-		}
-		_, err = tx.exec(`
-			INSERT INTO files (id, report_id, position, name, size, md5, sha1, sha256, uploaded_at, blob_key, wrapped_key, sealed,
-				image_status, pdq, pdq_quality, pdq_dihedral)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, ?, ?, ?, ?)`,
-			f.ID, f.ReportID, position, f.Name, f.Size, f.MD5, f.SHA1, f.SHA256, tx.t(tx.now), f.BlobKey, f.WrappedKey,
-			string(f.ImageStatus), nullString(f.PDQ), f.PDQQuality, nullString(strings.Join(f.PDQDihedral, ",")))
-		if guardian.ErrorCode(err) == guardian.ECONFLICT {
-			return fmt.Errorf("%w: %w", guardian.Errorf(guardian.ECONFLICT, "File %s already exists.", f.ID), err)
-		} else if err != nil {
-			return fmt.Errorf("insert file: %w", err)
-		}
-		f.UploadedAt = tx.now
-		return recordSuccess(tx, ev, "file", f.ID, f.ReportID, f.ID)
-	})
+	// Only these two come from the statement: the rest is the caller's.
+	fileArgs := func(now time.Time) []any {
+		return []any{f.ID, f.ReportID, f.Name, f.Size, f.MD5, f.SHA1, f.SHA256, s.d.TimeValue(now), f.BlobKey, f.WrappedKey,
+			string(f.ImageStatus), nullString(f.PDQ), f.PDQQuality, nullString(strings.Join(f.PDQDihedral, ","))}
+	}
+	var err error
+	if s.d.OneStatementWrites() {
+		err = s.addFileStatement(ctx, reporterID, f, fileArgs, ev)
+	} else {
+		err = s.update(ctx, func(tx *tx) error {
+			// The report counts its files, numbering them in upload
+			// order; the UPDATE that touches it also locks it (or
+			// SQLite's single writer excludes all others), so no two
+			// files get one number.
+			var position int
+			err := tx.queryRow(`UPDATE reports SET modified_at = ?, file_count = file_count + 1 WHERE `+openReportWhere+` RETURNING file_count`,
+				append([]any{tx.t(tx.now)}, openReportArgs(tx.d, tx.now, reporterID, f.ReportID)...), &position)
+			if errors.Is(err, sql.ErrNoRows) {
+				return whyNotOpen(tx, reporterID, f.ReportID)
+			} else if err != nil {
+				return fmt.Errorf("touch report %d: %w", f.ReportID, err)
+			}
+			var inserted string
+			err = queryRecorded(tx, ev, "file", f.ID, f.ReportID, f.ID,
+				`INSERT INTO files (`+insertFileColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, ?, ?, ?, ?) RETURNING id`,
+				append([]any{position}, fileArgs(tx.now)...), &inserted)
+			if err != nil {
+				return err
+			}
+			f.UploadedAt = tx.now
+			return nil
+		})
+	}
+	if guardian.ErrorCode(err) == guardian.ECONFLICT {
+		err = fmt.Errorf("%w: %w", guardian.Errorf(guardian.ECONFLICT, "File %s already exists.", f.ID), err)
+	}
 	if err != nil {
 		return fmt.Errorf("add file: %w", err)
 	}
+	return nil
+}
+
+// insertFileColumns are the columns a file is inserted with: its position
+// first, then those of AddFile's fileArgs, then sealed and the image hash.
+const insertFileColumns = `position, id, report_id, name, size, md5, sha1, sha256, uploaded_at, blob_key, wrapped_key, sealed,
+	image_status, pdq, pdq_quality, pdq_dihedral`
+
+// addFileStatement is AddFile in one statement (see
+// [Dialect.OneStatementWrites]): it counts the file in its report, which it
+// locks, inserts it at that position and records ev.
+func (s *Store) addFileStatement(ctx context.Context, reporterID int64, f *guardian.File, fileArgs func(time.Time) []any, ev *guardian.AuditEvent) error {
+	now := s.clock()
+	evArgs, err := recordedArgs(s.d, ev, now, "file", f.ID, f.ReportID, f.ID)
+	if err != nil {
+		return err
+	}
+	var inserted string
+	err = s.writeStatement(ctx, recordedSQL(
+		`report AS (UPDATE reports SET modified_at = ?, file_count = file_count + 1 WHERE `+openReportWhere+` RETURNING file_count)`,
+		`INSERT INTO files (`+insertFileColumns+`)
+			SELECT report.file_count, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, ?, ?, ?, ? FROM report RETURNING id`, ""),
+		slices.Concat([]any{s.d.TimeValue(now)}, openReportArgs(s.d, now, reporterID, f.ReportID), fileArgs(now), evArgs),
+		&inserted, &ev.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		// The report was not open: say why.
+		return s.view(ctx, func(tx *tx) error { return whyNotOpen(tx, reporterID, f.ReportID) })
+	} else if err != nil {
+		return err
+	}
+	f.UploadedAt = now
 	return nil
 }
 
@@ -118,6 +161,16 @@ func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, 
 	if fd.Viewed != nil {
 		viewed = *fd.Viewed
 	}
+	if s.d.OneStatementWrites() {
+		f, err := s.setFileDetailsStatement(ctx, reporterID, reportID, fileID, xml, details, viewed, ev)
+		if err == nil {
+			return f, nil
+		} else if !errors.Is(err, errNotChanged) {
+			return nil, fmt.Errorf("set file details: %w", err)
+		}
+		// A repeat, a conflict or a report not open: the transaction
+		// below tells which.
+	}
 	var f *guardian.File
 	err := s.update(ctx, func(tx *tx) error {
 		k, err := touchOpenReport(tx, reporterID, reportID)
@@ -135,22 +188,20 @@ func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, 
 		}
 		// Details are set once: the update matches only a file without
 		// them, and only when it matches none is the file read to say why.
-		rows, err := tx.query(`
+		// The file is of the report locked above: see queryRecorded.
+		var row fileRow
+		err = queryRecorded(tx, ev, "file", fileID, reportID, fileID, `
 			UPDATE files SET details_xml = ?, details = ?, sealed = TRUE, details_at = ?, viewed_by_reporter = ?
 			WHERE id = ? AND report_id = ? AND details_xml IS NULL
 			RETURNING `+fileStateColumns,
-			sealedXML, sealedDetails, tx.t(tx.now), viewed, fileID, reportID)
-		if err != nil {
-			return fmt.Errorf("update file: %w", err)
-		}
-		files, err := scanFiles(rows, nil)
-		if err != nil {
-			return err
-		}
-		if len(files) == 1 {
-			f = files[0]
+			[]any{sealedXML, sealedDetails, tx.t(tx.now), viewed, fileID, reportID},
+			row.dest(false)...)
+		if err == nil {
+			f = row.file()
 			f.DetailsXML, f.Details = bytes.Clone(xml), bytes.Clone(details)
-			return recordSuccess(tx, ev, "file", f.ID, reportID, f.ID)
+			return nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("update file: %w", err)
 		}
 		if f, err = s.fileDetailsConflict(tx, k, fileID, xml); err == nil {
 			return errUnchanged // and undo the touch of the report
@@ -164,6 +215,68 @@ func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, 
 	}
 	return f, nil
 }
+
+// errNotChanged says that setFileDetailsStatement changed nothing.
+var errNotChanged = errors.New("nothing changed")
+
+// setFileDetailsStatement is SetFileDetails in one statement (see
+// [Dialect.OneStatementWrites]) where the file has no details yet, its
+// report is open and of the reporter: it locks the report, sets the file's
+// details sealed, touches the report and records ev. It reads the report's
+// key first, which does not change while the report is open. Where it
+// changes nothing, errNotChanged: SetFileDetails's transaction then says
+// why, or finds a repeat.
+func (s *Store) setFileDetailsStatement(ctx context.Context, reporterID, reportID int64, fileID string, xml, details []byte, viewed any, ev *guardian.AuditEvent) (*guardian.File, error) {
+	k := reportKey{reportID: reportID, reporterID: reporterID}
+	err := s.queryRow(ctx, `SELECT wrapped_key FROM reports WHERE id = ? AND reporter_id = ?`, []any{reportID, reporterID}, &k.wrapped)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && k.wrapped == nil) {
+		return nil, errNotChanged
+	} else if err != nil {
+		return nil, fmt.Errorf("read report %d: %w", reportID, err)
+	}
+	xmlLabel, jsonLabel := fileDetailsLabels(fileID)
+	sealedXML, err := s.seal(k, xmlLabel, xml)
+	if err != nil {
+		return nil, err
+	}
+	sealedDetails, err := s.seal(k, jsonLabel, details)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	evArgs, err := recordedArgs(s.d, ev, now, "file", fileID, reportID, fileID)
+	if err != nil {
+		return nil, err
+	}
+	var row fileRow
+	err = s.writeStatement(ctx, recordedSQL(
+		`report AS (SELECT id FROM reports WHERE `+openReportWhere+s.d.LockRow()+`)`,
+		`UPDATE files SET details_xml = ?, details = ?, sealed = TRUE, details_at = ?, viewed_by_reporter = ?
+			FROM report WHERE files.id = ? AND files.report_id = report.id AND files.details_xml IS NULL
+			RETURNING `+filesFileStateColumns,
+		`touch AS (UPDATE reports SET modified_at = ? WHERE id IN (SELECT report_id FROM change))`),
+		slices.Concat(openReportArgs(s.d, now, reporterID, reportID),
+			[]any{sealedXML, sealedDetails, s.d.TimeValue(now), viewed, fileID},
+			[]any{s.d.TimeValue(now)}, evArgs),
+		append(row.dest(false), &ev.ID)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotChanged
+	} else if err != nil {
+		return nil, err
+	}
+	f := row.file()
+	f.DetailsXML, f.Details = bytes.Clone(xml), bytes.Clone(details)
+	return f, nil
+}
+
+// filesFileStateColumns are fileStateColumns, each named with its table.
+var filesFileStateColumns = func() string {
+	names := strings.Split(fileStateColumns, ",")
+	for i, n := range names {
+		names[i] = "files." + strings.TrimSpace(n)
+	}
+	return strings.Join(names, ", ")
+}()
 
 // fileDetailsConflict says why setting the details xml of a file of an
 // open report changed nothing: the file is not there (EFILENOTFOUND), or
@@ -248,38 +361,57 @@ func scanFiles(rows *sql.Rows, sealed *[]bool) ([]*guardian.File, error) {
 	defer rows.Close()
 	files := []*guardian.File{}
 	for rows.Next() {
-		var f guardian.File
-		var pdq, dihedral sql.NullString
-		var viewed sql.NullBool
-		dest := []any{&f.ID, &f.ReportID, &f.Name, &f.Size, &f.MD5, &f.SHA1, &f.SHA256, timeScanner{&f.UploadedAt},
-			&f.BlobKey, &f.WrappedKey, nullTimeScanner{&f.DetailsAt}, &f.ImageStatus, &pdq, &f.PDQQuality, &dihedral, &viewed}
-		var details []byte
-		var isSealed bool
-		if sealed != nil {
-			dest = append(dest, &f.DetailsXML, &details, &isSealed)
-		}
-		if err := rows.Scan(dest...); err != nil {
+		var row fileRow
+		if err := rows.Scan(row.dest(sealed != nil)...); err != nil {
 			return nil, fmt.Errorf("scan file: %w", err)
 		}
-		if details != nil {
-			f.Details = details
-		}
-		f.PDQ = pdq.String
-		if viewed.Valid {
-			f.ViewedByReporter = &viewed.Bool
-		}
-		if dihedral.String != "" {
-			f.PDQDihedral = strings.Split(dihedral.String, ",")
-		}
 		if sealed != nil {
-			*sealed = append(*sealed, isSealed)
+			*sealed = append(*sealed, row.sealed)
 		}
-		files = append(files, &f)
+		files = append(files, row.file())
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("scan files: %w", err)
 	}
 	return files, nil
+}
+
+// fileRow receives a row of fileStateColumns, or of fileColumns, and
+// makes it a file.
+type fileRow struct {
+	f             guardian.File
+	pdq, dihedral sql.NullString
+	viewed        sql.NullBool
+	details       []byte
+	sealed        bool
+}
+
+// dest returns the scan's destinations: of fileColumns with details, else
+// of fileStateColumns.
+func (r *fileRow) dest(details bool) []any {
+	f := &r.f
+	dest := []any{&f.ID, &f.ReportID, &f.Name, &f.Size, &f.MD5, &f.SHA1, &f.SHA256, timeScanner{&f.UploadedAt},
+		&f.BlobKey, &f.WrappedKey, nullTimeScanner{&f.DetailsAt}, &f.ImageStatus, &r.pdq, &f.PDQQuality, &r.dihedral, &r.viewed}
+	if details {
+		dest = append(dest, &f.DetailsXML, &r.details, &r.sealed)
+	}
+	return dest
+}
+
+// file returns the file scanned.
+func (r *fileRow) file() *guardian.File {
+	f := &r.f
+	if r.details != nil {
+		f.Details = r.details
+	}
+	f.PDQ = r.pdq.String
+	if r.viewed.Valid {
+		f.ViewedByReporter = &r.viewed.Bool
+	}
+	if r.dihedral.String != "" {
+		f.PDQDihedral = strings.Split(r.dihedral.String, ",")
+	}
+	return f
 }
 
 // FindUnreferencedBlobs implements [guardian.Store]. The result keeps the

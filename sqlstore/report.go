@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -36,39 +37,81 @@ func (s *Store) CreateReport(ctx context.Context, r *guardian.Report, ev *guardi
 	if err := s.needSealer(); err != nil {
 		return fmt.Errorf("create report: %w", err)
 	}
-	err := s.update(ctx, func(tx *tx) error {
-		// The documents are sealed bound to the report's id, which the
-		// INSERT draws: they follow in an UPDATE of the same transaction.
-		err := tx.queryRow(`
-			INSERT INTO reports (reporter_id, state, opened_at, modified_at, xml, document, sealed, wrapped_key, provisional_priority)
-			VALUES (?, ?, ?, ?, ?, ?, TRUE, ?, ?)
-			RETURNING id`,
-			[]any{r.ReporterID, string(guardian.ReportOpen), tx.t(tx.now), tx.t(tx.now), []byte{}, []byte{}, r.WrappedKey,
-				nullPriority(r.ProvisionalPriority)},
-			&r.ID)
-		if err != nil {
-			return fmt.Errorf("insert report: %w", err)
-		}
-		k := reportKey{reportID: r.ID, reporterID: r.ReporterID, wrapped: r.WrappedKey}
-		xml, err := s.seal(k, labelReportXML, r.XML)
-		if err != nil {
-			return err
-		}
-		document, err := s.seal(k, labelReportJSON, r.Document)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.exec(`UPDATE reports SET xml = ?, document = ? WHERE id = ?`, xml, document, r.ID); err != nil {
-			return fmt.Errorf("store report documents: %w", err)
-		}
-		r.State, r.OpenedAt, r.ModifiedAt = guardian.ReportOpen, tx.now, tx.now
-		r.FinishedAt, r.RetractedAt, r.ExpiredAt = nil, nil, nil
-		return recordSuccess(tx, ev, "report", strconv.FormatInt(r.ID, 10), r.ID, "")
-	})
+	id, override, err := s.reportIDs.take(ctx, s.d, s.db, s.clock())
+	if err != nil {
+		return fmt.Errorf("create report: %w", err)
+	}
+	if id != 0 {
+		err = s.insertReport(ctx, r, id, override, ev)
+	} else {
+		err = s.update(ctx, func(tx *tx) error { return s.insertReportDrawingID(tx, r, ev) })
+	}
 	if err != nil {
 		return fmt.Errorf("create report: %w", err)
 	}
 	return nil
+}
+
+// insertReport inserts the report with the id drawn ahead, its documents
+// sealed, and records ev, in one statement committed by itself.
+func (s *Store) insertReport(ctx context.Context, r *guardian.Report, id int64, override string, ev *guardian.AuditEvent) error {
+	now := s.clock()
+	k := reportKey{reportID: id, reporterID: r.ReporterID, wrapped: r.WrappedKey}
+	xml, err := s.seal(k, labelReportXML, r.XML)
+	if err != nil {
+		return err
+	}
+	document, err := s.seal(k, labelReportJSON, r.Document)
+	if err != nil {
+		return err
+	}
+	evArgs, err := recordedArgs(s.d, ev, now, "report", strconv.FormatInt(id, 10), id, "")
+	if err != nil {
+		return err
+	}
+	err = s.writeStatement(ctx, recordedSQL("", `
+		INSERT INTO reports (id, reporter_id, state, opened_at, modified_at, xml, document, sealed, wrapped_key, provisional_priority)
+		`+override+` VALUES (?, ?, ?, ?, ?, ?, ?, TRUE, ?, ?)
+		RETURNING id`, ""),
+		append([]any{id, r.ReporterID, string(guardian.ReportOpen), s.d.TimeValue(now), s.d.TimeValue(now), xml, document,
+			r.WrappedKey, nullPriority(r.ProvisionalPriority)}, evArgs...),
+		&r.ID, &ev.ID)
+	if err != nil {
+		return fmt.Errorf("insert report: %w", err)
+	}
+	r.State, r.OpenedAt, r.ModifiedAt = guardian.ReportOpen, now, now
+	r.FinishedAt, r.RetractedAt, r.ExpiredAt = nil, nil, nil
+	return nil
+}
+
+// insertReportDrawingID inserts the report, its id drawn by the INSERT,
+// then its documents sealed bound to that id, and records ev.
+func (s *Store) insertReportDrawingID(tx *tx, r *guardian.Report, ev *guardian.AuditEvent) error {
+	err := tx.queryRow(`
+		INSERT INTO reports (reporter_id, state, opened_at, modified_at, xml, document, sealed, wrapped_key, provisional_priority)
+		VALUES (?, ?, ?, ?, ?, ?, TRUE, ?, ?)
+		RETURNING id`,
+		[]any{r.ReporterID, string(guardian.ReportOpen), tx.t(tx.now), tx.t(tx.now), []byte{}, []byte{}, r.WrappedKey,
+			nullPriority(r.ProvisionalPriority)},
+		&r.ID)
+	if err != nil {
+		return fmt.Errorf("insert report: %w", err)
+	}
+	k := reportKey{reportID: r.ID, reporterID: r.ReporterID, wrapped: r.WrappedKey}
+	xml, err := s.seal(k, labelReportXML, r.XML)
+	if err != nil {
+		return err
+	}
+	document, err := s.seal(k, labelReportJSON, r.Document)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.exec(`UPDATE reports SET xml = ?, document = ? WHERE id = ?`, xml, document, r.ID); err != nil {
+		return fmt.Errorf("store report documents: %w", err)
+	}
+	r.State, r.OpenedAt, r.ModifiedAt = guardian.ReportOpen, tx.now, tx.now
+	r.FinishedAt, r.RetractedAt, r.ExpiredAt = nil, nil, nil
+	return recordSuccess(tx, ev, "report", strconv.FormatInt(r.ID, 10), r.ID, "")
 }
 
 // FindReporterReport implements [guardian.Store]. It is one statement,
@@ -277,6 +320,9 @@ func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, sta
 	if state == guardian.ReportRetracted {
 		column = "retracted_at"
 	}
+	if s.d.OneStatementWrites() {
+		return s.closeReportStatement(ctx, reporterID, reportID, state, column, ev)
+	}
 	var r *guardian.Report
 	err := s.update(ctx, func(tx *tx) (err error) {
 		// Lock, check and change in one statement (see openReportWhere).
@@ -319,6 +365,62 @@ func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, sta
 		return recordSuccess(tx, ev, "report", strconv.FormatInt(r.ID, 10), r.ID, "")
 	})
 	return r, err
+}
+
+// closeReportStatement is closeReport in one statement (see
+// [Dialect.OneStatementWrites]), with its event, then a read of the
+// report's files, which a closed report keeps as they are.
+func (s *Store) closeReportStatement(ctx context.Context, reporterID, reportID int64, state guardian.ReportState, column string, ev *guardian.AuditEvent) (*guardian.Report, error) {
+	now := s.clock()
+	evArgs, err := recordedArgs(s.d, ev, now, "report", strconv.FormatInt(reportID, 10), reportID, "")
+	if err != nil {
+		return nil, err
+	}
+	set, args := `state = ?, modified_at = ?, `+column+` = ?`, []any{string(state), s.d.TimeValue(now), s.d.TimeValue(now)}
+	returning, queued := reportStateColumns, new(sql.NullInt64)
+	r := new(guardian.Report)
+	dest := reportStateDest(r)
+	if state == guardian.ReportFinished {
+		set += `, route_order = ` + finishRoutingOrder + `, route_after = NULL, route_attempts = 0, route_error = NULL`
+		returning += `, route_order`
+		dest = append(dest, queued)
+	}
+	err = s.writeStatement(ctx, recordedSQL("", `UPDATE reports SET `+set+` WHERE `+openReportWhere+` RETURNING `+returning, ""),
+		slices.Concat(args, openReportArgs(s.d, now, reporterID, reportID), evArgs), append(dest, &ev.ID)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, s.view(ctx, func(tx *tx) error { return whyNotOpen(tx, reporterID, reportID) })
+	} else if err != nil {
+		return nil, fmt.Errorf("update report %d: %w", reportID, err)
+	}
+	if r.Files, err = s.findClosedFiles(ctx, r.ID); err != nil {
+		return nil, err
+	}
+	// See closeReport: files whose details were committed while the
+	// statement waited for the report's row have their say now. The
+	// order is changed only while the report waits in the queue with the
+	// statement's: a routing that has begun reads the files itself.
+	if state == guardian.ReportFinished && queued.Int64 != int64(r.RoutingOrder()) {
+		s.orderFixes.Add(1)
+		err := s.update(ctx, func(tx *tx) error {
+			_, err := tx.exec(`UPDATE reports SET route_order = ? WHERE id = ? AND route_order = ? AND route_after IS NULL`,
+				r.RoutingOrder(), r.ID, queued.Int64)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("queue report %d for routing: %w", r.ID, err)
+		}
+	}
+	return r, nil
+}
+
+// findClosedFiles returns the files of a closed report, which no longer
+// change, in upload order and without their details, in one statement.
+func (s *Store) findClosedFiles(ctx context.Context, reportID int64) ([]*guardian.File, error) {
+	rows, err := s.readDB.QueryContext(ctx, s.d.Rebind(`SELECT `+fileStateColumns+` FROM files WHERE report_id = ? ORDER BY position`), reportID)
+	if err != nil {
+		return nil, fmt.Errorf("find files: %w", s.d.FormatError(err))
+	}
+	return scanFiles(rows, nil)
 }
 
 // finishRoutingOrder is [guardian.Report.RoutingOrder] in SQL, for the

@@ -97,9 +97,11 @@ func (s *Store) applyRouting(tx *tx, k reportKey, actor guardian.Actor, network 
 		return err
 	}
 	if u.Review {
-		return run.queue(u.ReviewReason)
+		if err := run.queue(u.ReviewReason); err != nil {
+			return err
+		}
 	}
-	return nil
+	return appendAuditEventBatch(tx, run.events)
 }
 
 // each applies step to every item in order, stopping at the first error.
@@ -125,14 +127,23 @@ type routingRun struct {
 	justification         string
 	// byAgency holds the report's referrals as the run read them.
 	byAgency map[string]*guardian.Referral
+	// events are the audit events of the run's changes, in order, which
+	// its last statement appends (one round trip, not one each).
+	events []*guardian.AuditEvent
 }
 
-// record records the audit event of one change by the run.
+// record records the audit event of one change by the run: it is checked
+// now, and appended with the run's others at its end.
 func (run *routingRun) record(cat guardian.AuditCategory, action, objectKind, objectID, reason string, recipients ...string) error {
-	return recordSuccess(run.tx, &guardian.AuditEvent{
+	ev := &guardian.AuditEvent{
 		Actor: run.actor, Category: cat, Action: action, Reason: reason, Recipients: recipients, Justification: run.justification,
 		ObjectKind: objectKind, ObjectID: objectID,
-	}, objectKind, objectID, run.reportID, "")
+	}
+	if _, err := recordedArgs(run.tx.d, ev, run.tx.now, objectKind, objectID, run.reportID, ""); err != nil {
+		return err
+	}
+	run.events = append(run.events, ev)
+	return nil
 }
 
 // recordReferral records the audit event of a change to referral id, whose

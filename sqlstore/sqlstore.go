@@ -122,6 +122,7 @@ type Store struct {
 	migrations []migration
 	onReferral ReferralHook
 	sealer     Sealer
+	reportIDs  idPool // drawn ahead where the dialect can (CreateReport)
 
 	// orderFixes counts the finishes whose routing order needed a second
 	// statement (see closeReport); RoutingOrderFixes reads it.
@@ -222,6 +223,23 @@ type Dialect interface {
 	// Times read back are scanned by [Store] from either a time.Time or
 	// an int64 of microseconds since the Unix epoch.
 	TimeValue(t time.Time) any
+	// OneStatementWrites reports whether a write of several changes can be
+	// one statement, a WITH clause holding INSERT, UPDATE and DELETE,
+	// committed by itself outside the [Writer]. So it is on PostgreSQL,
+	// where every statement is a round trip to the server and BEGIN and
+	// COMMIT two more: the hot writes of the intake are then one
+	// statement each (see writeStatement). Not on SQLite, whose WITH holds
+	// only SELECTs, and whose writer commits callers in groups.
+	OneStatementWrites() bool
+	// ReportIDs draws n ids for reports to come, ahead of their INSERTs,
+	// which then give them, with the words override after the INSERT's
+	// column list (PostgreSQL: OVERRIDING SYSTEM VALUE). A report's
+	// documents are sealed bound to its id: an id known before the INSERT
+	// saves an UPDATE of the new row. It returns no ids where only the
+	// INSERT can draw one (SQLite, whose single writer makes the second
+	// statement cheap). A dialect that draws ids ahead has
+	// OneStatementWrites: the INSERT is one statement with its audit event.
+	ReportIDs(ctx context.Context, db *sql.DB, n int) (ids []int64, override string, err error)
 	// FormatError translates a driver error into a [*guardian.Error] where
 	// one applies (a unique violation is ECONFLICT; a busy database is
 	// EUNAVAILABLE), keeping the driver error in the chain for the log.
@@ -328,6 +346,16 @@ func (s *Store) update(ctx context.Context, fn func(tx *tx) error) error {
 	return s.writer.Write(ctx, func(ctx context.Context, sqlTx *sql.Tx) error {
 		return fn(&tx{tx: sqlTx, ctx: ctx, d: s.d, now: s.clock()})
 	})
+}
+
+// writeStatement runs one statement that writes, committed by itself (on
+// PostgreSQL a statement outside a transaction block is a transaction of
+// its own, durable when it returns, with synchronous_commit on), and scans
+// the row it returns into dest; no row is sql.ErrNoRows. Only for the
+// dialects with [Dialect.OneStatementWrites].
+func (s *Store) writeStatement(ctx context.Context, query string, args []any, dest ...any) error {
+	err := s.db.QueryRowContext(ctx, s.d.Rebind(query), args...).Scan(dest...)
+	return s.d.FormatError(err)
 }
 
 // queryRow runs a read of one statement that returns at most one row, on
