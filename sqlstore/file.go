@@ -38,7 +38,8 @@ func (s *Store) AddFile(ctx context.Context, reporterID int64, f *guardian.File,
 	if (f.ImageStatus == guardian.ImageHashed) != (f.PDQ != "" && f.PDQQuality != nil) {
 		return fmt.Errorf("add file: image status %q does not agree with the PDQ hash", f.ImageStatus)
 	}
-	// Only these two come from the statement: the rest is the caller's.
+	// The file's columns as insertFileColumns lists them, but its
+	// position, which the report's count gives, and sealed.
 	fileArgs := func(now time.Time) []any {
 		return []any{f.ID, f.ReportID, f.Name, f.Size, f.MD5, f.SHA1, f.SHA256, s.d.TimeValue(now), f.BlobKey, f.WrappedKey,
 			string(f.ImageStatus), nullString(f.PDQ), f.PDQQuality, nullString(strings.Join(f.PDQDihedral, ","))}
@@ -188,7 +189,6 @@ func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, 
 		}
 		// Details are set once: the update matches only a file without
 		// them, and only when it matches none is the file read to say why.
-		// The file is of the report locked above: see queryRecorded.
 		var row fileRow
 		err = queryRecorded(tx, ev, "file", fileID, reportID, fileID, `
 			UPDATE files SET details_xml = ?, details = ?, sealed = TRUE, details_at = ?, viewed_by_reporter = ?

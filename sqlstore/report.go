@@ -56,12 +56,7 @@ func (s *Store) CreateReport(ctx context.Context, r *guardian.Report, ev *guardi
 // sealed, and records ev, in one statement committed by itself.
 func (s *Store) insertReport(ctx context.Context, r *guardian.Report, id int64, override string, ev *guardian.AuditEvent) error {
 	now := s.clock()
-	k := reportKey{reportID: id, reporterID: r.ReporterID, wrapped: r.WrappedKey}
-	xml, err := s.seal(k, labelReportXML, r.XML)
-	if err != nil {
-		return err
-	}
-	document, err := s.seal(k, labelReportJSON, r.Document)
+	xml, document, err := s.sealReport(r, id)
 	if err != nil {
 		return err
 	}
@@ -84,6 +79,18 @@ func (s *Store) insertReport(ctx context.Context, r *guardian.Report, id int64, 
 	return nil
 }
 
+// sealReport seals the report's documents bound to id, its id.
+func (s *Store) sealReport(r *guardian.Report, id int64) (xml, document []byte, err error) {
+	k := reportKey{reportID: id, reporterID: r.ReporterID, wrapped: r.WrappedKey}
+	if xml, err = s.seal(k, labelReportXML, r.XML); err != nil {
+		return nil, nil, err
+	}
+	if document, err = s.seal(k, labelReportJSON, r.Document); err != nil {
+		return nil, nil, err
+	}
+	return xml, document, nil
+}
+
 // insertReportDrawingID inserts the report, its id drawn by the INSERT,
 // then its documents sealed bound to that id, and records ev.
 func (s *Store) insertReportDrawingID(tx *tx, r *guardian.Report, ev *guardian.AuditEvent) error {
@@ -97,12 +104,7 @@ func (s *Store) insertReportDrawingID(tx *tx, r *guardian.Report, ev *guardian.A
 	if err != nil {
 		return fmt.Errorf("insert report: %w", err)
 	}
-	k := reportKey{reportID: r.ID, reporterID: r.ReporterID, wrapped: r.WrappedKey}
-	xml, err := s.seal(k, labelReportXML, r.XML)
-	if err != nil {
-		return err
-	}
-	document, err := s.seal(k, labelReportJSON, r.Document)
+	xml, document, err := s.sealReport(r, r.ID)
 	if err != nil {
 		return err
 	}
