@@ -7,10 +7,13 @@
 // and returns a [sqlstore.Store].
 //
 // Several hub processes may share one database. Lifecycle operations lock
-// the report's row (each starts with an UPDATE of it), so that a finish, an
-// upload and a retract of the same report run one after another whichever
-// process serves them; migrations hold an advisory lock, so that processes
-// starting together do not race to create the schema.
+// the report's row (each, one statement here, locks it first), so that a
+// finish, an upload and a retract of the same report run one after another
+// whichever process serves them. Report ids are drawn ahead from the
+// reports' sequence in blocks per process, dropped after a second, so ids
+// follow the order reports are opened in to within that second. Migrations
+// hold an advisory lock, so that processes starting together do not race
+// to create the schema.
 //
 // The schema lives in the first schema of the connection's search_path,
 // which the URL can set (…?search_path=hub1): one database can hold several

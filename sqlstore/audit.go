@@ -126,16 +126,12 @@ func successEvent(ev *guardian.AuditEvent, now time.Time, objectKind, objectID s
 
 // AppendAuditEvents appends events in one transaction, as one batch of
 // AppendAuditEvent: all of them or none. It is for recording many events at
-// once (an import, a bulk job), which it does several times faster than
-// one call each, and with one fsync.
+// once (an import, a bulk job), which it does several times faster than one
+// call each, with one statement per auditBatch events and one fsync.
 func (s *Store) AppendAuditEvents(ctx context.Context, events []*guardian.AuditEvent) error {
 	err := s.update(ctx, func(tx *tx) error {
-		stmt, err := tx.tx.PrepareContext(tx.ctx, tx.d.Rebind(insertAuditEvent))
-		if err != nil {
-			return tx.d.FormatError(err)
-		}
-		defer stmt.Close()
-		for _, ev := range events {
+		pending := make([]pendingEvent, len(events))
+		for i, ev := range events {
 			if ev != nil && ev.Time.IsZero() {
 				ev.Time = tx.now
 			}
@@ -143,11 +139,9 @@ func (s *Store) AppendAuditEvents(ctx context.Context, events []*guardian.AuditE
 			if err != nil {
 				return err
 			}
-			if err := stmt.QueryRowContext(tx.ctx, args...).Scan(&ev.ID); err != nil {
-				return fmt.Errorf("insert audit event: %w", tx.d.FormatError(err))
-			}
+			pending[i] = pendingEvent{ev, args}
 		}
-		return nil
+		return appendAuditEventBatch(tx, pending)
 	})
 	if err != nil {
 		return fmt.Errorf("append audit events: %w", err)
@@ -190,54 +184,52 @@ func appendAuditEvent(tx *tx, ev *guardian.AuditEvent) error {
 // well below both databases' limits on placeholders.
 const auditBatch = 64
 
-// appendAuditEventBatch inserts events, complete and in order, with one
-// statement per auditBatch, and sets their IDs, which follow their order.
-func appendAuditEventBatch(tx *tx, events []*guardian.AuditEvent) error {
+// pendingEvent is an event checked and ready to append: args are its
+// arguments of insertAuditEvent (auditEventArgs).
+type pendingEvent struct {
+	ev   *guardian.AuditEvent
+	args []any
+}
+
+// appendAuditEventBatch appends events in order, one statement per
+// auditBatch of them, and sets their IDs, which follow their order.
+func appendAuditEventBatch(tx *tx, events []pendingEvent) error {
 	for len(events) > 0 {
 		batch := events[:min(len(events), auditBatch)]
 		events = events[len(batch):]
 		var b strings.Builder
 		b.WriteString(`INSERT INTO audit_events (` + auditColumns + `) VALUES `)
-		args := make([]any, 0, 17*len(batch))
-		for i, ev := range batch {
+		args := make([]any, 0, len(batch)*len(batch[0].args))
+		for i, p := range batch {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			b.WriteString(`(` + auditPlaceholders + `)`)
-			evArgs, err := auditEventArgs(tx.d, ev)
-			if err != nil {
-				return err
-			}
-			args = append(args, evArgs...)
+			args = append(args, p.args...)
 		}
-		// Both databases draw the ids in the order of VALUES, but
-		// RETURNING may give them in any: they are sorted.
 		b.WriteString(` RETURNING id`)
 		rows, err := tx.query(b.String(), args...)
 		if err != nil {
 			return fmt.Errorf("insert audit events: %w", err)
 		}
-		ids := make([]int64, 0, len(batch))
-		for rows.Next() {
+		var ids []int64
+		err = scanAll(rows, func(rows *sql.Rows) error {
 			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return fmt.Errorf("insert audit events: %w", err)
-			}
+			err := rows.Scan(&id)
 			ids = append(ids, id)
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("insert audit events: %w", tx.d.FormatError(err))
-		}
-		if err := rows.Err(); err != nil {
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("insert audit events: %w", tx.d.FormatError(err))
 		}
 		if len(ids) != len(batch) {
 			return fmt.Errorf("insert audit events: %d ids for %d events", len(ids), len(batch))
 		}
+		// Both databases draw the ids in the order of VALUES, but
+		// RETURNING may give them in any.
 		slices.Sort(ids)
-		for i, ev := range batch {
-			ev.ID = ids[i]
+		for i, p := range batch {
+			p.ev.ID = ids[i]
 		}
 	}
 	return nil

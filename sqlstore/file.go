@@ -311,12 +311,16 @@ var errUnchanged = errors.New("unchanged")
 // findFiles returns the files of a report in upload order, without their
 // details (DetailsAt says which have them).
 func findFiles(tx *tx, reportID int64) ([]*guardian.File, error) {
-	rows, err := tx.query(`SELECT `+fileStateColumns+` FROM files WHERE report_id = ? ORDER BY position`, reportID)
+	rows, err := tx.query(filesOfReport, reportID)
 	if err != nil {
 		return nil, fmt.Errorf("find files: %w", err)
 	}
 	return scanFiles(rows, nil)
 }
+
+// filesOfReport reads a report's files, without their details, in upload
+// order.
+const filesOfReport = `SELECT ` + fileStateColumns + ` FROM files WHERE report_id = ? ORDER BY position`
 
 // findFilesWithDetails returns the files of the report in upload order,
 // with their details opened.

@@ -318,28 +318,14 @@ func (s *Store) RetractReport(ctx context.Context, reporterID, reportID int64, e
 // retracted, and returns it with its files, without documents: nothing that
 // closes a report reads them, and none is opened needlessly.
 func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, state guardian.ReportState, ev *guardian.AuditEvent) (*guardian.Report, error) {
-	column := "finished_at"
-	if state == guardian.ReportRetracted {
-		column = "retracted_at"
-	}
 	if s.d.OneStatementWrites() {
-		return s.closeReportStatement(ctx, reporterID, reportID, state, column, ev)
+		return s.closeReportStatement(ctx, reporterID, reportID, state, ev)
 	}
 	var r *guardian.Report
 	err := s.update(ctx, func(tx *tx) (err error) {
-		// Lock, check and change in one statement (see openReportWhere).
-		// A finished report is queued for triage and routing in the same
-		// statement: a crash cannot finish it unqueued.
-		set, args := `state = ?, modified_at = ?, `+column+` = ?`, []any{string(state), tx.t(tx.now), tx.t(tx.now)}
-		returning, queued := reportStateColumns, new(sql.NullInt64)
-		var dest []any
-		if state == guardian.ReportFinished {
-			set += `, route_order = ` + finishRoutingOrder + `, route_after = NULL, route_attempts = 0, route_error = NULL`
-			returning += `, route_order`
-			dest = append(dest, queued)
-		}
-		rows, err := tx.query(`UPDATE reports SET `+set+` WHERE `+openReportWhere+` RETURNING `+returning,
-			append(args, openReportArgs(tx.d, tx.now, reporterID, reportID)...)...)
+		queued := new(sql.NullInt64)
+		query, args, dest := closeStatement(tx.d, tx.now, reporterID, reportID, state, queued)
+		rows, err := tx.query(query, args...)
 		if err != nil {
 			return fmt.Errorf("update report %d: %w", reportID, err)
 		}
@@ -369,26 +355,41 @@ func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, sta
 	return r, err
 }
 
-// closeReportStatement is closeReport in one statement (see
-// [Dialect.OneStatementWrites]), with its event, then a read of the
-// report's files, which a closed report keeps as they are.
-func (s *Store) closeReportStatement(ctx context.Context, reporterID, reportID int64, state guardian.ReportState, column string, ev *guardian.AuditEvent) (*guardian.Report, error) {
-	now := s.clock()
-	evArgs, err := recordedArgs(s.d, ev, now, "report", strconv.FormatInt(reportID, 10), reportID, "")
-	if err != nil {
-		return nil, err
+// closeStatement is the UPDATE that moves the reporter's open report to
+// state, finished or retracted, at now, returning reportStateColumns, and
+// its arguments: it locks, checks and changes in one statement (see
+// openReportWhere). A finished report is queued for triage and routing in
+// the same statement, so that a crash cannot finish it unqueued, and the
+// statement also returns the order it was queued at, into queued: dest are
+// the destinations after reportStateColumns'.
+func closeStatement(d Dialect, now time.Time, reporterID, reportID int64, state guardian.ReportState, queued *sql.NullInt64) (query string, args, dest []any) {
+	column := "finished_at"
+	if state == guardian.ReportRetracted {
+		column = "retracted_at"
 	}
-	set, args := `state = ?, modified_at = ?, `+column+` = ?`, []any{string(state), s.d.TimeValue(now), s.d.TimeValue(now)}
-	returning, queued := reportStateColumns, new(sql.NullInt64)
-	r := new(guardian.Report)
-	dest := reportStateDest(r)
+	set, returning := `state = ?, modified_at = ?, `+column+` = ?`, reportStateColumns
 	if state == guardian.ReportFinished {
 		set += `, route_order = ` + finishRoutingOrder + `, route_after = NULL, route_attempts = 0, route_error = NULL`
 		returning += `, route_order`
 		dest = append(dest, queued)
 	}
-	err = s.writeStatement(ctx, recordedSQL("", `UPDATE reports SET `+set+` WHERE `+openReportWhere+` RETURNING `+returning, ""),
-		slices.Concat(args, openReportArgs(s.d, now, reporterID, reportID), evArgs), append(dest, &ev.ID)...)
+	args = append([]any{string(state), d.TimeValue(now), d.TimeValue(now)}, openReportArgs(d, now, reporterID, reportID)...)
+	return `UPDATE reports SET ` + set + ` WHERE ` + openReportWhere + ` RETURNING ` + returning, args, dest
+}
+
+// closeReportStatement is closeReport in one statement (see
+// [Dialect.OneStatementWrites]), with its event, then a read of the
+// report's files, which a closed report keeps as they are.
+func (s *Store) closeReportStatement(ctx context.Context, reporterID, reportID int64, state guardian.ReportState, ev *guardian.AuditEvent) (*guardian.Report, error) {
+	now := s.clock()
+	evArgs, err := recordedArgs(s.d, ev, now, "report", strconv.FormatInt(reportID, 10), reportID, "")
+	if err != nil {
+		return nil, err
+	}
+	queued, r := new(sql.NullInt64), new(guardian.Report)
+	query, args, dest := closeStatement(s.d, now, reporterID, reportID, state, queued)
+	err = s.writeStatement(ctx, recordedSQL("", query, ""), slices.Concat(args, evArgs),
+		slices.Concat(reportStateDest(r), dest, []any{&ev.ID})...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, s.view(ctx, func(tx *tx) error { return whyNotOpen(tx, reporterID, reportID) })
 	} else if err != nil {
@@ -418,7 +419,7 @@ func (s *Store) closeReportStatement(ctx context.Context, reporterID, reportID i
 // findClosedFiles returns the files of a closed report, which no longer
 // change, in upload order and without their details, in one statement.
 func (s *Store) findClosedFiles(ctx context.Context, reportID int64) ([]*guardian.File, error) {
-	rows, err := s.readDB.QueryContext(ctx, s.d.Rebind(`SELECT `+fileStateColumns+` FROM files WHERE report_id = ? ORDER BY position`), reportID)
+	rows, err := s.readDB.QueryContext(ctx, s.d.Rebind(filesOfReport), reportID)
 	if err != nil {
 		return nil, fmt.Errorf("find files: %w", s.d.FormatError(err))
 	}

@@ -129,7 +129,7 @@ type routingRun struct {
 	byAgency map[string]*guardian.Referral
 	// events are the audit events of the run's changes, in order, which
 	// its last statement appends (one round trip, not one each).
-	events []*guardian.AuditEvent
+	events []pendingEvent
 }
 
 // record records the audit event of one change by the run: it is checked
@@ -139,10 +139,11 @@ func (run *routingRun) record(cat guardian.AuditCategory, action, objectKind, ob
 		Actor: run.actor, Category: cat, Action: action, Reason: reason, Recipients: recipients, Justification: run.justification,
 		ObjectKind: objectKind, ObjectID: objectID,
 	}
-	if _, err := recordedArgs(run.tx.d, ev, run.tx.now, objectKind, objectID, run.reportID, ""); err != nil {
+	args, err := recordedArgs(run.tx.d, ev, run.tx.now, objectKind, objectID, run.reportID, "")
+	if err != nil {
 		return err
 	}
-	run.events = append(run.events, ev)
+	run.events = append(run.events, pendingEvent{ev, args})
 	return nil
 }
 

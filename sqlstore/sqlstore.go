@@ -13,7 +13,13 @@
 // Every method that changes state runs in one write transaction that also
 // appends its audit event, through a [Writer]: [TxWriter] commits each call
 // on its own, and package sqlite supplies one that batches concurrent calls
-// into a single commit. Reads of several statements run in a read-only
+// into a single commit. The intake's four writes (CreateReport, AddFile,
+// SetFileDetails, FinishReport and RetractReport) are the exception where
+// the dialect has [Dialect.OneStatementWrites] (PostgreSQL): each is one
+// statement holding the change and its event, committed by itself outside
+// the Writer, since there BEGIN, every statement and COMMIT are a round trip
+// to the server each (see recordedSQL); whatever that statement leaves
+// unchanged goes to the transaction, which says why. Reads of several statements run in a read-only
 // transaction so that a report and its files come from the same snapshot; a
 // read of one statement runs without one, since a statement sees one
 // snapshot by itself and BEGIN and COMMIT would cost a round trip each on
