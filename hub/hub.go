@@ -626,11 +626,20 @@ func (h *Hub) Reload(ctx context.Context, actor guardian.Actor) {
 	h.logger.Info("TLS certificate reloaded", slog.String("cert", h.cert.CertFile))
 }
 
-// ReloadOnSIGHUP calls Reload on every SIGHUP until ctx ends or stop is
-// called.
-func (h *Hub) ReloadOnSIGHUP(ctx context.Context) (stop func()) {
+// NotifySIGHUP starts catching SIGHUP, whose default action ends the
+// process, and returns the channel that receives it: a process calls it
+// before Open, so that a SIGHUP while the hub opens waits for
+// ReloadOnSIGHUP instead of killing the hub.
+func NotifySIGHUP() chan os.Signal {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGHUP)
+	return sig
+}
+
+// ReloadOnSIGHUP calls Reload on every SIGHUP that sig (from NotifySIGHUP)
+// receives, one received while the hub opened included, until ctx ends or
+// stop is called, which stops catching SIGHUP.
+func (h *Hub) ReloadOnSIGHUP(ctx context.Context, sig chan os.Signal) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -366,5 +368,67 @@ func TestRouteExplainKnownContent(t *testing.T) {
 	writeExplanation(&b, e)
 	if out := b.String(); !strings.Contains(out, "  triaged without the hash lists\n") || !strings.Contains(out, "Bundle (reports whose files match the same list items)\n  none\n") {
 		t.Errorf("explanation without lists:\n%s", out)
+	}
+}
+
+// TestSIGHUPWhileOpening: a SIGHUP that arrives while the hub opens (here,
+// while it migrates a new store) does not end the process, whose default
+// for SIGHUP is to die: the hub opens, serves, and reloads its network
+// once it can.
+func TestSIGHUPWhileOpening(t *testing.T) {
+	data := t.TempDir()
+	demo, err := filepath.Abs(filepath.Join("..", "..", "examples", "network-demo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(guardianBin, "serve", "--addr", "127.0.0.1:0", "--data", data, "--network", demo)
+	cmd.Env = cleanEnv()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done, serving := make(chan error, 1), make(chan struct{})
+	go func() {
+		// Drained to the end, so that the hub never blocks on its log.
+		sc := bufio.NewScanner(stderr)
+		sent, said := false, false
+		for sc.Scan() {
+			line := sc.Text()
+			if !sent && strings.Contains(line, "applied migration") {
+				sent = cmd.Process.Signal(syscall.SIGHUP) == nil
+			}
+			if sent && !said && servingURL.MatchString(line) {
+				said = true
+				close(serving)
+			}
+		}
+		done <- cmd.Wait()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done // closed once the hub has ended, whoever read its end
+	})
+	select {
+	case <-serving:
+	case err := <-done:
+		t.Fatalf("the hub ended before it served: %v", err)
+	case <-time.After(waitTimeout):
+		t.Fatal("the hub did not serve in time")
+	}
+
+	evs := MustWaitReloadEvents(t, data, 2)
+	if evs[0].Reason != "start" || evs[1].ActorName != "SIGHUP" {
+		t.Errorf("network.reload events %+v: want the start's, then the SIGHUP's", evs)
+	}
+	select {
+	case err, ended := <-done:
+		if ended {
+			t.Fatalf("the hub ended: %v", err)
+		}
+	default:
 	}
 }

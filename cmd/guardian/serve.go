@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
 	"time"
 
@@ -127,11 +128,13 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 	defer stopPprof()
+	sighup := hub.NotifySIGHUP()
+	defer signal.Stop(sighup)
 	h, err := hub.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	stopSIGHUP := h.ReloadOnSIGHUP(ctx)
+	stopSIGHUP := h.ReloadOnSIGHUP(ctx, sighup)
 	logger.Info("guardian version", slog.String("version", Version()))
 	if c.Ready != nil {
 		c.Ready(h.URL())
