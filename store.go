@@ -45,10 +45,16 @@ type Store interface {
 	FindReportByID(ctx context.Context, id int64) (*Report, error)
 	// FindReporterReport returns the report if it belongs to the reporter,
 	// else EREPORTNOTFOUND, without its documents and files: XML, Document
-	// and Files are nil. It is what a handler reads to check a report's
-	// state and expiry and to get its WrappedKey before accepting an
-	// upload, in one cheap query. It does not check the state.
+	// and Files are nil, in one cheap query. It does not check the state.
 	FindReporterReport(ctx context.Context, reporterID, reportID int64) (*Report, error)
+	// FindOpenReport is FindReporterReport for a request about to change
+	// the report (an upload checks that its report is open and takes its
+	// WrappedKey before it reads the file): a report this store opened or
+	// changed while it was open, and that is not past its expiry, may come
+	// from memory. A report that another hub process closed or touched
+	// meanwhile may then show as it was; the change that follows checks
+	// the report again, and refuses as FindReporterReport would.
+	FindOpenReport(ctx context.Context, reporterID, reportID int64) (*Report, error)
 
 	// AddFile attaches an uploaded file to an open report of the reporter
 	// and touches the report's modification time. f.ReportID, f.ID, the

@@ -308,9 +308,11 @@ func (s *Server) dropBlob(r *http.Request, up *upload) {
 	}
 }
 
-// openReport returns the reporter's report if files may still be added to it.
+// openReport returns the reporter's report if files may still be added to
+// it. The store may answer from memory (FindOpenReport); AddFile checks
+// again as it commits.
 func (s *Server) openReport(ctx context.Context, reporterID, id int64) (*guardian.Report, error) {
-	rep, err := s.Store.FindReporterReport(ctx, reporterID, id)
+	rep, err := s.Store.FindOpenReport(ctx, reporterID, id)
 	if err != nil {
 		return nil, err
 	}

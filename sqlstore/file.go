@@ -76,8 +76,10 @@ func (s *Store) AddFile(ctx context.Context, reporterID int64, f *guardian.File,
 		err = fmt.Errorf("%w: %w", guardian.Errorf(guardian.ECONFLICT, "File %s already exists.", f.ID), err)
 	}
 	if err != nil {
+		s.openReports.drop(f.ReportID) // maybe closed meanwhile: read it next time
 		return fmt.Errorf("add file: %w", err)
 	}
+	s.openReports.touch(f.ReportID, f.UploadedAt)
 	return nil
 }
 
@@ -165,6 +167,7 @@ func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, 
 	if s.d.OneStatementWrites() {
 		f, err := s.setFileDetailsStatement(ctx, reporterID, reportID, fileID, xml, details, viewed, ev)
 		if err == nil {
+			s.touchOpenReport(reportID, f)
 			return f, nil
 		} else if !errors.Is(err, errNotChanged) {
 			return nil, fmt.Errorf("set file details: %w", err)
@@ -211,9 +214,19 @@ func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, 
 	if errors.Is(err, errUnchanged) {
 		return f, nil
 	} else if err != nil {
+		s.openReports.drop(reportID) // maybe closed meanwhile: read it next time
 		return nil, fmt.Errorf("set file details: %w", err)
 	}
+	s.touchOpenReport(reportID, f)
 	return f, nil
+}
+
+// touchOpenReport records in openReports that the file's details changed
+// its report.
+func (s *Store) touchOpenReport(reportID int64, f *guardian.File) {
+	if f.DetailsAt != nil {
+		s.openReports.touch(reportID, *f.DetailsAt)
+	}
 }
 
 // errNotChanged says that setFileDetailsStatement changed nothing.
@@ -222,17 +235,23 @@ var errNotChanged = errors.New("nothing changed")
 // setFileDetailsStatement is SetFileDetails in one statement (see
 // [Dialect.OneStatementWrites]) where the file has no details yet, its
 // report is open and of the reporter: it locks the report, sets the file's
-// details sealed, touches the report and records ev. It reads the report's
-// key first, which does not change while the report is open. Where it
+// details sealed, touches the report and records ev. It needs the report's
+// key first, which does not change while the report is open: from
+// openReports, or read. Where it
 // changes nothing, errNotChanged: SetFileDetails's transaction then says
 // why, or finds a repeat.
 func (s *Store) setFileDetailsStatement(ctx context.Context, reporterID, reportID int64, fileID string, xml, details []byte, viewed any, ev *guardian.AuditEvent) (*guardian.File, error) {
 	k := reportKey{reportID: reportID, reporterID: reporterID}
-	err := s.queryRow(ctx, `SELECT wrapped_key FROM reports WHERE id = ? AND reporter_id = ?`, []any{reportID, reporterID}, &k.wrapped)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && k.wrapped == nil) {
-		return nil, errNotChanged
-	} else if err != nil {
-		return nil, fmt.Errorf("read report %d: %w", reportID, err)
+	now := s.clock()
+	if r, ok := s.openReports.get(reporterID, reportID, now); ok {
+		k.wrapped = r.WrappedKey
+	} else {
+		err := s.queryRow(ctx, `SELECT wrapped_key FROM reports WHERE id = ? AND reporter_id = ?`, []any{reportID, reporterID}, &k.wrapped)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && k.wrapped == nil) {
+			return nil, errNotChanged
+		} else if err != nil {
+			return nil, fmt.Errorf("read report %d: %w", reportID, err)
+		}
 	}
 	xmlLabel, jsonLabel := fileDetailsLabels(fileID)
 	sealedXML, err := s.seal(k, xmlLabel, xml)
@@ -243,7 +262,6 @@ func (s *Store) setFileDetailsStatement(ctx context.Context, reporterID, reportI
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock()
 	evArgs, err := recordedArgs(s.d, ev, now, "file", fileID, reportID, fileID)
 	if err != nil {
 		return nil, err
@@ -325,10 +343,20 @@ const filesOfReport = `SELECT ` + fileStateColumns + ` FROM files WHERE report_i
 // findFilesWithDetails returns the files of the report in upload order,
 // with their details opened.
 func (s *Store) findFilesWithDetails(tx *tx, k reportKey) ([]*guardian.File, error) {
-	rows, err := tx.query(`SELECT `+fileColumns+` FROM files WHERE report_id = ? ORDER BY position`, k.reportID)
+	rows, err := tx.query(filesWithDetailsOfReport, k.reportID)
 	if err != nil {
 		return nil, fmt.Errorf("find files: %w", err)
 	}
+	return s.openFiles(rows, k)
+}
+
+// filesWithDetailsOfReport reads a report's files with their details as
+// stored, in upload order.
+const filesWithDetailsOfReport = `SELECT ` + fileColumns + ` FROM files WHERE report_id = ? ORDER BY position`
+
+// openFiles scans the files of the report from rows (columns fileColumns),
+// with their details opened, and closes rows.
+func (s *Store) openFiles(rows *sql.Rows, k reportKey) ([]*guardian.File, error) {
 	var sealed []bool
 	files, err := scanFiles(rows, &sealed)
 	if err != nil {

@@ -49,6 +49,7 @@ func (s *Store) CreateReport(ctx context.Context, r *guardian.Report, ev *guardi
 	if err != nil {
 		return fmt.Errorf("create report: %w", err)
 	}
+	s.openReports.put(r)
 	return nil
 }
 
@@ -133,34 +134,63 @@ func (s *Store) FindReporterReport(ctx context.Context, reporterID, reportID int
 // FindReportByID implements [guardian.Store]. It opens the report's
 // documents and its files' details; those of a report whose key is
 // destroyed (expired) went with the key, and are nil.
+//
+// A closed report's row and files no longer change (but for sealing
+// documents stored in the clear, which each row says of itself), so its
+// files are read by a second statement of their own: the report's routing
+// reads every finished report, and on PostgreSQL a transaction's BEGIN and
+// COMMIT are two more round trips. An open report's row and files are read
+// in one transaction, as they may be changing.
 func (s *Store) FindReportByID(ctx context.Context, id int64) (*guardian.Report, error) {
 	if err := s.needSealer(); err != nil {
 		return nil, fmt.Errorf("find report %d: %w", id, err)
 	}
+	rows, err := s.readDB.QueryContext(ctx, s.d.Rebind(`SELECT `+reportColumns+` FROM reports WHERE id = ?`), id)
 	var r *guardian.Report
-	err := s.view(ctx, func(tx *tx) error {
-		rows, err := tx.query(`SELECT `+reportColumns+` FROM reports WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		var sealed bool
-		if r, err = scanOneReport(rows, &sealed); err != nil {
-			return err
-		}
+	if err == nil {
+		r, err = s.openReport(rows)
+	}
+	if err == nil && r.State != guardian.ReportOpen {
 		k := reportKey{reportID: r.ID, reporterID: r.ReporterID, wrapped: r.WrappedKey}
-		if r.XML, err = s.open(k, labelReportXML, r.XML, sealed); err != nil {
-			return err
+		if rows, err = s.readDB.QueryContext(ctx, s.d.Rebind(filesWithDetailsOfReport), id); err == nil {
+			r.Files, err = s.openFiles(rows, k)
 		}
-		if r.Document, err = s.open(k, labelReportJSON, r.Document, sealed); err != nil {
+	} else if err == nil {
+		err = s.view(ctx, func(tx *tx) error {
+			rows, err := tx.query(`SELECT `+reportColumns+` FROM reports WHERE id = ?`, id)
+			if err != nil {
+				return err
+			}
+			if r, err = s.openReport(rows); err != nil {
+				return err
+			}
+			r.Files, err = s.findFilesWithDetails(tx, reportKey{reportID: r.ID, reporterID: r.ReporterID, wrapped: r.WrappedKey})
 			return err
-		}
-		r.Files, err = s.findFilesWithDetails(tx, k)
-		return err
-	})
+		})
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, guardian.Errorf(guardian.EREPORTNOTFOUND, "Report %d not found.", id)
 	} else if err != nil {
-		return nil, fmt.Errorf("find report %d: %w", id, err)
+		return nil, fmt.Errorf("find report %d: %w", id, s.d.FormatError(err))
+	}
+	return r, nil
+}
+
+// openReport scans the one report of rows (columns reportColumns), without
+// its files, with its documents opened, and closes rows. No row is
+// sql.ErrNoRows.
+func (s *Store) openReport(rows *sql.Rows) (*guardian.Report, error) {
+	var sealed bool
+	r, err := scanOneReport(rows, &sealed)
+	if err != nil {
+		return nil, err
+	}
+	k := reportKey{reportID: r.ID, reporterID: r.ReporterID, wrapped: r.WrappedKey}
+	if r.XML, err = s.open(k, labelReportXML, r.XML, sealed); err != nil {
+		return nil, err
+	}
+	if r.Document, err = s.open(k, labelReportJSON, r.Document, sealed); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -318,6 +348,8 @@ func (s *Store) RetractReport(ctx context.Context, reporterID, reportID int64, e
 // retracted, and returns it with its files, without documents: nothing that
 // closes a report reads them, and none is opened needlessly.
 func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, state guardian.ReportState, ev *guardian.AuditEvent) (*guardian.Report, error) {
+	// Closed, or found not open: either way no longer open.
+	defer s.openReports.drop(reportID)
 	if s.d.OneStatementWrites() {
 		return s.closeReportStatement(ctx, reporterID, reportID, state, ev)
 	}
@@ -487,6 +519,9 @@ func (s *Store) ExpireReports(ctx context.Context, limit int) ([]*guardian.Repor
 	})
 	if err != nil {
 		return nil, fmt.Errorf("expire reports: %w", err)
+	}
+	for _, r := range reports {
+		s.openReports.drop(r.ID)
 	}
 	return reports, nil
 }

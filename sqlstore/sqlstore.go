@@ -23,7 +23,11 @@
 // transaction so that a report and its files come from the same snapshot; a
 // read of one statement runs without one, since a statement sees one
 // snapshot by itself and BEGIN and COMMIT would cost a round trip each on
-// PostgreSQL. The time of a change is read
+// PostgreSQL, and so does a closed report's, whose rows no longer change
+// ([Store.FindReportByID]). What the intake reads of an open report before
+// it writes (its owner, key and times) the store remembers for the reports
+// it opened, while they are open (openReports): a write checks the report
+// again in its own statement, so memory only spares a read. The time of a change is read
 // from [Options.Now] once per transaction and kept to microseconds, the
 // precision both databases store, so that a value set by the store compares
 // equal to the one read back.
@@ -129,6 +133,9 @@ type Store struct {
 	onReferral ReferralHook
 	sealer     Sealer
 	reportIDs  idPool // drawn ahead where the dialect can (CreateReport)
+	// openReports spares the intake's reads of an open report
+	// (FindOpenReport, SetFileDetails).
+	openReports openReports
 
 	// orderFixes counts the finishes whose routing order needed a second
 	// statement (see closeReport); RoutingOrderFixes reads it.

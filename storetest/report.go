@@ -251,3 +251,46 @@ var cmpJSON = cmp.Comparer(func(a, b json.RawMessage) bool {
 	}
 	return cmp.Equal(x, y)
 })
+
+// testFindOpenReport: FindOpenReport answers as FindReporterReport does
+// while the report is open and as it changes (the intake's requests read it
+// before they write), and after the report is closed or past its expiry.
+func testFindOpenReport(t *testing.T, e *env) {
+	a, b := e.reporter("service-a"), e.reporter("service-b")
+	same := func(reporterID, reportID int64) {
+		t.Helper()
+		want, wantErr := e.s.FindReporterReport(e.ctx, reporterID, reportID)
+		got, err := e.s.FindOpenReport(e.ctx, reporterID, reportID)
+		if guardian.ErrorCode(err) != guardian.ErrorCode(wantErr) || (err == nil) != (wantErr == nil) {
+			t.Fatalf("FindOpenReport: error %v, FindReporterReport: %v", err, wantErr)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("FindOpenReport of report %d (-FindReporterReport +FindOpenReport):\n%s", reportID, diff)
+		}
+	}
+	r := e.report(a.ID)
+	same(a.ID, r.ID)
+	same(b.ID, r.ID) // not b's
+	same(a.ID, r.ID+1000)
+
+	e.clock.Advance(time.Minute)
+	f := e.file(a.ID, r.ID)
+	same(a.ID, r.ID)
+	e.clock.Advance(time.Minute)
+	if _, err := e.s.SetFileDetails(e.ctx, a.ID, r.ID, f.ID, detailsXML, detailsJSON, reporterEvent(a.ID, "file.details")); err != nil {
+		t.Fatal(err)
+	}
+	same(a.ID, r.ID)
+	if _, err := e.s.FinishReport(e.ctx, a.ID, r.ID, reporterEvent(a.ID, "report.finish")); err != nil {
+		t.Fatal(err)
+	}
+	same(a.ID, r.ID)
+
+	// Past its expiry, and not yet marked expired: as stored, open.
+	idle := e.report(a.ID)
+	e.clock.Advance(guardian.OpenReportLifetime)
+	same(a.ID, idle.ID)
+	if got, err := e.s.FindOpenReport(e.ctx, a.ID, idle.ID); err != nil || e.clock.Now().Before(got.ExpiresAt()) {
+		t.Errorf("FindOpenReport of a report past its expiry: %v, expires at %v", err, got)
+	}
+}

@@ -40,6 +40,7 @@ func Run(t *testing.T, b Backend) {
 		{"Encryption/MigrationForeignKeys", testMigrationForeignKeys},
 		{"Reopen", testReopen},
 		{"SharedDatabase", testSharedDatabase},
+		{"OpenReportsTwoStores", testOpenReportsTwoStores},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -270,4 +271,58 @@ func testSharedDatabase(t *testing.T, b Backend) {
 	a, dsn := MustOpen(t, b, sqlstore.Options{Now: clock.Now})
 	other := MustOpenDSN(t, b, dsn, sqlstore.Options{Now: clock.Now})
 	addFileWhileFinishing(t, &env{t: t, ctx: t.Context(), s: a, clock: clock}, []guardian.Store{a, other})
+}
+
+// testOpenReportsTwoStores: two stores on one database, as two hub
+// processes. A report that one store opened and the other closed may still
+// look open to the first (FindOpenReport answers from memory), but no
+// change goes through: the first store's upload and file details are
+// refused as the report's state says, and from then on it reads the
+// report as it is.
+func testOpenReportsTwoStores(t *testing.T, b Backend) {
+	ctx := t.Context()
+	s, dsn := MustOpen(t, b, sqlstore.Options{})
+	other := MustOpenDSN(t, b, dsn, sqlstore.Options{})
+	rep := &guardian.Reporter{Name: "example-service", PasswordHash: "$argon2id$v=19$synthetic"}
+	if err := s.CreateReporter(ctx, rep, systemEvent("reporter.create")); err != nil {
+		t.Fatal(err)
+	}
+	open := func() (*guardian.Report, *guardian.File) {
+		t.Helper()
+		r := newReport(rep.ID)
+		if err := s.CreateReport(ctx, r, reporterEvent(rep.ID, "report.submit")); err != nil {
+			t.Fatal(err)
+		}
+		f := newFile(r.ID)
+		if err := s.AddFile(ctx, rep.ID, f, reporterEvent(rep.ID, "file.upload")); err != nil {
+			t.Fatal(err)
+		}
+		return r, f
+	}
+	wantState := func(r *guardian.Report, state guardian.ReportState) {
+		t.Helper()
+		got, err := s.FindOpenReport(ctx, rep.ID, r.ID)
+		if err != nil || got.State != state {
+			t.Fatalf("FindOpenReport after the refusal: %v, %+v; want state %s", err, got, state)
+		}
+	}
+
+	finished, _ := open()
+	if _, err := other.FinishReport(ctx, rep.ID, finished.ID, reporterEvent(rep.ID, "report.finish")); err != nil {
+		t.Fatal(err)
+	}
+	err := s.AddFile(ctx, rep.ID, newFile(finished.ID), reporterEvent(rep.ID, "file.upload"))
+	wantCode(t, err, guardian.EFINISHED)
+	wantState(finished, guardian.ReportFinished)
+
+	retracted, f := open()
+	if _, err := other.RetractReport(ctx, rep.ID, retracted.ID, reporterEvent(rep.ID, "report.retract")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.SetFileDetails(ctx, rep.ID, retracted.ID, f.ID, detailsXML, detailsJSON, reporterEvent(rep.ID, "file.details"))
+	wantCode(t, err, guardian.ERETRACTED)
+	wantState(retracted, guardian.ReportRetracted)
+	if got, err := other.FindReportByID(ctx, retracted.ID); err != nil || got.Files[0].DetailsAt != nil {
+		t.Errorf("the retracted report's file has details: %v", err)
+	}
 }

@@ -77,6 +77,7 @@ func RunStoreTests(t *testing.T, open Opener) {
 		{"Report/Create", testCreateReport},
 		{"Report/IDsIncrease", testReportIDsIncrease},
 		{"Report/OtherReporter", testOtherReporter},
+		{"Report/FindOpen", testFindOpenReport},
 		{"Report/Invalid", testInvalidReport},
 		{"File/Add", testAddFile},
 		{"File/Refused", testAddFileRefused},
