@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,6 +118,107 @@ func TestRecordedChangeLocksRowFirst(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the finish did not end once the row was free")
+	}
+	var events int
+	if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM audit_events WHERE report_id = $1 AND action = 'report.finish'`, r.ID).Scan(&events); err != nil {
+		t.Fatal(err)
+	}
+	if events != 1 {
+		t.Errorf("%d report.finish events recorded, want 1", events)
+	}
+	// The holder changed nothing: the finish's one statement did it all.
+	if n := s.ClosesRetried(); n != 0 {
+		t.Errorf("%d closes went on to the transaction, want 0", n)
+	}
+}
+
+// TestFinishSeesChangeItWaitedFor: an upload committed while the finish
+// waits for the report's row (a reporter racing its own finish) is among
+// the files the finish returns and orders the routing by. The finish's
+// statement sees the files of its snapshot, taken before the upload
+// committed, so it must give way to the transaction, which reads them
+// after; a finish that waited for nothing is one statement.
+func TestFinishSeesChangeItWaitedFor(t *testing.T) {
+	skipUnlessConfigured(t)
+	ctx := context.Background()
+	s, dsn := storetest.MustOpen(t, storetest.Postgres, sqlstore.Options{})
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	rep := &guardian.Reporter{Name: "racing", PasswordHash: "$argon2id$v=19$synthetic"}
+	if err := s.CreateReporter(ctx, rep, event(guardian.ActorSystem, "0", "reporter.create")); err != nil {
+		t.Fatal(err)
+	}
+	open := func() *guardian.Report {
+		r := &guardian.Report{ReporterID: rep.ID, XML: []byte(`<report/>`), Document: []byte(`{}`), WrappedKey: []byte("synthetic key")}
+		if err := s.CreateReport(ctx, r, event(guardian.ActorReporter, fmt.Sprint(rep.ID), "report.submit")); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	finish := func(r *guardian.Report) <-chan *guardian.Report {
+		done := make(chan *guardian.Report, 1)
+		go func() {
+			got, err := s.FinishReport(ctx, rep.ID, r.ID, event(guardian.ActorReporter, fmt.Sprint(rep.ID), "report.finish"))
+			if err != nil {
+				t.Errorf("finish: %v", err)
+			}
+			done <- got
+		}()
+		return done
+	}
+
+	quiet := open()
+	if got := <-finish(quiet); got == nil || len(got.Files) != 0 || s.ClosesRetried() != 0 {
+		t.Fatalf("a finish that waited for nothing: %+v, %d closes retried, want 0", got, s.ClosesRetried())
+	}
+
+	r := open()
+	upload, err := raw.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer upload.Rollback()
+	// An upload as AddFile's statement makes it: the report's row
+	// counts the file, which is inserted at that position.
+	const fileID = "0123456789abcdef0123456789abcdef"
+	if _, err := upload.ExecContext(ctx, `UPDATE reports SET file_count = file_count + 1, modified_at = now() WHERE id = $1`, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := upload.ExecContext(ctx, `INSERT INTO files (position, id, report_id, name, size, md5, sha1, sha256, uploaded_at, blob_key, wrapped_key, sealed)
+		VALUES (1, $1, $2, 'racing.jpg', 1, $3, $4, $5, now(), 'blobs/racing', 'wrapped', TRUE)`,
+		fileID, r.ID, strings.Repeat("a", 32), strings.Repeat("b", 40), strings.Repeat("c", 64)); err != nil {
+		t.Fatal(err)
+	}
+	done := finish(r)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		err := raw.QueryRowContext(ctx, `SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'`).Scan(&waiting)
+		if err != nil {
+			t.Fatal(err)
+		} else if waiting > 0 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatal("the finish never waited for the report's row")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := upload.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-done:
+		if got == nil || len(got.Files) != 1 || got.Files[0].ID != fileID {
+			t.Errorf("the finish returned %+v; want the file uploaded while it waited", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the finish did not end once the row was free")
+	}
+	if n := s.ClosesRetried(); n != 1 {
+		t.Errorf("%d closes went on to the transaction, want 1", n)
 	}
 	var events int
 	if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM audit_events WHERE report_id = $1 AND action = 'report.finish'`, r.ID).Scan(&events); err != nil {

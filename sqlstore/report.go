@@ -3,11 +3,13 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/guardian-network/guardian"
@@ -351,12 +353,18 @@ func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, sta
 	// Closed, or found not open: either way no longer open.
 	defer s.openReports.drop(reportID)
 	if s.d.OneStatementWrites() {
-		return s.closeReportStatement(ctx, reporterID, reportID, state, ev)
+		r, err := s.closeReportStatement(ctx, reporterID, reportID, state, ev)
+		if !errors.Is(err, errNotChanged) {
+			return r, err
+		}
+		// Not open, or changed since the statement's snapshot: the
+		// transaction below says which, or closes it.
+		s.closesRetried.Add(1)
 	}
 	var r *guardian.Report
 	err := s.update(ctx, func(tx *tx) (err error) {
 		queued := new(sql.NullInt64)
-		query, args, dest := closeStatement(tx.d, tx.now, reporterID, reportID, state, queued)
+		query, args, dest := closeStatement(tx.d, tx.now, reporterID, reportID, state, queued, nil)
 		rows, err := tx.query(query, args...)
 		if err != nil {
 			return fmt.Errorf("update report %d: %w", reportID, err)
@@ -394,46 +402,65 @@ func (s *Store) closeReport(ctx context.Context, reporterID, reportID int64, sta
 // the same statement, so that a crash cannot finish it unqueued, and the
 // statement also returns the order it was queued at, into queued: dest are
 // the destinations after reportStateColumns'.
-func closeStatement(d Dialect, now time.Time, reporterID, reportID int64, state guardian.ReportState, queued *sql.NullInt64) (query string, args, dest []any) {
+//
+// With files (closeReportStatement's), the UPDATE also returns the
+// report's files, as filesJSON reads them, into *files, and matches the
+// report only if its row is still the version that the statement's
+// snapshot sees: its WITH query seen must give that version.
+func closeStatement(d Dialect, now time.Time, reporterID, reportID int64, state guardian.ReportState, queued *sql.NullInt64, files *[]byte) (query string, args, dest []any) {
 	column := "finished_at"
 	if state == guardian.ReportRetracted {
 		column = "retracted_at"
 	}
-	set, returning := `state = ?, modified_at = ?, `+column+` = ?`, reportStateColumns
+	set, from, where, returning := `state = ?, modified_at = ?, `+column+` = ?`, "", openReportWhere, reportStateColumns
 	if state == guardian.ReportFinished {
 		set += `, route_order = ` + finishRoutingOrder + `, route_after = NULL, route_attempts = 0, route_error = NULL`
 		returning += `, route_order`
 		dest = append(dest, queued)
 	}
+	if files != nil {
+		from, where, returning = ` FROM seen`, where+` AND reports.xmin = seen.version`, returning+`, `+filesJSON
+		dest = append(dest, files)
+	}
 	args = append([]any{string(state), d.TimeValue(now), d.TimeValue(now)}, openReportArgs(d, now, reporterID, reportID)...)
-	return `UPDATE reports SET ` + set + ` WHERE ` + openReportWhere + ` RETURNING ` + returning, args, dest
+	return `UPDATE reports SET ` + set + from + ` WHERE ` + where + ` RETURNING ` + returning, args, dest
 }
 
 // closeReportStatement is closeReport in one statement (see
-// [Dialect.OneStatementWrites]), with its event, then a read of the
-// report's files, which a closed report keeps as they are.
+// [Dialect.OneStatementWrites]), with its event and the report's files,
+// which a closed report keeps as they are. The files are those of the
+// statement's snapshot, which misses an upload or a file's details
+// committed while the statement waited for the report's row: so the
+// statement closes the report only if no change to its row was committed
+// since that snapshot. The row's version (PostgreSQL's xmin, the
+// transaction that wrote it) says so: every intake write to an open
+// report writes its row, and the row the UPDATE finds once it holds the
+// lock is the latest. Where it changes nothing (the report is not open,
+// or was changed meanwhile), errNotChanged: closeReport's transaction
+// then says why, or closes it reading the files after the change.
 func (s *Store) closeReportStatement(ctx context.Context, reporterID, reportID int64, state guardian.ReportState, ev *guardian.AuditEvent) (*guardian.Report, error) {
 	now := s.clock()
 	evArgs, err := recordedArgs(s.d, ev, now, "report", strconv.FormatInt(reportID, 10), reportID, "")
 	if err != nil {
 		return nil, err
 	}
-	queued, r := new(sql.NullInt64), new(guardian.Report)
-	query, args, dest := closeStatement(s.d, now, reporterID, reportID, state, queued)
-	err = s.writeStatement(ctx, recordedSQL("", query, ""), slices.Concat(args, evArgs),
+	queued, r, files := new(sql.NullInt64), new(guardian.Report), []byte(nil)
+	query, args, dest := closeStatement(s.d, now, reporterID, reportID, state, queued, &files)
+	err = s.writeStatement(ctx, recordedSQL(`seen AS (SELECT xmin AS version FROM reports WHERE id = ?)`, query, ""),
+		slices.Concat([]any{reportID}, args, evArgs),
 		slices.Concat(reportStateDest(r), dest, []any{&ev.ID})...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, s.view(ctx, func(tx *tx) error { return whyNotOpen(tx, reporterID, reportID) })
+		return nil, errNotChanged
 	} else if err != nil {
 		return nil, fmt.Errorf("update report %d: %w", reportID, err)
 	}
-	if r.Files, err = s.findClosedFiles(ctx, r.ID); err != nil {
-		return nil, err
+	if r.Files, err = decodeFilesJSON(r.ID, files); err != nil {
+		return nil, fmt.Errorf("update report %d: %w", reportID, err)
 	}
-	// See closeReport: files whose details were committed while the
-	// statement waited for the report's row have their say now. The
-	// order is changed only while the report waits in the queue with the
-	// statement's: a routing that has begun reads the files itself.
+	// See closeReport: the statement's order and the rule's agree, as
+	// they read the same files; should they not, the rule's is stored
+	// while the report waits in the queue with the statement's (a routing
+	// that has begun reads the files itself).
 	if state == guardian.ReportFinished && queued.Int64 != int64(r.RoutingOrder()) {
 		s.orderFixes.Add(1)
 		err := s.update(ctx, func(tx *tx) error {
@@ -448,14 +475,57 @@ func (s *Store) closeReportStatement(ctx context.Context, reporterID, reportID i
 	return r, nil
 }
 
-// findClosedFiles returns the files of a closed report, which no longer
-// change, in upload order and without their details, in one statement.
-func (s *Store) findClosedFiles(ctx context.Context, reportID int64) ([]*guardian.File, error) {
-	rows, err := s.readDB.QueryContext(ctx, s.d.Rebind(filesOfReport), reportID)
-	if err != nil {
-		return nil, fmt.Errorf("find files: %w", s.d.FormatError(err))
+// filesJSON is a sub-select, for a statement on reports, of the report's
+// files in upload order, without their details, as a JSON array of arrays
+// (NULL for none) that decodeFilesJSON reads: a statement returns one row,
+// and a report has any number of files. It is for PostgreSQL's one
+// statement writes only (json_agg, encode).
+const filesJSON = `(SELECT json_agg(json_build_array(f.id, f.name, f.size, f.md5, f.sha1, f.sha256, f.uploaded_at,
+	f.blob_key, encode(f.wrapped_key, 'hex'), f.details_at, f.image_status, f.pdq, f.pdq_quality, f.pdq_dihedral,
+	f.viewed_by_reporter) ORDER BY f.position) FROM files f WHERE f.report_id = reports.id)`
+
+// decodeFilesJSON reads the files of the report that filesJSON returned.
+func decodeFilesJSON(reportID int64, data []byte) ([]*guardian.File, error) {
+	files := []*guardian.File{}
+	if data == nil {
+		return files, nil
 	}
-	return scanFiles(rows, nil)
+	var rows [][]json.RawMessage
+	if err := json.Unmarshal(data, &rows); err != nil {
+		return nil, fmt.Errorf("read files: %w", err)
+	}
+	for _, row := range rows {
+		f := &guardian.File{ReportID: reportID}
+		var wrapped string
+		var pdq, dihedral *string
+		dest := []any{&f.ID, &f.Name, &f.Size, &f.MD5, &f.SHA1, &f.SHA256, &f.UploadedAt,
+			&f.BlobKey, &wrapped, &f.DetailsAt, &f.ImageStatus, &pdq, &f.PDQQuality, &dihedral,
+			&f.ViewedByReporter}
+		if len(row) != len(dest) {
+			return nil, fmt.Errorf("read files: %d columns, want %d", len(row), len(dest))
+		}
+		for i, d := range dest {
+			if err := json.Unmarshal(row[i], d); err != nil {
+				return nil, fmt.Errorf("read files: column %d: %w", i+1, err)
+			}
+		}
+		var err error
+		if f.WrappedKey, err = hex.DecodeString(wrapped); err != nil {
+			return nil, fmt.Errorf("read files: wrapped key: %w", err)
+		}
+		f.UploadedAt = f.UploadedAt.UTC()
+		if f.DetailsAt != nil {
+			*f.DetailsAt = f.DetailsAt.UTC()
+		}
+		if pdq != nil {
+			f.PDQ = *pdq
+		}
+		if dihedral != nil && *dihedral != "" {
+			f.PDQDihedral = strings.Split(*dihedral, ",")
+		}
+		files = append(files, f)
+	}
+	return files, nil
 }
 
 // finishRoutingOrder is [guardian.Report.RoutingOrder] in SQL, for the

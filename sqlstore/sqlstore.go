@@ -140,7 +140,17 @@ type Store struct {
 	// orderFixes counts the finishes whose routing order needed a second
 	// statement (see closeReport); RoutingOrderFixes reads it.
 	orderFixes atomic.Int64
+	// closesRetried counts the closes whose one statement changed nothing
+	// (see closeReportStatement); ClosesRetried reads it.
+	closesRetried atomic.Int64
 }
+
+// ClosesRetried returns how many finishes and retractions since the store
+// was opened went on to a transaction because their one statement
+// ([Dialect.OneStatementWrites]) changed nothing: the report was not open,
+// or a change to it was committed while the statement waited for its row.
+// It stays 0 on SQLite, and where reporters do not race their own finish.
+func (s *Store) ClosesRetried() int64 { return s.closesRetried.Load() }
 
 // RoutingOrderFixes returns how many finishes since the store was opened
 // stored [guardian.Report.RoutingOrder] over their UPDATE's own reading of

@@ -294,3 +294,56 @@ func testFindOpenReport(t *testing.T, e *env) {
 		t.Errorf("FindOpenReport of a report past its expiry: %v, expires at %v", err, got)
 	}
 }
+
+// testFinishFiles: the report FinishReport and RetractReport return has
+// its files as FindFiles reads them, every column: plain, PDQ-hashed with
+// the hashes of its rotations, with details that say the reporter viewed
+// the file or not.
+func testFinishFiles(t *testing.T, e *env) {
+	rep := e.reporter("example-service")
+	for _, close := range []string{"finish", "retract"} {
+		r := e.report(rep.ID)
+		e.file(rep.ID, r.ID)
+		q := 93
+		hashed := newFile(r.ID)
+		hashed.ImageStatus, hashed.PDQ, hashed.PDQQuality = guardian.ImageHashed, randomHex(32), &q
+		hashed.PDQDihedral = []string{hashed.PDQ}
+		for range 7 {
+			hashed.PDQDihedral = append(hashed.PDQDihedral, randomHex(32))
+		}
+		if err := e.s.AddFile(e.ctx, rep.ID, hashed, reporterEvent(rep.ID, "file.upload")); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(time.Second)
+		for _, viewed := range []bool{true, false} {
+			f := e.file(rep.ID, r.ID)
+			js := json.RawMessage(`{"fileViewedByEsp": ` + fmt.Sprint(viewed) + `}`)
+			if _, err := e.s.SetFileDetails(e.ctx, rep.ID, r.ID, f.ID, detailsXML, js, reporterEvent(rep.ID, "file.details")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := e.find(r.ID).Files
+		for _, f := range want {
+			f.DetailsXML, f.Details = nil, nil // closing reads no details
+		}
+		var closed *guardian.Report
+		var err error
+		if close == "finish" {
+			closed, err = e.s.FinishReport(e.ctx, rep.ID, r.ID, reporterEvent(rep.ID, "report.finish"))
+		} else {
+			closed, err = e.s.RetractReport(e.ctx, rep.ID, r.ID, reporterEvent(rep.ID, "report.retract"))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, closed.Files); diff != "" || len(want) != 4 {
+			t.Errorf("files of the report as %s returns it (-FindReportByID without details +%s), %d files:\n%s", close, close, len(want), diff)
+		}
+	}
+	// And a report without files: none, not nil.
+	r := e.report(rep.ID)
+	closed, err := e.s.FinishReport(e.ctx, rep.ID, r.ID, reporterEvent(rep.ID, "report.finish"))
+	if err != nil || closed.Files == nil || len(closed.Files) != 0 {
+		t.Errorf("finish of a report without files: %v, files %v", err, closed.Files)
+	}
+}

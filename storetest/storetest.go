@@ -78,6 +78,7 @@ func RunStoreTests(t *testing.T, open Opener) {
 		{"Report/IDsIncrease", testReportIDsIncrease},
 		{"Report/OtherReporter", testOtherReporter},
 		{"Report/FindOpen", testFindOpenReport},
+		{"Report/FinishFiles", testFinishFiles},
 		{"Report/Invalid", testInvalidReport},
 		{"File/Add", testAddFile},
 		{"File/Refused", testAddFileRefused},
