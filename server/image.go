@@ -18,18 +18,28 @@ const MaxHashedImage = 32 << 20
 
 // imageBuffer keeps the first bytes of an upload in memory, up to a limit,
 // for hashing once the upload is complete. Past the limit it lets go of
-// them. It never leaves plaintext behind: when it grows, the old buffer is
-// zeroed, and Wipe zeroes the last one.
+// them, and so it does as soon as the first bytes show a file that is not
+// an image of a format the hub decodes (a video, an archive): such a file
+// is never hashed, and its plaintext need not stay in memory while it
+// streams in. It never leaves plaintext behind: when it grows, the old
+// buffer is zeroed, and Wipe zeroes the last one.
 type imageBuffer struct {
-	buf  []byte
-	max  int
-	over bool
+	buf      []byte
+	max      int
+	over     bool // past max
+	sniffed  bool // the first sniffLen bytes were looked at
+	notImage bool // and they are of no image format
 }
+
+// sniffLen is how many bytes tell whether a file can be an image: the
+// image package tells a format by its first bytes (webp's, the longest of
+// those the hub decodes, are 15).
+const sniffLen = 64
 
 // Write implements io.Writer; it never fails, so that hashing can never
 // fail an upload.
 func (b *imageBuffer) Write(p []byte) (int, error) {
-	if b.over {
+	if b.over || b.notImage {
 		return len(p), nil
 	}
 	if len(b.buf)+len(p) > b.max {
@@ -44,6 +54,13 @@ func (b *imageBuffer) Write(p []byte) (int, error) {
 		b.buf = grown
 	}
 	b.buf = append(b.buf, p...)
+	if !b.sniffed && len(b.buf) >= sniffLen {
+		b.sniffed = true
+		if _, _, err := image.DecodeConfig(bytes.NewReader(b.buf[:sniffLen])); errors.Is(err, image.ErrFormat) {
+			b.notImage = true
+			b.Wipe()
+		}
+	}
 	return len(p), nil
 }
 
@@ -60,6 +77,10 @@ func hashImage(b *imageBuffer, f *guardian.File) {
 	defer b.Wipe()
 	if b.over {
 		f.ImageStatus = guardian.ImageTooLarge
+		return
+	}
+	if b.notImage {
+		f.ImageStatus = guardian.ImageNotImage
 		return
 	}
 	// image.DecodeConfig tells a format it does not know (not an image)

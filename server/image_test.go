@@ -28,6 +28,16 @@ func noiseImage(seed uint64, w, h int) *image.RGBA {
 	return img
 }
 
+// noiseBytes are n random bytes from a fixed seed: no image.
+func noiseBytes(seed uint64, n int) []byte {
+	rng := rand.New(rand.NewPCG(seed, 2))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = uint8(rng.UintN(256))
+	}
+	return b
+}
+
 // gradientImage is a synthetic image of a diagonal gradient.
 func gradientImage(w, h int) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
@@ -90,6 +100,9 @@ func TestUploadHashesImages(t *testing.T) {
 		{"notes.txt", []byte("synthetic text, not an image\n"), guardian.ImageNotImage, "", 0},
 		{"cut.png", noisePNG[:len(noisePNG)/2], guardian.ImageUndecodable, "", 0},
 		{"big.png", big, guardian.ImageTooLarge, "", 0},
+		// No image format, whatever its size: not kept to be hashed.
+		{"noise.bin", noiseBytes(2, 100<<10), guardian.ImageNotImage, "", 0},
+		{"big.bin", make([]byte, server.MaxHashedImage+1), guardian.ImageNotImage, "", 0},
 	}
 	fileIDs := map[string]string{}
 	for _, tc := range tests {
