@@ -47,6 +47,20 @@ func (b *imageBuffer) Write(p []byte) (int, error) {
 		b.Wipe()
 		return len(p), nil
 	}
+	if !b.sniffed && len(b.buf)+len(p) >= sniffLen {
+		// Before the buffer grows to hold p: most of an upload comes in
+		// its first pieces.
+		b.sniffed = true
+		var head [sniffLen]byte
+		copy(head[copy(head[:], b.buf):], p)
+		_, _, err := image.DecodeConfig(bytes.NewReader(head[:]))
+		clear(head[:])
+		if errors.Is(err, image.ErrFormat) {
+			b.notImage = true
+			b.Wipe()
+			return len(p), nil
+		}
+	}
 	if len(b.buf)+len(p) > cap(b.buf) {
 		grown := make([]byte, len(b.buf), min(max(2*cap(b.buf), len(b.buf)+len(p), 64<<10), b.max))
 		copy(grown, b.buf)
@@ -54,13 +68,6 @@ func (b *imageBuffer) Write(p []byte) (int, error) {
 		b.buf = grown
 	}
 	b.buf = append(b.buf, p...)
-	if !b.sniffed && len(b.buf) >= sniffLen {
-		b.sniffed = true
-		if _, _, err := image.DecodeConfig(bytes.NewReader(b.buf[:sniffLen])); errors.Is(err, image.ErrFormat) {
-			b.notImage = true
-			b.Wipe()
-		}
-	}
 	return len(p), nil
 }
 
