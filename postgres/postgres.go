@@ -9,7 +9,11 @@
 // Several hub processes may share one database. Lifecycle operations lock
 // the report's row (each, one statement here, locks it first), so that a
 // finish, an upload and a retract of the same report run one after another
-// whichever process serves them. Report ids are drawn ahead from the
+// whichever process serves them; a finish that waited for a row another
+// process changed gives way to a transaction, so that it answers with the
+// files as they are then. A process remembers the reports it opened while
+// they are open, and the writes that follow check them again, so a report
+// closed by another process is refused as it should be. Report ids are drawn ahead from the
 // reports' sequence in blocks per process, dropped after a second, so ids
 // follow the order reports are opened in to within that second. Migrations
 // hold an advisory lock, so that processes starting together do not race

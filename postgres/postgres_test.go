@@ -51,23 +51,9 @@ func BenchmarkList(b *testing.B) {
 // queue behind it, and every writer behind the integrator, for as long as
 // the row stayed locked.
 func TestRecordedChangeLocksRowFirst(t *testing.T) {
-	skipUnlessConfigured(t)
-	ctx := context.Background()
-	s, dsn := storetest.MustOpen(t, storetest.Postgres, sqlstore.Options{})
-	raw, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-
-	rep := &guardian.Reporter{Name: "lock-order", PasswordHash: "$argon2id$v=19$synthetic"}
-	if err := s.CreateReporter(ctx, rep, event(guardian.ActorSystem, "0", "reporter.create")); err != nil {
-		t.Fatal(err)
-	}
-	r := &guardian.Report{ReporterID: rep.ID, XML: []byte(`<report/>`), Document: []byte(`{}`), WrappedKey: []byte("synthetic key")}
-	if err := s.CreateReport(ctx, r, event(guardian.ActorReporter, fmt.Sprint(rep.ID), "report.submit")); err != nil {
-		t.Fatal(err)
-	}
+	rig := newRowRig(t)
+	ctx, s, raw, rep := rig.ctx, rig.s, rig.raw, rig.rep
+	r := rig.open()
 
 	holder, err := raw.BeginTx(ctx, nil)
 	if err != nil {
@@ -86,20 +72,7 @@ func TestRecordedChangeLocksRowFirst(t *testing.T) {
 
 	// Wait for the finish to wait for the row, then look at what its
 	// backend holds.
-	var waiter int
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := raw.QueryRowContext(ctx, `SELECT pid FROM pg_locks WHERE NOT granted AND locktype = 'transactionid' LIMIT 1`).Scan(&waiter)
-		if err == nil {
-			break
-		} else if !errors.Is(err, sql.ErrNoRows) {
-			t.Fatal(err)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the finish never waited for the report's row")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waiter := rig.waiter()
 	var advisory int
 	if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM pg_locks WHERE pid = $1 AND locktype = 'advisory' AND granted`, waiter).Scan(&advisory); err != nil {
 		t.Fatal(err)
@@ -139,25 +112,8 @@ func TestRecordedChangeLocksRowFirst(t *testing.T) {
 // committed, so it must give way to the transaction, which reads them
 // after; a finish that waited for nothing is one statement.
 func TestFinishSeesChangeItWaitedFor(t *testing.T) {
-	skipUnlessConfigured(t)
-	ctx := context.Background()
-	s, dsn := storetest.MustOpen(t, storetest.Postgres, sqlstore.Options{})
-	raw, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	rep := &guardian.Reporter{Name: "racing", PasswordHash: "$argon2id$v=19$synthetic"}
-	if err := s.CreateReporter(ctx, rep, event(guardian.ActorSystem, "0", "reporter.create")); err != nil {
-		t.Fatal(err)
-	}
-	open := func() *guardian.Report {
-		r := &guardian.Report{ReporterID: rep.ID, XML: []byte(`<report/>`), Document: []byte(`{}`), WrappedKey: []byte("synthetic key")}
-		if err := s.CreateReport(ctx, r, event(guardian.ActorReporter, fmt.Sprint(rep.ID), "report.submit")); err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
+	rig := newRowRig(t)
+	ctx, s, raw, rep, open := rig.ctx, rig.s, rig.raw, rig.rep, rig.open
 	finish := func(r *guardian.Report) <-chan *guardian.Report {
 		done := make(chan *guardian.Report, 1)
 		go func() {
@@ -193,19 +149,7 @@ func TestFinishSeesChangeItWaitedFor(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := finish(r)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var waiting int
-		err := raw.QueryRowContext(ctx, `SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'`).Scan(&waiting)
-		if err != nil {
-			t.Fatal(err)
-		} else if waiting > 0 {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatal("the finish never waited for the report's row")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	rig.waiter()
 	if err := upload.Commit(); err != nil {
 		t.Fatal(err)
 	}
@@ -226,6 +170,62 @@ func TestFinishSeesChangeItWaitedFor(t *testing.T) {
 	}
 	if events != 1 {
 		t.Errorf("%d report.finish events recorded, want 1", events)
+	}
+}
+
+// rowRig is a store, a raw connection to its database beside it and a
+// reporter, for tests that hold a report's row while the store waits for it.
+type rowRig struct {
+	t   *testing.T
+	ctx context.Context
+	s   *sqlstore.Store
+	raw *sql.DB
+	rep *guardian.Reporter
+}
+
+func newRowRig(t *testing.T) *rowRig {
+	skipUnlessConfigured(t)
+	s, dsn := storetest.MustOpen(t, storetest.Postgres, sqlstore.Options{})
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	rig := &rowRig{t: t, ctx: context.Background(), s: s, raw: raw,
+		rep: &guardian.Reporter{Name: "example-service", PasswordHash: "$argon2id$v=19$synthetic"}}
+	if err := s.CreateReporter(rig.ctx, rig.rep, event(guardian.ActorSystem, "0", "reporter.create")); err != nil {
+		t.Fatal(err)
+	}
+	return rig
+}
+
+// open opens a report of the rig's reporter.
+func (rig *rowRig) open() *guardian.Report {
+	rig.t.Helper()
+	r := &guardian.Report{ReporterID: rig.rep.ID, XML: []byte(`<report/>`), Document: []byte(`{}`), WrappedKey: []byte("synthetic key")}
+	if err := rig.s.CreateReport(rig.ctx, r, event(guardian.ActorReporter, fmt.Sprint(rig.rep.ID), "report.submit")); err != nil {
+		rig.t.Fatal(err)
+	}
+	return r
+}
+
+// waiter waits until a backend waits for a row another transaction holds,
+// and returns its pid.
+func (rig *rowRig) waiter() int {
+	rig.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var pid int
+		err := rig.raw.QueryRowContext(rig.ctx, `SELECT pid FROM pg_locks WHERE NOT granted AND locktype = 'transactionid' LIMIT 1`).Scan(&pid)
+		if err == nil {
+			return pid
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			rig.t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			rig.t.Fatal("the finish never waited for the report's row")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
