@@ -167,7 +167,7 @@ func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, 
 	if s.d.OneStatementWrites() {
 		f, err := s.setFileDetailsStatement(ctx, reporterID, reportID, fileID, xml, details, viewed, ev)
 		if err == nil {
-			s.touchOpenReport(reportID, f)
+			s.rememberDetails(reportID, f)
 			return f, nil
 		} else if !errors.Is(err, errNotChanged) {
 			return nil, fmt.Errorf("set file details: %w", err)
@@ -181,12 +181,7 @@ func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, 
 		if err != nil {
 			return err
 		}
-		xmlLabel, jsonLabel := fileDetailsLabels(fileID)
-		sealedXML, err := s.seal(k, xmlLabel, xml)
-		if err != nil {
-			return err
-		}
-		sealedDetails, err := s.seal(k, jsonLabel, details)
+		sealedXML, sealedDetails, err := s.sealDetails(k, fileID, xml, details)
 		if err != nil {
 			return err
 		}
@@ -217,13 +212,26 @@ func (s *Store) SetFileDetails(ctx context.Context, reporterID, reportID int64, 
 		s.openReports.drop(reportID) // maybe closed meanwhile: read it next time
 		return nil, fmt.Errorf("set file details: %w", err)
 	}
-	s.touchOpenReport(reportID, f)
+	s.rememberDetails(reportID, f)
 	return f, nil
 }
 
-// touchOpenReport records in openReports that the file's details changed
-// its report.
-func (s *Store) touchOpenReport(reportID int64, f *guardian.File) {
+// sealDetails seals a file's details, as received and parsed, under its
+// report's key, bound to the file.
+func (s *Store) sealDetails(k reportKey, fileID string, xml, details []byte) (sealedXML, sealedDetails []byte, err error) {
+	xmlLabel, jsonLabel := fileDetailsLabels(fileID)
+	if sealedXML, err = s.seal(k, xmlLabel, xml); err != nil {
+		return nil, nil, err
+	}
+	if sealedDetails, err = s.seal(k, jsonLabel, details); err != nil {
+		return nil, nil, err
+	}
+	return sealedXML, sealedDetails, nil
+}
+
+// rememberDetails records in openReports that the file's details changed
+// its report, which postpones its expiry.
+func (s *Store) rememberDetails(reportID int64, f *guardian.File) {
 	if f.DetailsAt != nil {
 		s.openReports.touch(reportID, *f.DetailsAt)
 	}
@@ -253,12 +261,7 @@ func (s *Store) setFileDetailsStatement(ctx context.Context, reporterID, reportI
 			return nil, fmt.Errorf("read report %d: %w", reportID, err)
 		}
 	}
-	xmlLabel, jsonLabel := fileDetailsLabels(fileID)
-	sealedXML, err := s.seal(k, xmlLabel, xml)
-	if err != nil {
-		return nil, err
-	}
-	sealedDetails, err := s.seal(k, jsonLabel, details)
+	sealedXML, sealedDetails, err := s.sealDetails(k, fileID, xml, details)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/guardian-network/guardian"
@@ -494,18 +493,21 @@ func decodeFilesJSON(reportID int64, data []byte) ([]*guardian.File, error) {
 	if err := json.Unmarshal(data, &rows); err != nil {
 		return nil, fmt.Errorf("read files: %w", err)
 	}
-	for _, row := range rows {
-		f := &guardian.File{ReportID: reportID}
+	for _, cols := range rows {
+		// Into a fileRow, as a scan of fileStateColumns would fill it, so
+		// that the file is made as every other read of files makes it.
+		row := fileRow{f: guardian.File{ReportID: reportID}}
+		f := &row.f
 		var wrapped string
 		var pdq, dihedral *string
 		dest := []any{&f.ID, &f.Name, &f.Size, &f.MD5, &f.SHA1, &f.SHA256, &f.UploadedAt,
 			&f.BlobKey, &wrapped, &f.DetailsAt, &f.ImageStatus, &pdq, &f.PDQQuality, &dihedral,
 			&f.ViewedByReporter}
-		if len(row) != len(dest) {
-			return nil, fmt.Errorf("read files: %d columns, want %d", len(row), len(dest))
+		if len(cols) != len(dest) {
+			return nil, fmt.Errorf("read files: %d columns, want %d", len(cols), len(dest))
 		}
 		for i, d := range dest {
-			if err := json.Unmarshal(row[i], d); err != nil {
+			if err := json.Unmarshal(cols[i], d); err != nil {
 				return nil, fmt.Errorf("read files: column %d: %w", i+1, err)
 			}
 		}
@@ -518,12 +520,15 @@ func decodeFilesJSON(reportID int64, data []byte) ([]*guardian.File, error) {
 			*f.DetailsAt = f.DetailsAt.UTC()
 		}
 		if pdq != nil {
-			f.PDQ = *pdq
+			row.pdq = sql.NullString{String: *pdq, Valid: true}
 		}
-		if dihedral != nil && *dihedral != "" {
-			f.PDQDihedral = strings.Split(*dihedral, ",")
+		if dihedral != nil {
+			row.dihedral = sql.NullString{String: *dihedral, Valid: true}
 		}
-		files = append(files, f)
+		if f.ViewedByReporter != nil {
+			row.viewed = sql.NullBool{Bool: *f.ViewedByReporter, Valid: true}
+		}
+		files = append(files, row.file())
 	}
 	return files, nil
 }

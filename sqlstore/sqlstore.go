@@ -13,7 +13,7 @@
 // Every method that changes state runs in one write transaction that also
 // appends its audit event, through a [Writer]: [TxWriter] commits each call
 // on its own, and package sqlite supplies one that batches concurrent calls
-// into a single commit. The intake's four writes (CreateReport, AddFile,
+// into a single commit. The intake's writes (CreateReport, AddFile,
 // SetFileDetails, FinishReport and RetractReport) are the exception where
 // the dialect has [Dialect.OneStatementWrites] (PostgreSQL): each is one
 // statement holding the change and its event, committed by itself outside
