@@ -173,6 +173,87 @@ func TestFinishSeesChangeItWaitedFor(t *testing.T) {
 	}
 }
 
+// TestRoutingSeesRoutingItWaitedFor: a routing run that waits for the
+// report's row while another run holds it reads, once the other commits,
+// the referrals it created: the first statement's view is older than the
+// other run's commit, so the run must not trust what that statement saw of
+// the report's referrals (Store.lockForRouting). A run that waited for
+// nothing trusts it.
+func TestRoutingSeesRoutingItWaitedFor(t *testing.T) {
+	rig := newRowRig(t)
+	ctx, s := rig.ctx, rig.s
+	r := rig.open()
+	if _, err := s.FinishReport(ctx, rig.rep.ID, r.ID, event(guardian.ActorReporter, fmt.Sprint(rig.rep.ID), "report.finish")); err != nil {
+		t.Fatal(err)
+	}
+	actor := guardian.Actor{Kind: guardian.ActorSystem, Name: "routing"}
+	update := func(agencies ...string) *guardian.RoutingUpdate {
+		u := &guardian.RoutingUpdate{
+			Assessment: &guardian.Assessment{RulesVersion: "synthetic-1"},
+			Triage: &guardian.Triage{Score: 50, Label: guardian.LabelReferral, Priority: guardian.Priority2, ReviewPriority: guardian.Priority2,
+				Reasons: []guardian.Reason{}, RulesVersion: "synthetic-1"},
+		}
+		for _, a := range agencies {
+			u.Create = append(u.Create, &guardian.Referral{AgencyID: a, Countries: []string{"PY"}, Channel: guardian.ChannelDirect,
+				Reason: guardian.ReasonPartner, Priority: guardian.Priority2, Label: guardian.LabelReferral, HandlingCode: "synthetic",
+				DataScope: guardian.ScopeReporterContacts, AcknowledgeWithin: 24 * time.Hour, RetentionDays: 365})
+		}
+		return u
+	}
+
+	// The first run holds the row, inside its transaction, until let go.
+	inside, letGo, first := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		first <- s.RouteReport(ctx, r.ID, actor, "synthetic-network", time.Now(), time.Now(),
+			func(st *guardian.RoutingState) (*guardian.RoutingUpdate, error) {
+				close(inside)
+				<-letGo
+				return update("py-partner"), nil
+			})
+	}()
+	<-inside
+	seen, second := make(chan int, 1), make(chan error, 1)
+	go func() {
+		second <- s.RouteReport(ctx, r.ID, actor, "synthetic-network", time.Now(), time.Now(),
+			func(st *guardian.RoutingState) (*guardian.RoutingUpdate, error) {
+				seen <- len(st.Referrals)
+				return &guardian.RoutingUpdate{}, nil
+			})
+	}()
+	rig.waiter()
+	close(letGo)
+	for _, done := range []chan error{first, second} {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("RouteReport: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a routing run did not end")
+		}
+	}
+	if n := <-seen; n != 1 {
+		t.Errorf("the run that waited saw %d referrals, want the 1 the other created", n)
+	}
+	if n := s.RoutingLocksRetried(); n != 1 {
+		t.Errorf("%d routing runs locked the row again, want 1", n)
+	}
+
+	// A run that waits for nothing takes what its one statement saw.
+	if err := s.RouteReport(ctx, r.ID, actor, "synthetic-network", time.Now(), time.Now(),
+		func(st *guardian.RoutingState) (*guardian.RoutingUpdate, error) {
+			if len(st.Referrals) != 1 {
+				t.Errorf("a run that waited for nothing saw %d referrals, want 1", len(st.Referrals))
+			}
+			return &guardian.RoutingUpdate{}, nil
+		}); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.RoutingLocksRetried(); n != 1 {
+		t.Errorf("%d routing runs locked the row again, want still 1", n)
+	}
+}
+
 // rowRig is a store, a raw connection to its database beside it and a
 // reporter, for tests that hold a report's row while the store waits for it.
 type rowRig struct {
@@ -223,7 +304,7 @@ func (rig *rowRig) waiter() int {
 			rig.t.Fatal(err)
 		}
 		if time.Now().After(deadline) {
-			rig.t.Fatal("the finish never waited for the report's row")
+			rig.t.Fatal("nothing waited for the report's row")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -81,27 +81,26 @@ func (s *Store) ImportHashList(ctx context.Context, l *guardian.HashList, entrie
 	return nil
 }
 
-// FindHashLists implements [guardian.HashListStore].
+// FindHashLists implements [guardian.HashListStore]. It is one statement,
+// on the read pool outside any transaction: the routing reads the lists
+// before every report it matches (hashlist.Matcher), and one statement
+// sees one state of them.
 func (s *Store) FindHashLists(ctx context.Context) ([]*guardian.HashList, error) {
-	var lists []*guardian.HashList
-	err := s.view(ctx, func(tx *tx) error {
-		rows, err := tx.query(`SELECT ` + hashListColumns + ` FROM hash_lists ORDER BY name`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		lists = []*guardian.HashList{}
-		for rows.Next() {
-			var l guardian.HashList
-			if err := rows.Scan(&l.ID, &l.Name, &l.Source, &l.Categories, &l.Version, &l.Format, &l.Entries, timeScanner{&l.ImportedAt}); err != nil {
-				return err
-			}
-			lists = append(lists, &l)
-		}
-		return rows.Err()
-	})
+	rows, err := s.readDB.QueryContext(ctx, s.d.Rebind(`SELECT `+hashListColumns+` FROM hash_lists ORDER BY name`))
 	if err != nil {
-		return nil, fmt.Errorf("find hash lists: %w", err)
+		return nil, fmt.Errorf("find hash lists: %w", s.d.FormatError(err))
+	}
+	defer rows.Close()
+	lists := []*guardian.HashList{}
+	for rows.Next() {
+		var l guardian.HashList
+		if err := rows.Scan(&l.ID, &l.Name, &l.Source, &l.Categories, &l.Version, &l.Format, &l.Entries, timeScanner{&l.ImportedAt}); err != nil {
+			return nil, fmt.Errorf("find hash lists: %w", err)
+		}
+		lists = append(lists, &l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find hash lists: %w", s.d.FormatError(err))
 	}
 	return lists, nil
 }
@@ -218,7 +217,16 @@ func (s *Store) SetReportHashMatches(ctx context.Context, reportID int64, matche
 	if err := checkMatches(matches); err != nil {
 		return fmt.Errorf("set report %d hash matches: %w", reportID, err)
 	}
-	if err := s.update(ctx, func(tx *tx) error { return replaceHashMatches(tx, reportID, matches) }); err != nil {
+	err := s.update(ctx, func(tx *tx) error {
+		// Write the report's row first, as a routing run does: the two
+		// replace the matches one after the other, and a run that waited
+		// for this one reads the matches again (Store.lockForRouting).
+		if _, err := tx.exec(`UPDATE reports SET route_attempts = route_attempts WHERE id = ?`, reportID); err != nil {
+			return fmt.Errorf("lock report: %w", err)
+		}
+		return replaceHashMatches(tx, reportID, matches, true)
+	})
+	if err != nil {
 		return fmt.Errorf("set report %d hash matches: %w", reportID, err)
 	}
 	return nil
@@ -236,9 +244,9 @@ func checkMatches(matches []guardian.KnownMatch) error {
 }
 
 // replaceHashMatches replaces report reportID's recorded matches in tx;
-// matches must have passed checkMatches. A report without matches that had
-// none costs one DELETE that finds nothing.
-func replaceHashMatches(tx *tx, reportID int64, matches []guardian.KnownMatch) error {
+// matches must have passed checkMatches. Unless mayHave, the report is
+// known to have none recorded, and nothing is deleted.
+func replaceHashMatches(tx *tx, reportID int64, matches []guardian.KnownMatch, mayHave bool) error {
 	if len(matches) > 0 {
 		ids, err := reportFileIDs(tx, reportID)
 		if err != nil {
@@ -250,8 +258,10 @@ func replaceHashMatches(tx *tx, reportID int64, matches []guardian.KnownMatch) e
 			}
 		}
 	}
-	if _, err := tx.exec(`DELETE FROM report_hash_matches WHERE report_id = ?`, reportID); err != nil {
-		return fmt.Errorf("delete old matches: %w", err)
+	if mayHave {
+		if _, err := tx.exec(`DELETE FROM report_hash_matches WHERE report_id = ?`, reportID); err != nil {
+			return fmt.Errorf("delete old matches: %w", err)
+		}
 	}
 	for start := 0; start < len(matches); start += matchBatch {
 		batch := matches[start:min(start+matchBatch, len(matches))]

@@ -37,10 +37,11 @@ func queueRouting(tx *tx, reportID int64, order int) error {
 }
 
 // unqueueRouting takes a routed report out of the queue, in the routing's
-// transaction; a report that was not queued is left as it is.
+// transaction. It writes the row even if the report was not queued: every
+// routing run changes the report's row (see Store.lockForRouting).
 func unqueueRouting(tx *tx, reportID int64) error {
 	_, err := tx.exec(`UPDATE reports SET route_order = NULL, route_after = NULL, route_attempts = 0, route_error = NULL
-		WHERE id = ? AND (route_order IS NOT NULL OR route_error IS NOT NULL)`, reportID)
+		WHERE id = ?`, reportID)
 	if err != nil {
 		return fmt.Errorf("take report %d out of the routing queue: %w", reportID, err)
 	}

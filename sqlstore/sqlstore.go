@@ -143,6 +143,9 @@ type Store struct {
 	// closesRetried counts the closes whose one statement changed nothing
 	// (see closeReportStatement); ClosesRetried reads it.
 	closesRetried atomic.Int64
+	// routingLocksRetried counts the routing runs that found the report's
+	// row changed while they waited for it (Store.lockForRouting).
+	routingLocksRetried atomic.Int64
 }
 
 // ClosesRetried returns how many finishes and retractions since the store
