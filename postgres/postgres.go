@@ -11,7 +11,8 @@
 // finish, an upload and a retract of the same report run one after another
 // whichever process serves them; a finish that waited for a row another
 // process changed gives way to a transaction, so that it answers with the
-// files as they are then. A process remembers the reports it opened while
+// files as they are then; likewise a routing run that waited for another's
+// reads, after the lock, what the other wrote. A process remembers the reports it opened while
 // they are open, and the writes that follow check them again, so a report
 // closed by another process is refused as it should be. Report ids are drawn ahead from the
 // reports' sequence in blocks per process, dropped after a second, so ids
