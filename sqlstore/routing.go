@@ -82,8 +82,8 @@ var routingHasAll = routingHas{referrals: true, overrides: true, assessment: tru
 // On PostgreSQL ([Dialect.OneStatementWrites]) this is one statement, which
 // also tells whether the report has referrals, overrides, an assessment
 // and hash matches, so that a report's first routing reads none of them
-// and deletes no matches: with the queue's UPDATE, 5 round trips fewer. The statement sees the database as it was when it
-// began; if it then waited for another transaction holding the row, what
+// // and deletes no matches: with the queue's UPDATE, 5 round trips fewer.
+// The statement sees the database as it was when it began; if it then waited for another transaction holding the row, what
 // that one wrote is not in its view. So it changes the row only if the row
 // is still the version its view holds (xmin, as the finish checks): every
 // routing run changes the row, so a run that committed meanwhile changed
@@ -92,10 +92,10 @@ var routingHasAll = routingHas{referrals: true, overrides: true, assessment: tru
 // the lock, each read seeing what committed before it.
 func (s *Store) lockForRouting(tx *tx, k *reportKey) (routingHas, error) {
 	var state guardian.ReportState
+	has, err := routingHasAll, sql.ErrNoRows
 	if s.d.OneStatementWrites() {
-		var has routingHas
-		err := tx.queryRow(`WITH seen AS (SELECT xmin AS version FROM reports WHERE id = ?)
-			UPDATE reports SET route_order = NULL, route_after = NULL, route_attempts = 0, route_error = NULL
+		err = tx.queryRow(`WITH seen AS (SELECT xmin AS version FROM reports WHERE id = ?)
+			UPDATE reports SET `+unqueued+`
 			FROM seen WHERE reports.id = ? AND reports.xmin = seen.version
 			RETURNING reports.state, reports.reporter_id, reports.wrapped_key,
 				EXISTS (SELECT 1 FROM referrals WHERE referrals.report_id = reports.id),
@@ -103,29 +103,30 @@ func (s *Store) lockForRouting(tx *tx, k *reportKey) (routingHas, error) {
 				EXISTS (SELECT 1 FROM report_assessments WHERE report_assessments.report_id = reports.id),
 				EXISTS (SELECT 1 FROM report_hash_matches WHERE report_hash_matches.report_id = reports.id)`,
 			[]any{k.reportID, k.reportID}, &state, &k.reporterID, &k.wrapped, &has.referrals, &has.overrides, &has.assessment, &has.matches)
-		switch {
-		case err == nil && state != guardian.ReportFinished:
-			return has, guardian.Errorf(guardian.EREPORTNOTFOUND, "Report %d not found.", k.reportID)
-		case err == nil:
-			return has, nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return has, fmt.Errorf("lock report %d: %w", k.reportID, err)
+		if errors.Is(err, sql.ErrNoRows) {
+			s.routingLocksRetried.Add(1)
 		}
-		s.routingLocksRetried.Add(1)
 	}
-	err := tx.queryRow(`SELECT state, reporter_id, wrapped_key FROM reports WHERE id = ?`+tx.d.LockRow(), []any{k.reportID},
-		&state, &k.reporterID, &k.wrapped)
+	inOne := err == nil // the one statement also took it out of the queue
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tx.queryRow(`SELECT state, reporter_id, wrapped_key FROM reports WHERE id = ?`+tx.d.LockRow(), []any{k.reportID},
+			&state, &k.reporterID, &k.wrapped)
+	}
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && state != guardian.ReportFinished) {
-		return routingHasAll, guardian.Errorf(guardian.EREPORTNOTFOUND, "Report %d not found.", k.reportID)
+		return has, guardian.Errorf(guardian.EREPORTNOTFOUND, "Report %d not found.", k.reportID)
 	} else if err != nil {
-		return routingHasAll, fmt.Errorf("lock report %d: %w", k.reportID, err)
+		return has, fmt.Errorf("lock report %d: %w", k.reportID, err)
 	}
-	return routingHasAll, unqueueRouting(tx, k.reportID)
+	if !inOne {
+		err = unqueueRouting(tx, k.reportID)
+	}
+	return has, err
 }
 
 // RoutingLocksRetried returns how many routing runs found the report's row
-// changed while they waited for it, and locked it again to read what
-// changed (see lockForRouting): for tests and the curious.
+// changed while they waited for it (or found no report), and locked it
+// again to read what changed (see lockForRouting): for tests and the
+// curious.
 func (s *Store) RoutingLocksRetried() int64 { return s.routingLocksRetried.Load() }
 
 // applyRouting applies u, recording one audit event per decision: the

@@ -36,12 +36,14 @@ func queueRouting(tx *tx, reportID int64, order int) error {
 	return nil
 }
 
+// unqueued is what a report's row holds out of the routing queue.
+const unqueued = `route_order = NULL, route_after = NULL, route_attempts = 0, route_error = NULL`
+
 // unqueueRouting takes a routed report out of the queue, in the routing's
 // transaction. It writes the row even if the report was not queued: every
 // routing run changes the report's row (see Store.lockForRouting).
 func unqueueRouting(tx *tx, reportID int64) error {
-	_, err := tx.exec(`UPDATE reports SET route_order = NULL, route_after = NULL, route_attempts = 0, route_error = NULL
-		WHERE id = ?`, reportID)
+	_, err := tx.exec(`UPDATE reports SET `+unqueued+` WHERE id = ?`, reportID)
 	if err != nil {
 		return fmt.Errorf("take report %d out of the routing queue: %w", reportID, err)
 	}
