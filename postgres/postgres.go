@@ -92,10 +92,11 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*sqlstore.Sto
 		return nil, fmt.Errorf("postgres: connect to %s@%s/%s: %w", cfg.User, cfg.Host, cfg.Database, err)
 	}
 	s, err := sqlstore.New(ctx, sqlstore.Config{
-		Dialect:    dialect{},
-		DB:         db,
-		Migrations: Migrations(),
-		Options:    opts,
+		Dialect:            dialect{},
+		DB:                 db,
+		NewStatementWriter: func() sqlstore.StatementWriter { return newPipeline(db, pipelineLanes) },
+		Migrations:         Migrations(),
+		Options:            opts,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)

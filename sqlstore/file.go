@@ -98,7 +98,7 @@ func (s *Store) addFileStatement(ctx context.Context, reporterID int64, f *guard
 		return err
 	}
 	var inserted string
-	err = s.writeStatement(ctx, recordedSQL(
+	err = s.writeStatement(ctx, f.ReportID, recordedSQL(
 		`report AS (UPDATE reports SET modified_at = ?, file_count = file_count + 1 WHERE `+openReportWhere+` RETURNING file_count)`,
 		`INSERT INTO files (`+insertFileColumns+`)
 			SELECT report.file_count, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, ?, ?, ?, ? FROM report RETURNING id`, ""),
@@ -270,7 +270,7 @@ func (s *Store) setFileDetailsStatement(ctx context.Context, reporterID, reportI
 		return nil, err
 	}
 	var row fileRow
-	err = s.writeStatement(ctx, recordedSQL(
+	err = s.writeStatement(ctx, reportID, recordedSQL(
 		`report AS (SELECT id FROM reports WHERE `+openReportWhere+s.d.LockRow()+`)`,
 		`UPDATE files SET details_xml = ?, details = ?, sealed = TRUE, details_at = ?, viewed_by_reporter = ?
 			FROM report WHERE files.id = ? AND files.report_id = report.id AND files.details_xml IS NULL

@@ -66,7 +66,7 @@ func (s *Store) insertReport(ctx context.Context, r *guardian.Report, id int64, 
 	if err != nil {
 		return err
 	}
-	err = s.writeStatement(ctx, recordedSQL("", `
+	err = s.writeStatement(ctx, id, recordedSQL("", `
 		INSERT INTO reports (id, reporter_id, state, opened_at, modified_at, xml, document, sealed, wrapped_key, provisional_priority)
 		`+override+` VALUES (?, ?, ?, ?, ?, ?, ?, TRUE, ?, ?)
 		RETURNING id`, ""),
@@ -445,7 +445,7 @@ func (s *Store) closeReportStatement(ctx context.Context, reporterID, reportID i
 	}
 	queued, r, files := new(sql.NullInt64), new(guardian.Report), []byte(nil)
 	query, args, dest := closeStatement(s.d, now, reporterID, reportID, state, queued, &files)
-	err = s.writeStatement(ctx, recordedSQL(`seen AS (SELECT xmin AS version FROM reports WHERE id = ?)`, query, ""),
+	err = s.writeStatement(ctx, reportID, recordedSQL(`seen AS (SELECT xmin AS version FROM reports WHERE id = ?)`, query, ""),
 		slices.Concat([]any{reportID}, args, evArgs),
 		slices.Concat(reportStateDest(r), dest, []any{&ev.ID})...)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -115,6 +115,10 @@ type Config struct {
 	// [TxWriter] on DB. It is called after migrations have run, so the
 	// Writer may take DB's connections for itself.
 	NewWriter func() Writer
+	// NewStatementWriter returns what runs the one-statement writes of a
+	// dialect with [Dialect.OneStatementWrites]; nil means each runs on
+	// DB by itself. Like NewWriter it is called after migrations.
+	NewStatementWriter func() StatementWriter
 	// Migrations are the embedded NNNN_description.sql files, unless
 	// Options.Migrations replaces them.
 	Migrations fs.FS
@@ -127,6 +131,7 @@ type Store struct {
 	db         *sql.DB
 	readDB     *sql.DB
 	writer     Writer
+	statements StatementWriter
 	now        guardian.Clock
 	logger     *slog.Logger
 	migrations []migration
@@ -171,6 +176,7 @@ func New(ctx context.Context, cfg Config) (_ *Store, err error) {
 		d:          cfg.Dialect,
 		db:         cfg.DB,
 		readDB:     cfg.ReadDB,
+		statements: soloStatements{db: cfg.DB},
 		now:        cfg.Options.Now,
 		logger:     cfg.Options.Logger,
 		onReferral: cfg.Options.OnReferral,
@@ -216,6 +222,9 @@ func New(ctx context.Context, cfg Config) (_ *Store, err error) {
 	if cfg.NewWriter != nil {
 		s.writer = cfg.NewWriter()
 	}
+	if cfg.NewStatementWriter != nil {
+		s.statements = cfg.NewStatementWriter()
+	}
 	return s, nil
 }
 
@@ -224,6 +233,9 @@ func (s *Store) Close() error {
 	var errs []error
 	if s.writer != nil {
 		errs = append(errs, s.writer.Close())
+	}
+	if s.statements != nil {
+		errs = append(errs, s.statements.Close())
 	}
 	if s.readDB != s.db {
 		errs = append(errs, s.readDB.Close())
@@ -306,6 +318,33 @@ type Writer interface {
 	Close() error
 }
 
+// StatementWriter runs the one-statement writes of a dialect with
+// [Dialect.OneStatementWrites] (see [Store.writeStatement]).
+type StatementWriter interface {
+	// WriteStatement runs query, in the driver's placeholder syntax, and
+	// scans the row it returns into dest; no row is sql.ErrNoRows. The
+	// statement may be committed together with other callers' in one
+	// transaction, but never fails because of theirs. nil means it is
+	// committed and durable; an error from the database comes as the
+	// driver returned it. key is the report the statement writes:
+	// statements of one report may be run one after another, in the order
+	// they came, so that two transactions never wait for each other's
+	// rows of one report.
+	WriteStatement(ctx context.Context, key int64, query string, args []any, dest ...any) error
+	// Close stops the writer; later calls fail.
+	Close() error
+}
+
+// soloStatements is the plain [StatementWriter]: each statement on db, a
+// transaction by itself.
+type soloStatements struct{ db *sql.DB }
+
+func (w soloStatements) WriteStatement(ctx context.Context, _ int64, query string, args []any, dest ...any) error {
+	return w.db.QueryRowContext(ctx, query, args...).Scan(dest...)
+}
+
+func (soloStatements) Close() error { return nil }
+
 // TxWriter is the plain [Writer]: one database transaction per call.
 type TxWriter struct {
 	DB      *sql.DB
@@ -374,13 +413,14 @@ func (s *Store) update(ctx context.Context, fn func(tx *tx) error) error {
 	})
 }
 
-// writeStatement runs one statement that writes, committed by itself (on
-// PostgreSQL a statement outside a transaction block is a transaction of
-// its own, durable when it returns, with synchronous_commit on), and scans
-// the row it returns into dest; no row is sql.ErrNoRows. Only for the
-// dialects with [Dialect.OneStatementWrites].
-func (s *Store) writeStatement(ctx context.Context, query string, args []any, dest ...any) error {
-	err := s.db.QueryRowContext(ctx, s.d.Rebind(query), args...).Scan(dest...)
+// writeStatement runs one statement that writes report key, through the
+// [StatementWriter]: committed by itself or with other requests' in one
+// transaction (on PostgreSQL, durable when it returns, with
+// synchronous_commit on), and scans the row it returns into dest; no row
+// is sql.ErrNoRows. Only for the dialects with
+// [Dialect.OneStatementWrites].
+func (s *Store) writeStatement(ctx context.Context, key int64, query string, args []any, dest ...any) error {
+	err := s.statements.WriteStatement(ctx, key, s.d.Rebind(query), args, dest...)
 	return s.d.FormatError(err)
 }
 
