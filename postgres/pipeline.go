@@ -49,9 +49,10 @@ type pipeline struct {
 	batches, statements, rerun atomic.Int64
 }
 
-// Pipeline settings. Two lanes let the server run one batch while the hub
-// fills the next; more would put more backends beside the routing's on the
-// server's CPU for no fewer round trips.
+// Pipeline settings. Two lanes, so that a batch the server is slow with
+// holds up half the intake rather than all of it; one, two and four ran
+// alike in BenchmarkFlow (docs/performance.md, "seventh"), and more lanes
+// mean smaller batches.
 const (
 	pipelineLanes = 2
 	maxPipelined  = 64
@@ -66,7 +67,9 @@ const (
 // version 2), which would hold up the audit integrator and every writer
 // behind it; so a batch whose statement waits longer fails, and its
 // statements run again by themselves, each of which takes the barrier only
-// once it has its row (sqlstore's recordedSQL). It lasts for the batch's
+// once it has its row (sqlstore's recordedSQL). It also ends the wait of
+// two hub processes' batches for each other's rows of one report, which
+// the lanes cannot prevent across processes. It lasts for the batch's
 // transaction only (set_config's is_local).
 const pipelineLockTimeout = "100ms"
 

@@ -16,9 +16,11 @@
 // into a single commit. The intake's writes (CreateReport, AddFile,
 // SetFileDetails, FinishReport and RetractReport) are the exception where
 // the dialect has [Dialect.OneStatementWrites] (PostgreSQL): each is one
-// statement holding the change and its event, committed by itself outside
-// the Writer, since there BEGIN, every statement and COMMIT are a round trip
-// to the server each (see recordedSQL); whatever that statement leaves
+// statement holding the change and its event, run outside the Writer by a
+// [StatementWriter] (PostgreSQL's sends those of concurrent requests as one
+// batch, one round trip and one commit), since there BEGIN, every
+// statement and COMMIT are a round trip to the server each (see
+// recordedSQL); whatever that statement leaves
 // unchanged goes to the transaction, which says why. Reads of several statements run in a read-only
 // transaction so that a report and its files come from the same snapshot; a
 // read of one statement runs without one, since a statement sees one
