@@ -37,8 +37,9 @@ import (
 // holds fails too, after pipelineLockTimeout, and runs again by itself.
 // These statements run beside the lane, which goes on with the next
 // batch: they are transactions of one statement each, which wait for a
-// row holding no other. When the outcome is unknown (the connection broke after sending),
-// every caller gets the error, as it would for a statement of its own.
+// row holding no other. When the outcome is unknown (the connection broke
+// after sending), every caller gets the error, as it would for a statement
+// of its own.
 type pipeline struct {
 	db    *sql.DB
 	lanes []chan *pipelined

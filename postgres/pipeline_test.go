@@ -1,17 +1,17 @@
-package postgres
+package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/guardian-network/guardian/postgres"
+	"github.com/guardian-network/guardian/storetest"
 )
 
 // pipelineRig is a pipeline of one lane on a schema of its own, with a
@@ -20,41 +20,20 @@ type pipelineRig struct {
 	t   *testing.T
 	ctx context.Context
 	db  *sql.DB
-	p   *pipeline
+	p   *postgres.Pipeline
 }
 
 func newPipelineRig(t *testing.T) *pipelineRig {
-	dsn := os.Getenv("GUARDIAN_TEST_POSTGRES")
-	if dsn == "" {
-		if os.Getenv("GUARDIAN_TEST_REQUIRE_ALL") != "" {
-			t.Fatalf("%s is not set", "GUARDIAN_TEST_POSTGRES")
-		}
-		t.Skipf("%s is not set", "GUARDIAN_TEST_POSTGRES")
-	}
 	ctx := context.Background()
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	schema := "pipeline_" + rand.Text()[:10]
-	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema+`; CREATE TABLE `+schema+`.t (id bigint PRIMARY KEY, v int NOT NULL CHECK (v >= 0))`); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`) })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	db, err := sql.Open("pgx", u.String())
+	db, err := sql.Open("pgx", storetest.PostgresDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	p := newPipeline(db, 1)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL CHECK (v >= 0))`); err != nil {
+		t.Fatal(err)
+	}
+	p := postgres.NewPipeline(db, 1)
 	t.Cleanup(func() { p.Close() })
 	return &pipelineRig{t: t, ctx: ctx, db: db, p: p}
 }
@@ -63,16 +42,18 @@ func newPipelineRig(t *testing.T) *pipelineRig {
 // wait for it and go as one batch; it returns when the lane has taken the
 // sleep.
 func (rig *pipelineRig) busy(d time.Duration) <-chan error {
-	before := rig.p.batches.Load()
+	before, _, _ := rig.p.Pipelined()
 	done := make(chan error, 1)
 	go func() {
 		var one int
 		done <- rig.p.WriteStatement(rig.ctx, 0, `SELECT 1 FROM pg_sleep($1)`, []any{d.Seconds()}, &one)
 	}()
-	for rig.p.batches.Load() == before {
+	for {
+		if batches, _, _ := rig.p.Pipelined(); batches > before {
+			return done
+		}
 		time.Sleep(time.Millisecond)
 	}
-	return done
 }
 
 // insert sends INSERT (id, v) RETURNING id on its own goroutine.
@@ -243,7 +224,7 @@ func TestPipelineClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var id int64
-	if err := <-rig.insert(1, 0, &id); !errors.Is(err, errPipelineClosed) {
+	if err := <-rig.insert(1, 0, &id); !errors.Is(err, postgres.ErrPipelineClosed) {
 		t.Errorf("after Close: %v, want errPipelineClosed", err)
 	}
 }

@@ -82,9 +82,10 @@ var routingHasAll = routingHas{referrals: true, overrides: true, assessment: tru
 // On PostgreSQL ([Dialect.OneStatementWrites]) this is one statement, which
 // also tells whether the report has referrals, overrides, an assessment
 // and hash matches, so that a report's first routing reads none of them
-// // and deletes no matches: with the queue's UPDATE, 5 round trips fewer.
-// The statement sees the database as it was when it began; if it then waited for another transaction holding the row, what
-// that one wrote is not in its view. So it changes the row only if the row
+// and deletes no matches: with the queue's UPDATE, 5 round trips fewer.
+// The statement sees the database as it was when it began; if it then
+// waited for another transaction holding the row, what that one wrote is
+// not in its view. So it changes the row only if the row
 // is still the version its view holds (xmin, as the finish checks): every
 // routing run changes the row, so a run that committed meanwhile changed
 // it, and the statement changes nothing. Then, as when the report is not

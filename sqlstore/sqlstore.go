@@ -20,9 +20,9 @@
 // [StatementWriter] (PostgreSQL's sends those of concurrent requests as one
 // batch, one round trip and one commit), since there BEGIN, every
 // statement and COMMIT are a round trip to the server each (see
-// recordedSQL); whatever that statement leaves
-// unchanged goes to the transaction, which says why. Reads of several statements run in a read-only
-// transaction so that a report and its files come from the same snapshot; a
+// recordedSQL); whatever that statement leaves unchanged goes to the
+// transaction, which says why. Reads of several statements run in a
+// read-only transaction so that a report and its files come from the same snapshot; a
 // read of one statement runs without one, since a statement sees one
 // snapshot by itself and BEGIN and COMMIT would cost a round trip each on
 // PostgreSQL, and so does a closed report's, whose rows no longer change
