@@ -50,16 +50,30 @@ func unqueueRouting(tx *tx, reportID int64) error {
 	return nil
 }
 
+// routingDueQuery finds whether any report is due. Its ORDER BY, the
+// queue index's order, is what makes the planner read that index: without
+// it, PostgreSQL without the table's statistics (autovacuum off, or before
+// its first analyze) takes a LIMIT 1 for cheapest as a sequential scan,
+// which passes over every routed report before the queued ones at the
+// table's end (3 ms a poll at 30 thousand reports, 50 polls a second).
+const routingDueQuery = `SELECT 1 FROM reports WHERE ` + routingDue + ` ORDER BY route_order, id LIMIT 1`
+
 // RoutingDue implements [guardian.RoutingQueue], on the read pool.
 func (s *Store) RoutingDue(ctx context.Context) (bool, error) {
 	var one int
-	err := s.queryRow(ctx, `SELECT 1 FROM reports WHERE `+routingDue+` LIMIT 1`, []any{s.d.TimeValue(s.clock())}, &one)
+	err := s.queryRow(ctx, routingDueQuery, []any{s.d.TimeValue(s.clock())}, &one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	} else if err != nil {
 		return false, fmt.Errorf("routing due: %w", err)
 	}
 	return true, nil
+}
+
+// RoutingDueStatement returns the statement RoutingDue runs, in the
+// store's dialect, and its arguments now: for tests that check its plan.
+func (s *Store) RoutingDueStatement() (string, []any) {
+	return s.d.Rebind(routingDueQuery), []any{s.d.TimeValue(s.clock())}
 }
 
 // ClaimRouting implements [guardian.RoutingQueue]. On PostgreSQL, reports

@@ -32,6 +32,7 @@ func Run(t *testing.T, b Backend) {
 		{"Schema/FailedMigration", testFailedMigration},
 		{"Schema/OpenTogether", testOpenTogether},
 		{"RoutingQueue", testRoutingQueue},
+		{"RoutingQueue/Plan", testRoutingQueuePlan},
 		{"Encryption/AtRest", testEncryptionAtRest},
 		{"Encryption/Tamper", testEncryptionTamper},
 		{"Encryption/NoSealer", testEncryptionNoSealer},
