@@ -17,9 +17,10 @@ import (
 )
 
 // pipeline is the store's [sqlstore.StatementWriter]: it sends the
-// intake's one-statement writes of concurrent requests to the server
-// together, as one pipelined batch (pgx's SendBatch: every statement, then
-// one Sync), which the server runs as one transaction with one commit. On
+// one-statement writes of concurrent requests (the intake's, and
+// acknowledgements, keyed by their report too) to the server together, as
+// one pipelined batch (pgx's SendBatch: every statement, then one Sync),
+// which the server runs as one transaction with one commit. On
 // this database a round trip costs more than the statement it carries
 // (docs/performance.md), and a busy intake has many statements waiting at
 // once: one round trip and one commit then serve them all.

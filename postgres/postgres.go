@@ -6,9 +6,10 @@
 // checks or migrates the schema from the migrations embedded in this package,
 // and returns a [sqlstore.Store].
 //
-// The intake's one-statement writes of concurrent requests go to the server
-// together, pipelined in one batch with one commit (see pipeline): on a busy
-// hub, one round trip serves many requests.
+// The one-statement writes (the intake's, an agency's acknowledgement) of
+// concurrent requests go to the server together, pipelined in one batch
+// with one commit (see pipeline): on a busy hub, one round trip serves
+// many requests.
 //
 // Several hub processes may share one database. Lifecycle operations lock
 // the report's row (each, one statement here, locks it first), so that a

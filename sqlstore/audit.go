@@ -287,7 +287,7 @@ func (s *Store) FindAuditEvents(ctx context.Context, filter guardian.AuditFilter
 	args = append(args, min(limit, maxAuditPage))
 
 	var events []*guardian.AuditEvent
-	err := s.view(ctx, func(tx *tx) error {
+	err := s.readOne(ctx, func(tx *tx) error {
 		rows, err := tx.query(`
 			SELECT `+eventColumns+`, l.leaf_index
 			FROM audit_events e LEFT JOIN audit_leaves l ON l.event_id = e.id

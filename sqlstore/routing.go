@@ -485,36 +485,53 @@ func scanReferrals(rows *sql.Rows) ([]*guardian.Referral, error) {
 
 // scanReferral scans one row of referralColumns.
 func scanReferral(rows *sql.Rows) (*guardian.Referral, error) {
-	var r guardian.Referral
-	var countries, scope, outcome, decline string
-	var ackUS int64
-	err := rows.Scan(&r.ID, &r.ReportID, &r.AgencyID, &r.Network, &countries, &r.Channel, &r.Reason,
-		&r.Priority, &r.Label, &r.HandlingCode, &scope, &ackUS, &r.RetentionDays, timeScanner{&r.Deadline},
+	var row referralRow
+	if err := rows.Scan(row.dest()...); err != nil {
+		return nil, fmt.Errorf("scan referral: %w", err)
+	}
+	return row.referral()
+}
+
+// referralRow receives one row of referralColumns, from a query or from a
+// statement that returns it with more columns (see acknowledgeStatement).
+type referralRow struct {
+	r                                  guardian.Referral
+	countries, scope, outcome, decline string
+	ackUS                              int64
+}
+
+// dest returns the destinations of referralColumns, in order.
+func (row *referralRow) dest() []any {
+	r := &row.r
+	return []any{&r.ID, &r.ReportID, &r.AgencyID, &r.Network, &row.countries, &r.Channel, &r.Reason,
+		&r.Priority, &r.Label, &r.HandlingCode, &row.scope, &row.ackUS, &r.RetentionDays, timeScanner{&r.Deadline},
 		&r.HeldForConfirmation, &r.State, timeScanner{&r.ReceivedAt}, timeScanner{&r.TriagedAt},
 		timeScanner{&r.RoutedAt}, nullTimeScanner{&r.DeliveredAt}, nullTimeScanner{&r.OpenedAt},
 		nullTimeScanner{&r.AcknowledgedAt}, nullTimeScanner{&r.ClosedAt}, nullTimeScanner{&r.WithdrawnAt},
-		timeScanner{&r.UpdatedAt}, &r.Assignee, &outcome, &decline, &r.Escalation, nullTimeScanner{&r.EscalatedAt},
-		&r.LiaisonAgencyID)
-	if err != nil {
-		return nil, fmt.Errorf("scan referral: %w", err)
-	}
+		timeScanner{&r.UpdatedAt}, &r.Assignee, &row.outcome, &row.decline, &r.Escalation, nullTimeScanner{&r.EscalatedAt},
+		&r.LiaisonAgencyID}
+}
+
+// referral makes the referral of the row scanned.
+func (row *referralRow) referral() (*guardian.Referral, error) {
+	r := row.r
 	r.Countries = []string{}
-	if countries != "" {
-		r.Countries = strings.Split(countries, ",")
+	if row.countries != "" {
+		r.Countries = strings.Split(row.countries, ",")
 	}
-	if err := r.DataScope.UnmarshalText([]byte(scope)); err != nil {
+	if err := r.DataScope.UnmarshalText([]byte(row.scope)); err != nil {
 		return nil, fmt.Errorf("scan referral %d: %w", r.ID, err)
 	}
-	r.AcknowledgeWithin = time.Duration(ackUS) * time.Microsecond
-	if outcome != "" {
+	r.AcknowledgeWithin = time.Duration(row.ackUS) * time.Microsecond
+	if row.outcome != "" {
 		r.Outcome = new(guardian.Outcome)
-		if err := json.Unmarshal([]byte(outcome), r.Outcome); err != nil {
+		if err := json.Unmarshal([]byte(row.outcome), r.Outcome); err != nil {
 			return nil, fmt.Errorf("scan referral %d: outcome: %w", r.ID, err)
 		}
 	}
-	if decline != "" {
+	if row.decline != "" {
 		r.Decline = new(guardian.Decline)
-		if err := json.Unmarshal([]byte(decline), r.Decline); err != nil {
+		if err := json.Unmarshal([]byte(row.decline), r.Decline); err != nil {
 			return nil, fmt.Errorf("scan referral %d: decline: %w", r.ID, err)
 		}
 	}
@@ -544,7 +561,7 @@ func findOverrides(tx *tx, reportID int64) ([]*guardian.RoutingOverride, error) 
 // FindReferrals implements [guardian.RoutingStore].
 func (s *Store) FindReferrals(ctx context.Context, reportID int64) ([]*guardian.Referral, error) {
 	var out []*guardian.Referral
-	err := s.view(ctx, func(tx *tx) (err error) {
+	err := s.readOne(ctx, func(tx *tx) (err error) {
 		out, err = findReferrals(tx, reportID)
 		return err
 	})
@@ -612,7 +629,7 @@ func (s *Store) FindAnalystQueue(ctx context.Context, limit int) ([]*guardian.Qu
 		limit = 100
 	}
 	var out []*guardian.QueueEntry
-	err := s.view(ctx, func(tx *tx) error {
+	err := s.readOne(ctx, func(tx *tx) error {
 		rows, err := tx.query(`SELECT report_id, reason, since FROM analyst_queue WHERE resolved_at IS NULL ORDER BY since, report_id LIMIT ?`, limit)
 		if err != nil {
 			return err

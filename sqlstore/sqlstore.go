@@ -14,7 +14,8 @@
 // appends its audit event, through a [Writer]: [TxWriter] commits each call
 // on its own, and package sqlite supplies one that batches concurrent calls
 // into a single commit. The intake's writes (CreateReport, AddFile,
-// SetFileDetails, FinishReport and RetractReport) are the exception where
+// SetFileDetails, FinishReport and RetractReport) and an agency's
+// acknowledgement (AcknowledgeReferral) are the exception where
 // the dialect has [Dialect.OneStatementWrites] (PostgreSQL): each is one
 // statement holding the change and its event, run outside the Writer by a
 // [StatementWriter] (PostgreSQL's sends those of concurrent requests as one
@@ -153,6 +154,9 @@ type Store struct {
 	// routingLocksRetried counts the routing runs that found the report's
 	// row changed while they waited for it (Store.lockForRouting).
 	routingLocksRetried atomic.Int64
+	// acknowledgesRetried counts the acknowledgements whose one statement
+	// changed nothing (see AcknowledgeReferral).
+	acknowledgesRetried atomic.Int64
 }
 
 // ClosesRetried returns how many finishes and retractions since the store
@@ -267,8 +271,8 @@ type Dialect interface {
 	// one statement, a WITH clause holding INSERT, UPDATE and DELETE,
 	// committed by itself outside the [Writer]. So it is on PostgreSQL,
 	// where every statement is a round trip to the server and BEGIN and
-	// COMMIT two more: the hot writes of the intake are then one
-	// statement each (see writeStatement). Not on SQLite, whose WITH holds
+	// COMMIT two more: the hot writes of the intake, and an agency's
+	// acknowledgement, are then one statement each (see writeStatement). Not on SQLite, whose WITH holds
 	// only SELECTs, and whose writer commits callers in groups.
 	OneStatementWrites() bool
 	// ReportIDs draws n ids for reports to come, ahead of their INSERTs,
@@ -375,21 +379,31 @@ func (TxWriter) Close() error { return nil }
 // tx is a transaction as the queries see it: the dialect applied, the
 // driver's errors translated, and the time of the transaction fixed.
 type tx struct {
-	tx  *sql.Tx
+	// tx is the transaction; nil in a read of one statement (readOne).
+	tx *sql.Tx
+	// on is what the statements run on: tx, or readOne's read pool.
+	on  queryer
 	ctx context.Context
 	d   Dialect
 	now time.Time
 }
 
+// queryer runs statements: a transaction, or a pool outside any.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 func (tx *tx) exec(query string, args ...any) (sql.Result, error) {
 	query = tx.d.Rebind(query)
-	res, err := tx.tx.ExecContext(tx.ctx, query, args...)
+	res, err := tx.on.ExecContext(tx.ctx, query, args...)
 	return res, tx.d.FormatError(err)
 }
 
 func (tx *tx) query(query string, args ...any) (*sql.Rows, error) {
 	query = tx.d.Rebind(query)
-	rows, err := tx.tx.QueryContext(tx.ctx, query, args...)
+	rows, err := tx.on.QueryContext(tx.ctx, query, args...)
 	return rows, tx.d.FormatError(err)
 }
 
@@ -397,7 +411,7 @@ func (tx *tx) query(query string, args ...any) (*sql.Rows, error) {
 // is sql.ErrNoRows.
 func (tx *tx) queryRow(query string, args []any, dest ...any) error {
 	query = tx.d.Rebind(query)
-	return tx.d.FormatError(tx.tx.QueryRowContext(tx.ctx, query, args...).Scan(dest...))
+	return tx.d.FormatError(tx.on.QueryRowContext(tx.ctx, query, args...).Scan(dest...))
 }
 
 // t converts a time into its column value.
@@ -411,7 +425,7 @@ func (s *Store) clock() time.Time {
 // update runs fn in a write transaction.
 func (s *Store) update(ctx context.Context, fn func(tx *tx) error) error {
 	return s.writer.Write(ctx, func(ctx context.Context, sqlTx *sql.Tx) error {
-		return fn(&tx{tx: sqlTx, ctx: ctx, d: s.d, now: s.clock()})
+		return fn(&tx{tx: sqlTx, on: sqlTx, ctx: ctx, d: s.d, now: s.clock()})
 	})
 }
 
@@ -434,15 +448,24 @@ func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...
 	return s.d.FormatError(err)
 }
 
+// readOne runs fn, a read of one statement, on the read pool outside any
+// transaction: a statement sees one snapshot by itself, and on PostgreSQL
+// a transaction's BEGIN and COMMIT would be two more round trips. A read
+// of several statements, which must see one snapshot, goes to view.
+func (s *Store) readOne(ctx context.Context, fn func(tx *tx) error) error {
+	return fn(&tx{on: s.readDB, ctx: ctx, d: s.d, now: s.clock()})
+}
+
 // view runs fn in a read-only transaction, so that its queries see one
-// snapshot of the database. A single statement needs none: see queryRow.
+// snapshot of the database. A single statement needs none: see queryRow
+// and readOne.
 func (s *Store) view(ctx context.Context, fn func(tx *tx) error) error {
 	sqlTx, err := s.readDB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
 	if err != nil {
 		return fmt.Errorf("begin: %w", s.d.FormatError(err))
 	}
 	defer sqlTx.Rollback()
-	if err := fn(&tx{tx: sqlTx, ctx: ctx, d: s.d, now: s.clock()}); err != nil {
+	if err := fn(&tx{tx: sqlTx, on: sqlTx, ctx: ctx, d: s.d, now: s.clock()}); err != nil {
 		return err
 	}
 	return sqlTx.Commit()
