@@ -237,6 +237,9 @@ type Config struct {
 	// WebhookTLS is the webhook client's TLS configuration; nil uses the
 	// system roots. Tests and benchmarks give their receiver's.
 	WebhookTLS *tls.Config
+	// WebhookDial, if set, makes the webhook client's connections
+	// (notify.WebhookConfig.DialContext): the demo's receiver.
+	WebhookDial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Clock is the hub's clock for deadlines, escalation and sessions;
 	// default guardian.SystemClock. Tests move it.
 	Clock guardian.Clock
@@ -525,7 +528,7 @@ func deliveryConfig(cfg Config, store *sqlstore.Store, nr *NetworkReloader, mk *
 		logger.Warn("no SMTP relay configured (--smtp-addr): e-mail notifications will be recorded as failed")
 	}
 	return &jobs.DeliveryConfig{Deliveries: store, Secrets: store, Users: store, Network: nr.r.Network,
-		Mailer: mailer, Webhooks: notify.NewWebhookClient(notify.WebhookConfig{Timeout: cfg.WebhookTimeout, TLSConfig: cfg.WebhookTLS}),
+		Mailer: mailer, Webhooks: notify.NewWebhookClient(notify.WebhookConfig{Timeout: cfg.WebhookTimeout, TLSConfig: cfg.WebhookTLS, DialContext: cfg.WebhookDial}),
 		Links: links, MasterKey: mk, Clock: cfg.Clock, Logger: logger}, nil
 }
 

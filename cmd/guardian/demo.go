@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base32"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,11 +121,20 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("demo network: %w", err)
 	}
+	hubNet, err := network.Load(filepath.Join(*data, "network.yaml"))
+	if err != nil {
+		return fmt.Errorf("demo network: %w", err)
+	}
 	cfg := StoreConfig{Data: *data}
-	password, people, err := prepareDemo(ctx, cfg, c.Stderr)
+	password, people, secrets, err := prepareDemo(ctx, cfg, hubNet, c.Stderr)
 	if err != nil {
 		return err
 	}
+	hooks, err := demo.StartWebhookCatcher("127.0.0.1:0", webhookHosts(hubNet), secrets, logger)
+	if err != nil {
+		return err
+	}
+	defer hooks.Close()
 
 	catcher, err := demo.StartMailCatcher("127.0.0.1:0", logger)
 	if err != nil {
@@ -140,9 +151,13 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	serve := &ServeCommand{Stdout: c.Stdout, Stderr: c.Stderr}
 	serve.configure = func(hc *hub.Config) {
 		hc.Demo = true
-		hc.Mailbox = demoMailbox{catcher}
+		hc.Mailbox = demoMailbox{catcher, hooks}
 		// The catcher is on loopback and speaks no TLS.
 		hc.SMTP = notify.MailerConfig{Addr: catcher.Addr(), From: demoMailFrom, Timeout: 10 * time.Second}
+		// The agencies' webhooks (at example.org) go to the webhook
+		// catcher, whose certificate the hub trusts.
+		hc.WebhookDial = hooks.Dial
+		hc.WebhookTLS = &tls.Config{RootCAs: hooks.RootCAs(), MinVersion: tls.VersionTLS12}
 	}
 	serve.Ready = func(url string) {
 		printDemo(c.Stdout, *data, url, password, people, *reports, *every)
@@ -168,8 +183,20 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 		"--audit-origin", demoOrigin, "--log-level", *logLevel})
 }
 
-// demoMailbox shows the catcher's mail on the hub's pages.
-type demoMailbox struct{ c *demo.MailCatcher }
+// demoMailbox shows the catchers' mail and webhooks on the hub's pages.
+type demoMailbox struct {
+	c     *demo.MailCatcher
+	hooks *demo.WebhookCatcher
+}
+
+func (m demoMailbox) Webhooks() []web.DemoWebhook {
+	hooks, _ := m.hooks.Webhooks()
+	out := make([]web.DemoWebhook, len(hooks))
+	for i, h := range hooks {
+		out[i] = web.DemoWebhook{Received: h.Received, Agency: h.Agency, URL: h.URL, ID: h.ID, Verified: h.Verified, Body: h.Body}
+	}
+	return out
+}
 
 func (m demoMailbox) Messages() []web.DemoMail {
 	mails := m.c.Messages()
@@ -184,29 +211,69 @@ func (m demoMailbox) Messages() []web.DemoMail {
 // an empty store can be), with the demo reporter and the demo people. It
 // returns the reporter's password and the people's logins, which it keeps
 // in the demo directory on first run and reads back afterwards.
-func prepareDemo(ctx context.Context, cfg StoreConfig, stderr io.Writer) (string, []demoPerson, error) {
+func prepareDemo(ctx context.Context, cfg StoreConfig, n *guardian.Network, stderr io.Writer) (string, []demoPerson, map[string]notify.WebhookSecret, error) {
 	store, err := cfg.open(ctx, true, stderrLogger(stderr))
 	if err != nil {
-		return "", nil, fmt.Errorf("open demo store: %w", err)
+		return "", nil, nil, fmt.Errorf("open demo store: %w", err)
 	}
 	defer store.Close()
 	ev := &guardian.AuditEvent{Actor: guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian demo"},
 		Category: guardian.CategoryPrivileged, Action: "hub.demo"}
 	if err := store.MarkDemo(ctx, ev); guardian.ErrorCode(err) == guardian.ECONFLICT {
-		return "", nil, fmt.Errorf("%s holds a hub that guardian demo did not create (%s); give the demo a directory of its own with --data",
+		return "", nil, nil, fmt.Errorf("%s holds a hub that guardian demo did not create (%s); give the demo a directory of its own with --data",
 			cfg.Data, guardian.ErrorMessage(err))
 	} else if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	password, err := ensureDemoReporter(ctx, store, cfg.Data)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	people, err := ensureDemoPeople(ctx, store, cfg.Data)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	return password, people, nil
+	secrets, err := demoWebhookSecrets(ctx, store, cfg.Data, n)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return password, people, secrets, nil
+}
+
+// demoWebhookSecrets gives every agency of n with a webhook a new webhook
+// secret at each start, as "guardian webhook secret" would, and returns
+// them for the webhook catcher, which checks the hub's signatures with
+// them as the agencies' receivers would.
+func demoWebhookSecrets(ctx context.Context, store *sqlstore.Store, data string, n *guardian.Network) (map[string]notify.WebhookSecret, error) {
+	mk, err := demoMasterKey(ctx, store, data)
+	if err != nil {
+		return nil, err
+	}
+	secrets := make(map[string]notify.WebhookSecret)
+	for _, a := range n.Agencies {
+		if a.Duty.Webhook == "" {
+			continue
+		}
+		secret := notify.GenerateWebhookSecret()
+		ev := &guardian.AuditEvent{Actor: guardian.Actor{Kind: guardian.ActorSystem, Name: "guardian demo"},
+			Category: guardian.CategoryPermission, Action: "webhook.secret"}
+		if err := store.SetWebhookSecret(ctx, a.ID, notify.SealWebhookSecret(mk, a.ID, secret), ev); err != nil {
+			return nil, fmt.Errorf("demo webhook secret of %s: %w", a.ID, err)
+		}
+		secrets[a.ID] = secret
+	}
+	return secrets, nil
+}
+
+// webhookHosts maps the host of each agency's webhook URL to the agency.
+func webhookHosts(n *guardian.Network) map[string]string {
+	hosts := make(map[string]string)
+	for _, a := range n.Agencies {
+		if u, err := url.Parse(a.Duty.Webhook); err == nil && a.Duty.Webhook != "" {
+			hosts[u.Hostname()] = a.ID
+		}
+	}
+	return hosts
 }
 
 // ensureDemoReporter creates the demo reporter on first run and keeps its

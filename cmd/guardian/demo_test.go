@@ -222,7 +222,8 @@ func TestDemo(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || strings.HasPrefix(resp.Request.URL.Path, "/signin") {
 		t.Fatalf("the analyst after the password: %s (%d): %.2000s", resp.Request.URL, resp.StatusCode, body)
 	}
-	if resp, body := demoGet(t, analyst, d.URL+"/hub/mail"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Mail the hub sent") {
+	if resp, body := demoGet(t, analyst, d.URL+"/hub/mail"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Mail the hub sent") ||
+		!strings.Contains(body, "Webhooks the hub sent") {
 		t.Errorf("the analyst's GET /hub/mail: %d: %.2000s", resp.StatusCode, body)
 	}
 	// A wrong password is still refused.
@@ -256,6 +257,14 @@ func TestDemo(t *testing.T) {
 	}
 	if demo, err := store.IsDemo(ctx); err != nil || !demo {
 		t.Errorf("IsDemo = %v, %v: the demo's store is not marked", demo, err)
+	}
+	// Every agency with a webhook has a secret, which the demo's webhook
+	// receiver checks signatures with (internal/demo's TestWebhookCatcher
+	// posts to it with the hub's client).
+	for _, agency := range []string{"py-fiscalia-cyber", "us-federal-cac"} {
+		if sealed, err := store.FindWebhookSecret(ctx, agency); err != nil || len(sealed) == 0 {
+			t.Errorf("webhook secret of %s: %d bytes, %v", agency, len(sealed), err)
+		}
 	}
 	d.stop(t)
 

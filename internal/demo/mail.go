@@ -1,8 +1,9 @@
 // Package demo is what guardian demo runs beside its hub so that the whole
-// network can be seen at work on one machine: an SMTP catcher that keeps
-// the e-mail the hub sends (the agencies' notifications) for the hub's
-// pages to show, and a simulated reporting service that submits synthetic
-// reports through the real /ispws API at a gentle pace.
+// network can be seen at work on one machine: an SMTP catcher and a
+// webhook receiver that keep the e-mail and webhooks the hub sends (the
+// agencies' notifications) for the hub's pages to show, and a simulated
+// reporting service that submits synthetic reports through the real /ispws
+// API at a gentle pace.
 //
 // Everything it makes is synthetic: invented names, example.com and
 // example.org addresses, generated pictures (gradients and noise) and
