@@ -96,6 +96,7 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	addr := fset.String("addr", "127.0.0.1:8080", "address to listen on (loopback: the demo's people sign in without a second factor)")
 	reports := fset.Int("reports", 300, "synthetic reports the simulated reporting service submits; 0 for none")
 	every := fset.Duration("report-every", 3500*time.Millisecond, "mean pause between two simulated reports (each drawn from half to one and a half of it)")
+	seed := fset.Uint64("seed", 0, "seed of the simulated reports (the same seed, the same reports); 0 picks one")
 	logLevel := fset.String("log-level", "info", "debug, info, warn or error")
 	if err := fset.Parse(args); err != nil {
 		return err
@@ -166,6 +167,7 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 				Client:   &intaketest.Client{BaseURL: url + "/ispws", User: demoReporter, Password: password, HTTP: &http.Client{Timeout: time.Minute}},
 				Network:  n,
 				Count:    *reports,
+				Seed:     *seed,
 				MinPause: *every / 2, MaxPause: *every * 3 / 2,
 				Logger: logger,
 			}

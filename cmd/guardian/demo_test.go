@@ -153,7 +153,9 @@ func demoGet(t *testing.T, c *http.Client, u string) (*http.Response, string) {
 func TestDemo(t *testing.T) {
 	ctx := testContext(t)
 	data := filepath.Join(t.TempDir(), "demo")
-	d := startDemo(t, data, "--reports", "5", "--report-every", "50ms")
+	// Seed 4's first 12 reports include urgent referrals to agencies
+	// with a webhook (checked below).
+	d := startDemo(t, data, "--reports", "12", "--report-every", "50ms", "--seed", "4")
 
 	// Every role is printed, with the agencies of the brief.
 	want := map[string]string{
@@ -247,7 +249,7 @@ func TestDemo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(refs) > 0 && len(subs) == 5 {
+		if len(refs) > 0 && len(subs) == 12 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -259,12 +261,28 @@ func TestDemo(t *testing.T) {
 		t.Errorf("IsDemo = %v, %v: the demo's store is not marked", demo, err)
 	}
 	// Every agency with a webhook has a secret, which the demo's webhook
-	// receiver checks signatures with (internal/demo's TestWebhookCatcher
-	// posts to it with the hub's client).
+	// receiver checks signatures with; the urgent referrals' webhooks
+	// reach it, signed as it expects, and the hub's staff see them.
 	for _, agency := range []string{"py-fiscalia-cyber", "us-federal-cac"} {
 		if sealed, err := store.FindWebhookSecret(ctx, agency); err != nil || len(sealed) == 0 {
 			t.Errorf("webhook secret of %s: %d bytes, %v", agency, len(sealed), err)
 		}
+	}
+	for {
+		_, body := demoGet(t, analyst, d.URL+"/hub/mail")
+		if strings.Contains(body, "<td>refused</td>") {
+			t.Fatalf("the demo's receiver refused a webhook: %.3000s", body)
+		}
+		if strings.Contains(body, "<td>verified</td>") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v no webhook at /hub/mail: %.3000s\n%s", waitTimeout, body, d.stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if strings.Contains(d.stderr.String(), "notification failed") {
+		t.Errorf("a notification failed:\n%s", d.stderr.String())
 	}
 	d.stop(t)
 
