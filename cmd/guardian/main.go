@@ -139,7 +139,7 @@ Usage:
                     [--format csv|vics] [--version V] [--categories SCHEME] [--force]
   guardian hashlist list [--data DIR] [--database URL]
   guardian hashlist remove [--data DIR] [--database URL] NAME
-  guardian demo [--data ./guardian-demo] [--addr ADDR] [--reports N] [--report-every D]
+  guardian demo [--data ./guardian-demo] [--addr ADDR] [--reports N] [--report-every D] [--seed N]
   guardian simulate --url URL (--reporter N:P | --data DIR --reporters N) (--count N | --duration D) [--rate R] [--agency-bots]
   guardian version
 
