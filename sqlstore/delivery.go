@@ -97,6 +97,15 @@ func checkDeliveryEvent(ev *guardian.AuditEvent, action string, cat guardian.Aud
 // it: the action and category of the change, reason, and the recipients
 // of a disclosure.
 func recordReferral(tx *tx, ev *guardian.AuditEvent, action string, cat guardian.AuditCategory, r *guardian.Referral, reason string, recipients ...string) error {
+	if err := referralEvent(ev, action, cat, r.ID, reason, recipients...); err != nil {
+		return err
+	}
+	return recordSuccess(tx, ev, "referral", ev.ObjectID, r.ReportID, "")
+}
+
+// referralEvent makes ev the event of change action to referral id, with
+// reason and, if given, recipients.
+func referralEvent(ev *guardian.AuditEvent, action string, cat guardian.AuditCategory, id int64, reason string, recipients ...string) error {
 	if err := checkDeliveryEvent(ev, action, cat); err != nil {
 		return err
 	}
@@ -104,8 +113,8 @@ func recordReferral(tx *tx, ev *guardian.AuditEvent, action string, cat guardian
 	if len(recipients) > 0 {
 		ev.Recipients = recipients
 	}
-	ev.ObjectKind, ev.ObjectID = "referral", strconv.FormatInt(r.ID, 10)
-	return recordSuccess(tx, ev, "referral", ev.ObjectID, r.ReportID, "")
+	ev.ObjectKind, ev.ObjectID = "referral", strconv.FormatInt(id, 10)
+	return nil
 }
 
 // nextEventOf returns the event of a second change made by the same
@@ -218,14 +227,22 @@ func (s *Store) AcknowledgeReferral(ctx context.Context, id int64, ev *guardian.
 		if r.State != guardian.ReferralDelivered && r.State != guardian.ReferralOpened {
 			return referralConflict(r, "acknowledged")
 		}
-		if _, err := tx.exec(`UPDATE referrals SET state = ?, acknowledged_at = ?, updated_at = ?, escalate_at = NULL WHERE id = ?`,
-			string(guardian.ReferralAcknowledged), tx.t(tx.now), tx.t(tx.now), r.ID); err != nil {
+		if _, err := tx.exec(`UPDATE referrals SET `+acknowledgeSet+` WHERE id = ?`, append(acknowledgeArgs(tx.d, tx.now), r.ID)...); err != nil {
 			return err
 		}
 		now := tx.now
 		r.State, r.AcknowledgedAt, r.UpdatedAt = guardian.ReferralAcknowledged, &now, now
 		return recordReferral(tx, ev, "referral.acknowledge", guardian.CategoryAlteration, r, "")
 	})
+}
+
+// acknowledgeSet is what an acknowledgement changes of a referral, with
+// the arguments acknowledgeArgs gives: both ways of acknowledging write
+// the same.
+const acknowledgeSet = `state = ?, acknowledged_at = ?, updated_at = ?, escalate_at = NULL`
+
+func acknowledgeArgs(d Dialect, now time.Time) []any {
+	return []any{string(guardian.ReferralAcknowledged), d.TimeValue(now), d.TimeValue(now)}
 }
 
 // acknowledgeStatement acknowledges referral id, delivered or opened and
@@ -238,23 +255,21 @@ func (s *Store) AcknowledgeReferral(ctx context.Context, id int64, ev *guardian.
 // it. A referral in another state, of another report or not there changes
 // nothing: errNotChanged.
 func (s *Store) acknowledgeStatement(ctx context.Context, id int64, ev *guardian.AuditEvent) (*guardian.Referral, error) {
-	if err := checkDeliveryEvent(ev, "referral.acknowledge", guardian.CategoryAlteration); err != nil {
+	if err := referralEvent(ev, "referral.acknowledge", guardian.CategoryAlteration, id, ""); err != nil {
 		return nil, err
 	}
 	now := s.clock()
-	ev.Reason = ""
-	ev.ObjectKind, ev.ObjectID = "referral", strconv.FormatInt(id, 10)
 	evArgs, err := recordedArgs(s.d, ev, now, "referral", ev.ObjectID, ev.ReportID, "")
 	if err != nil {
 		return nil, err
 	}
 	var row referralRow
 	err = s.writeStatement(ctx, ev.ReportID, recordedSQL("", `
-		UPDATE referrals SET state = ?, acknowledged_at = ?, updated_at = ?, escalate_at = NULL
+		UPDATE referrals SET `+acknowledgeSet+`
 		WHERE id = ? AND report_id = ? AND state IN (?, ?)
 		RETURNING `+referralColumns, ""),
-		slices.Concat([]any{string(guardian.ReferralAcknowledged), s.d.TimeValue(now), s.d.TimeValue(now),
-			id, ev.ReportID, string(guardian.ReferralDelivered), string(guardian.ReferralOpened)}, evArgs),
+		slices.Concat(acknowledgeArgs(s.d, now),
+			[]any{id, ev.ReportID, string(guardian.ReferralDelivered), string(guardian.ReferralOpened)}, evArgs),
 		append(row.dest(), &ev.ID)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNotChanged

@@ -23,17 +23,18 @@
 // statement and COMMIT are a round trip to the server each (see
 // recordedSQL); whatever that statement leaves unchanged goes to the
 // transaction, which says why. Reads of several statements run in a
-// read-only transaction so that a report and its files come from the same snapshot; a
-// read of one statement runs without one, since a statement sees one
-// snapshot by itself and BEGIN and COMMIT would cost a round trip each on
-// PostgreSQL, and so does a closed report's, whose rows no longer change
-// ([Store.FindReportByID]). What the intake reads of an open report before
-// it writes (its owner, key and times) the store remembers for the reports
-// it opened, while they are open (openReports): a write checks the report
-// again in its own statement, so memory only spares a read. The time of a change is read
-// from [Options.Now] once per transaction and kept to microseconds, the
-// precision both databases store, so that a value set by the store compares
-// equal to the one read back.
+// read-only transaction so that a report and its files come from the same
+// snapshot; a read of one statement runs without one (readOne), since a
+// statement sees one snapshot by itself and BEGIN and COMMIT would cost a
+// round trip each on PostgreSQL, and so does a closed report's, whose rows
+// no longer change ([Store.FindReportByID]). What the intake reads of an
+// open report before it writes (its owner, key and times) the store
+// remembers for the reports it opened, while they are open (openReports):
+// a write checks the report again in its own statement, so memory only
+// spares a read. The time of a change is read from [Options.Now] once per
+// transaction and kept to microseconds, the precision both databases
+// store, so that a value set by the store compares equal to the one read
+// back.
 //
 // # Encryption at rest
 //
@@ -272,8 +273,9 @@ type Dialect interface {
 	// committed by itself outside the [Writer]. So it is on PostgreSQL,
 	// where every statement is a round trip to the server and BEGIN and
 	// COMMIT two more: the hot writes of the intake, and an agency's
-	// acknowledgement, are then one statement each (see writeStatement). Not on SQLite, whose WITH holds
-	// only SELECTs, and whose writer commits callers in groups.
+	// acknowledgement, are then one statement each (see writeStatement).
+	// Not on SQLite, whose WITH holds only SELECTs, and whose writer
+	// commits callers in groups.
 	OneStatementWrites() bool
 	// ReportIDs draws n ids for reports to come, ahead of their INSERTs,
 	// which then give them, with the words override after the INSERT's

@@ -118,20 +118,18 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	if err := ensureDemoNetwork(*data); err != nil {
 		return err
 	}
-	n, err := network.Parse("network.yaml", demoNetwork)
-	if err != nil {
-		return fmt.Errorf("demo network: %w", err)
-	}
-	hubNet, err := network.Load(filepath.Join(*data, "network.yaml"))
+	// The network the hub routes on: the demo's, or what was made of it
+	// in the demo directory.
+	n, err := network.Load(filepath.Join(*data, "network.yaml"))
 	if err != nil {
 		return fmt.Errorf("demo network: %w", err)
 	}
 	cfg := StoreConfig{Data: *data}
-	password, people, secrets, err := prepareDemo(ctx, cfg, hubNet, c.Stderr)
+	password, people, secrets, err := prepareDemo(ctx, cfg, n, c.Stderr)
 	if err != nil {
 		return err
 	}
-	hooks, err := demo.StartWebhookCatcher("127.0.0.1:0", webhookHosts(hubNet), secrets, logger)
+	hooks, err := demo.StartWebhookCatcher("127.0.0.1:0", webhookHosts(n), secrets, logger)
 	if err != nil {
 		return err
 	}
@@ -231,11 +229,15 @@ func prepareDemo(ctx context.Context, cfg StoreConfig, n *guardian.Network, stde
 	if err != nil {
 		return "", nil, nil, err
 	}
-	people, err := ensureDemoPeople(ctx, store, cfg.Data)
+	mk, err := demoMasterKey(ctx, store, cfg.Data)
 	if err != nil {
 		return "", nil, nil, err
 	}
-	secrets, err := demoWebhookSecrets(ctx, store, cfg.Data, n)
+	people, err := ensureDemoPeople(ctx, store, mk, cfg.Data)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	secrets, err := demoWebhookSecrets(ctx, store, mk, n)
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -246,11 +248,7 @@ func prepareDemo(ctx context.Context, cfg StoreConfig, n *guardian.Network, stde
 // secret at each start, as "guardian webhook secret" would, and returns
 // them for the webhook catcher, which checks the hub's signatures with
 // them as the agencies' receivers would.
-func demoWebhookSecrets(ctx context.Context, store *sqlstore.Store, data string, n *guardian.Network) (map[string]notify.WebhookSecret, error) {
-	mk, err := demoMasterKey(ctx, store, data)
-	if err != nil {
-		return nil, err
-	}
+func demoWebhookSecrets(ctx context.Context, store *sqlstore.Store, mk *crypto.MasterKey, n *guardian.Network) (map[string]notify.WebhookSecret, error) {
 	secrets := make(map[string]notify.WebhookSecret)
 	for _, a := range n.Agencies {
 		if a.Duty.Webhook == "" {
@@ -317,7 +315,7 @@ func ensureDemoReporter(ctx context.Context, store *sqlstore.Store, data string)
 // ensureDemoPeople reads the demo logins, or makes and keeps them on first
 // run (before any account exists, so that none is without its password),
 // and creates each person the store does not hold yet.
-func ensureDemoPeople(ctx context.Context, store *sqlstore.Store, data string) ([]demoPerson, error) {
+func ensureDemoPeople(ctx context.Context, store *sqlstore.Store, mk *crypto.MasterKey, data string) ([]demoPerson, error) {
 	path := filepath.Join(data, demoLoginsFile)
 	var people []demoPerson
 	b, err := os.ReadFile(path)
@@ -343,17 +341,11 @@ func ensureDemoPeople(ctx context.Context, store *sqlstore.Store, data string) (
 		return nil, err
 	}
 
-	var mk *crypto.MasterKey // loaded when a person is to be created
 	for _, p := range people {
 		if _, err := store.FindUserByName(ctx, p.Name); err == nil {
 			continue
 		} else if guardian.ErrorCode(err) != guardian.ENOTFOUND {
 			return nil, err
-		}
-		if mk == nil {
-			if mk, err = demoMasterKey(ctx, store, data); err != nil {
-				return nil, err
-			}
 		}
 		if err := createDemoPerson(ctx, store, mk, p); err != nil {
 			return nil, err

@@ -2,22 +2,18 @@ package demo
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/guardian-network/guardian/internal/selfsigned"
 	"github.com/guardian-network/guardian/notify"
 )
 
@@ -73,10 +69,12 @@ func StartWebhookCatcher(addr string, hosts map[string]string, secrets map[strin
 	for h := range hosts {
 		names = append(names, h)
 	}
-	cert, roots, err := selfSigned(names)
+	cert, err := selfsigned.New("guardian demo webhook catcher", names, nil, 365*24*time.Hour)
 	if err != nil {
-		return nil, fmt.Errorf("webhook catcher certificate: %w", err)
+		return nil, fmt.Errorf("webhook catcher: %w", err)
 	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert.Leaf)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("webhook catcher: %w", err)
@@ -161,38 +159,4 @@ func (c *WebhookCatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.logger.Info("demo webhook received", slog.String("agency", agency), slog.String("webhookId", h.ID))
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// selfSigned makes a certificate for names, valid for a year, and a pool
-// that trusts it.
-func selfSigned(names []string) (tls.Certificate, *x509.CertPool, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "guardian demo webhook catcher"},
-		DNSNames:     names,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().AddDate(1, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA:         true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, roots, nil
 }

@@ -2,13 +2,9 @@ package simulate
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -17,7 +13,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/guardian-network/guardian/internal/selfsigned"
 	"github.com/guardian-network/guardian/notify"
 )
 
@@ -56,40 +52,20 @@ func EnsureWebhookCert(dir, host string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return "", err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	if err != nil {
-		return "", err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "guardian simulate webhook receiver"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(5, 0, 0),
-		// A root of its own: the hub finds it among its roots.
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:              []string{"localhost"},
-	}
+	ips, names := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, []string{"localhost"}
 	if ip := net.ParseIP(host); ip != nil {
 		if !ip.IsLoopback() {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+			ips = append(ips, ip)
 		}
 	} else if host != "" && host != "localhost" {
-		tmpl.DNSNames = append(tmpl.DNSNames, host)
+		names = append(names, host)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, err := selfsigned.New("guardian simulate webhook receiver", names, ips, 5*365*24*time.Hour)
 	if err != nil {
 		return "", err
 	}
-	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	der := cert.Certificate[0]
+	kb, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
 	if err != nil {
 		return "", err
 	}
