@@ -422,7 +422,7 @@ Guardian demo hub in %[1]s: the whole network on this machine.
 DEMO mode: people sign in with the password alone, and every page says DEMO.
 
   web pages:    %[2]s/          (sign in with a login below)
-  caught mail:  %[2]s/hub/mail  (the notifications the hub sent; hub staff)
+  caught mail:  %[2]s/hub/mail  (the e-mail and webhooks the hub sent; hub staff)
   intake API:   %[2]s/ispws     (reporter %[3]s, password %[4]s)
   partner API:  %[2]s/api/v1    (described at %[2]s/api/v1/openapi.json)
   audit log:    %[2]s/audit/checkpoint

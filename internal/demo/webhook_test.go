@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/guardian-network/guardian/notify"
@@ -43,7 +45,34 @@ func TestWebhookCatcher(t *testing.T) {
 		t.Error("a host the catcher's certificate does not name was accepted")
 	}
 
+	// Hostile requests get a clear refusal: not a POST, a body over the
+	// limit, no signature. Only the unsigned one is a webhook to keep.
+	raw := &http.Client{Transport: &http.Transport{DialContext: c.Dial,
+		TLSClientConfig: &tls.Config{RootCAs: c.RootCAs(), MinVersion: tls.VersionTLS12}}}
+	for _, tc := range []struct {
+		method string
+		body   string
+		want   int
+	}{
+		{http.MethodGet, "", http.StatusMethodNotAllowed},
+		{http.MethodPost, strings.Repeat("x", maxWebhookBody+1), http.StatusRequestEntityTooLarge},
+		{http.MethodPost, `{"unsigned":true}`, http.StatusUnauthorized},
+	} {
+		req, _ := http.NewRequestWithContext(ctx, tc.method, "https://py-fiscalia.example.org/hooks/guardian", strings.NewReader(tc.body))
+		resp, err := raw.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s with %d bytes: %d, want %d", tc.method, len(tc.body), resp.StatusCode, tc.want)
+		}
+	}
+	if _, total := c.Webhooks(); total != 3 {
+		t.Errorf("%d webhooks kept after the hostile requests, want 3 (the unsigned one added)", total)
+	}
 	hooks, total := c.Webhooks()
+	hooks, total = hooks[1:], total-1 // the unsigned one, newest
 	if total != 2 || len(hooks) != 2 {
 		t.Fatalf("%d webhooks kept of %d, want 2 of 2: %+v", len(hooks), total, hooks)
 	}
