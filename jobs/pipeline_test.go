@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -513,6 +514,113 @@ func TestUrgentFirst(t *testing.T) {
 		}
 		if slices.Index(order, urgent) != 0 || slices.Index(order, soon) != 1 {
 			t.Errorf("routed in the order %v; want the urgent report %d first, then the priority 2 report %d", order, urgent, soon)
+		}
+	})
+}
+
+// gatedQueue is the store's routing queue whose claims after the first
+// wait for gate to close: a claim that takes long, as on a busy server.
+type gatedQueue struct {
+	guardian.RoutingQueue
+	gate   chan struct{}
+	claims atomic.Int32
+}
+
+func (q *gatedQueue) ClaimRouting(ctx context.Context, limit int, lease time.Duration) ([]guardian.RoutingClaim, error) {
+	if q.claims.Add(1) > 1 {
+		select {
+		case <-q.gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return q.RoutingQueue.ClaimRouting(ctx, limit, lease)
+}
+
+// TestClaimAhead: with reports waiting, the workers do not wait for a
+// claim: the pipeline claims ahead of them, so while its next claim takes
+// long they route what it claimed before, twice as many as there are
+// workers. It used to claim for the free workers only, which then waited.
+func TestClaimAhead(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		f := mustFixture(t, b)
+		var ids []int64
+		for range 12 {
+			ids = append(ids, f.submit(t, docIn(t, "DE")))
+		}
+		q := &gatedQueue{RoutingQueue: f.store, gate: make(chan struct{})}
+		p, routed := mustPipeline(t, b, f.store, func(c *jobs.PipelineConfig) { c.Workers, c.Queue = 2, q })
+		f.pipeline, f.routed = p, routed
+		f.start(t)
+		for i := range 4 {
+			select {
+			case <-f.routed:
+			case <-time.After(15 * time.Second):
+				t.Fatalf("routed %d reports while the second claim waited, want 4 (2 workers, claimed ahead)", i)
+			}
+		}
+		select {
+		case id := <-f.routed:
+			t.Fatalf("report %d routed before the second claim: claimed more than twice the workers", id)
+		case <-time.After(50 * time.Millisecond):
+		}
+		close(q.gate)
+		for _, id := range ids {
+			if refs := f.waitRouted(t, id); len(refs) != 1 {
+				t.Errorf("report %d: %d referrals", id, len(refs))
+			}
+		}
+	})
+}
+
+// TestStopReleasesClaims: reports claimed ahead that no worker started go
+// back to the queue when the pipeline stops, due at once, not after their
+// lease.
+func TestStopReleasesClaims(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		f := mustFixture(t, b)
+		var ids []int64
+		for range 3 {
+			ids = append(ids, f.submit(t, docIn(t, "DE")))
+		}
+		hold := make(chan struct{})
+		p, routed := mustPipeline(t, b, f.store, func(c *jobs.PipelineConfig) {
+			c.Workers = 1 // claims 2: one routed, one ahead
+			next := c.Router.Routed
+			c.Router.Routed = func(id int64) {
+				next(id)
+				<-hold
+			}
+		})
+		f.pipeline, f.routed = p, routed
+		f.start(t)
+		select {
+		case <-f.routed: // the first, its worker held
+		case <-time.After(15 * time.Second):
+			t.Fatal("nothing routed")
+		}
+		stopped := make(chan error, 1)
+		go func() { stopped <- f.pipeline.Stop(context.Background()) }()
+		// The claim ahead is given back while the worker is still held.
+		var got []int64
+		deadline := time.Now().Add(15 * time.Second)
+		for len(got) < 2 && time.Now().Before(deadline) {
+			claims, err := f.store.ClaimRouting(context.Background(), 10, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range claims {
+				got = append(got, c.ReportID)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		close(hold)
+		if err := <-stopped; err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, ids[1:]) {
+			t.Errorf("claimable after stop: %v, want %v (the claim ahead released, the third never claimed)", got, ids[1:])
 		}
 	})
 }
