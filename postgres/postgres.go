@@ -136,6 +136,17 @@ func (dialect) LockSkipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 
 func (dialect) TimeValue(t time.Time) any { return t }
 
+// Replanned runs the statement unnamed (pgx's QueryExecModeCacheDescribe,
+// which keeps only its description): the server plans an unnamed statement
+// for its arguments at each run, where a named one, as pgx prepares by
+// default, keeps a generic plan after five runs. At 200 reports/s the
+// routing queue's claim kept the plan it got on an empty store, a hash
+// join over every report: 24 ms and 8,000 buffers a claim at 65 thousand
+// reports, and the routing fell behind (docs/performance.md, "ninth").
+func (dialect) Replanned(args []any) []any {
+	return append([]any{pgx.QueryExecModeCacheDescribe}, args...)
+}
+
 func (dialect) SchemaMigrationsTable() string {
 	return `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    integer     PRIMARY KEY,

@@ -240,6 +240,10 @@ func (dialect) LockSkipLocked() string { return "" }
 // Times are INTEGER microseconds since the Unix epoch (see the schema).
 func (dialect) TimeValue(t time.Time) any { return t.UnixMicro() }
 
+// Replanned implements sqlstore.Dialect: SQLite's planner does not change
+// its mind with a table's size (the store runs no ANALYZE).
+func (dialect) Replanned(args []any) []any { return args }
+
 func (dialect) SchemaMigrationsTable() string {
 	return `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,

@@ -1134,7 +1134,7 @@ func (s *Store) ListReferrals(ctx context.Context, q guardian.ReferralQuery) ([]
 	err = s.readParts(parts)(ctx, func(tx *tx) error {
 		for _, p := range parts {
 			rows, err := tx.query(`SELECT `+referralColumns+` FROM referrals`+p.whereClause()+
-				` ORDER BY `+order+` LIMIT ?`, append(p.args, limit+1)...)
+				` ORDER BY `+order+` LIMIT ?`, tx.d.Replanned(append(p.args, limit+1))...)
 			if err != nil {
 				return err
 			}
@@ -1201,7 +1201,7 @@ func (s *Store) CountReferrals(ctx context.Context, q guardian.ReferralQuery) (m
 	out := map[guardian.ReferralState]int{}
 	err = s.readParts(parts)(ctx, func(tx *tx) error {
 		for _, p := range parts {
-			rows, err := tx.query(`SELECT state, COUNT(*) FROM referrals`+p.whereClause()+` GROUP BY state`, p.args...)
+			rows, err := tx.query(`SELECT state, COUNT(*) FROM referrals`+p.whereClause()+` GROUP BY state`, tx.d.Replanned(p.args)...)
 			if err != nil {
 				return err
 			}

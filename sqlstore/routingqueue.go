@@ -61,7 +61,7 @@ const routingDueQuery = `SELECT 1 FROM reports WHERE ` + routingDue + ` ORDER BY
 // RoutingDue implements [guardian.RoutingQueue], on the read pool.
 func (s *Store) RoutingDue(ctx context.Context) (bool, error) {
 	var one int
-	err := s.queryRow(ctx, routingDueQuery, []any{s.d.TimeValue(s.clock())}, &one)
+	err := s.queryRow(ctx, routingDueQuery, s.d.Replanned([]any{s.d.TimeValue(s.clock())}), &one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	} else if err != nil {
@@ -93,7 +93,7 @@ func (s *Store) ClaimRouting(ctx context.Context, limit int, lease time.Duration
 		rows, err := tx.query(`UPDATE reports SET route_after = ?, route_attempts = route_attempts + 1
 			WHERE id IN (SELECT id FROM reports WHERE `+routingDue+` ORDER BY route_order, id LIMIT ?`+tx.d.LockSkipLocked()+`)
 			RETURNING id, route_order, route_attempts`,
-			tx.t(tx.now.Add(lease)), tx.t(tx.now), limit)
+			tx.d.Replanned([]any{tx.t(tx.now.Add(lease)), tx.t(tx.now), limit})...)
 		if err != nil {
 			return err
 		}

@@ -268,6 +268,18 @@ type Dialect interface {
 	// Times read back are scanned by [Store] from either a time.Time or
 	// an int64 of microseconds since the Unix epoch.
 	TimeValue(t time.Time) any
+	// Replanned returns a statement's args with what makes the database
+	// plan it afresh at each run, for those args and the tables as they
+	// are then, where it would otherwise keep a plan made once for the
+	// connection. PostgreSQL keeps a generic plan of a prepared statement
+	// after five runs: made when the tables were empty (a new store, or
+	// one without statistics), a plan that reads a whole table can look
+	// cheapest and then stay while the table grows. It is for the
+	// statements whose best plan depends on the tables' size (a queue's
+	// claim, a list in an order with a limit); planning costs each run a
+	// little. SQLite plans without statistics the same way at any size:
+	// args unchanged.
+	Replanned(args []any) []any
 	// OneStatementWrites reports whether a write of several changes can be
 	// one statement, a WITH clause holding INSERT, UPDATE and DELETE,
 	// committed by itself outside the [Writer]. So it is on PostgreSQL,

@@ -33,6 +33,7 @@ func Run(t *testing.T, b Backend) {
 		{"Schema/OpenTogether", testOpenTogether},
 		{"RoutingQueue", testRoutingQueue},
 		{"RoutingQueue/Plan", testRoutingQueuePlan},
+		{"RoutingQueue/Replanned", testRoutingQueueReplanned},
 		{"Encryption/AtRest", testEncryptionAtRest},
 		{"Encryption/Tamper", testEncryptionTamper},
 		{"Encryption/NoSealer", testEncryptionNoSealer},
