@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -1113,6 +1114,34 @@ func checkReferralQuery(q *guardian.ReferralQuery) error {
 	return nil
 }
 
+// listStatement is the statement that lists part p in order: a page of
+// limit and one more row.
+func (p *listPart) listStatement(order guardian.ReferralOrder, limit int) (string, []any) {
+	by := "priority_rank, deadline, id"
+	if order == guardian.OrderUpdated {
+		by = "updated_at, id"
+	}
+	return `SELECT ` + referralColumns + ` FROM referrals` + p.whereClause() + ` ORDER BY ` + by + ` LIMIT ?`,
+		append(slices.Clip(p.args), limit+1)
+}
+
+// ListReferralsStatements returns the statements ListReferrals runs for q,
+// in the store's dialect, and their arguments: for tests that check their
+// plans.
+func (s *Store) ListReferralsStatements(q guardian.ReferralQuery) ([]string, [][]any, error) {
+	parts, err := s.referralParts(&q, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	var queries []string
+	var args [][]any
+	for _, p := range parts {
+		query, a := p.listStatement(q.Order, cmp.Or(q.Limit, defaultReferralPage))
+		queries, args = append(queries, s.d.Rebind(query)), append(args, a)
+	}
+	return queries, args, nil
+}
+
 // ListReferrals implements [guardian.DeliveryStore]. Each part of the
 // query reads at most one page and one more row off its index, in the
 // list's order after the cursor; the parts are merged here, so the first
@@ -1122,19 +1151,12 @@ func (s *Store) ListReferrals(ctx context.Context, q guardian.ReferralQuery) ([]
 	if err != nil {
 		return nil, false, err
 	}
-	limit := q.Limit
-	if limit == 0 {
-		limit = defaultReferralPage
-	}
-	order := "priority_rank, deadline, id"
-	if q.Order == guardian.OrderUpdated {
-		order = "updated_at, id"
-	}
+	limit := cmp.Or(q.Limit, defaultReferralPage)
 	var all []*guardian.Referral
 	err = s.readParts(parts)(ctx, func(tx *tx) error {
 		for _, p := range parts {
-			rows, err := tx.query(`SELECT `+referralColumns+` FROM referrals`+p.whereClause()+
-				` ORDER BY `+order+` LIMIT ?`, tx.d.Replanned(append(p.args, limit+1))...)
+			query, args := p.listStatement(q.Order, limit)
+			rows, err := tx.query(query, tx.d.Replanned(args)...)
 			if err != nil {
 				return err
 			}

@@ -34,6 +34,7 @@ func Run(t *testing.T, b Backend) {
 		{"RoutingQueue", testRoutingQueue},
 		{"RoutingQueue/Plan", testRoutingQueuePlan},
 		{"RoutingQueue/Replanned", testRoutingQueueReplanned},
+		{"Referrals/HubQueuePlan", testHubQueuePlan},
 		{"Encryption/AtRest", testEncryptionAtRest},
 		{"Encryption/Tamper", testEncryptionTamper},
 		{"Encryption/NoSealer", testEncryptionNoSealer},
