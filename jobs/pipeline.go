@@ -410,7 +410,7 @@ func (p *Pipeline) route(ctx context.Context, stopping <-chan struct{}) {
 // another process or the next start routes them without waiting for their
 // lease.
 func (p *Pipeline) release(ctx context.Context, ready <-chan guardian.RoutingClaim) {
-	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	qctx, cancel := queueContext(ctx)
 	defer cancel()
 	for {
 		select {
@@ -425,10 +425,18 @@ func (p *Pipeline) release(ctx context.Context, ready <-chan guardian.RoutingCla
 	}
 }
 
+// queueContext is the context of an update of the routing queue after an
+// attempt or at a stop: the queue is updated even as the pipeline stops,
+// within a bound.
+func queueContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+}
+
 // claim takes up to n due reports, or none if nothing is due or the store
 // fails; the next tick tries again. due says that some are (the last claim
-// got all it asked for), and skips the read that looks. A failing store is logged when it
-// starts failing and when it recovers, not at every tick (50 a second).
+// got all it asked for), and skips the read that looks. A failing store
+// is logged when it starts failing and when it recovers, not at every tick
+// (50 a second).
 func (p *Pipeline) claim(ctx context.Context, n int, due bool) []guardian.RoutingClaim {
 	var err error
 	if !due {
@@ -458,8 +466,7 @@ func (p *Pipeline) attempt(ctx context.Context, c guardian.RoutingClaim) {
 	if err == nil {
 		return
 	}
-	// The queue is updated even as the pipeline stops.
-	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	qctx, cancel := queueContext(ctx)
 	defer cancel()
 	report := slog.Int64("report", c.ReportID)
 	var qerr error
