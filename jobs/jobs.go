@@ -8,9 +8,10 @@
 //     [routing.Service.RouteReport], which triages and routes the report
 //     and takes it out of the queue in its transaction. Reports expected to
 //     be priority E or 1 go first ([guardian.Report.RoutingOrder]), so that
-//     a backlog of ordinary reports does not delay them. A failed run is
-//     retried with backoff; a claim's lease brings back a report whose
-//     process died.
+//     a backlog of ordinary reports does not delay them. While reports
+//     wait, the pipeline claims ahead of its workers, so that a worker
+//     that finishes never waits for a claim. A failed run is retried with
+//     backoff; a claim's lease brings back a report whose process died.
 //   - The delivery work of the same [Pipeline]. River jobs in a queue
 //     ([QueueDelivery]) send the notifications (package notify):
 //     [Enqueuer.OnReferral] inserts them in the transaction of each

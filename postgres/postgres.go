@@ -9,7 +9,10 @@
 // The one-statement writes (the intake's, an agency's acknowledgement) of
 // concurrent requests go to the server together, pipelined in one batch
 // with one commit (see pipeline): on a busy hub, one round trip serves
-// many requests.
+// many requests. pgx prepares statements by name and the server keeps a
+// generic plan of each after five runs; the few whose best plan depends on
+// a table's size (a queue's claim, a list) run unnamed instead, planned at
+// each run (see dialect.Replanned).
 //
 // Several hub processes may share one database. Lifecycle operations lock
 // the report's row (each, one statement here, locks it first), so that a
